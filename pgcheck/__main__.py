@@ -1,0 +1,3 @@
+from pgcheck.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""One module per `pgcheck` verb; each exposes a click `command`."""
