@@ -1,0 +1,163 @@
+"""Symmetry reduction: a canonical representative of every state's orbit.
+
+A symmetry group is a list of entity kinds whose instances are permuted together
+(sessions; carriers; or, in the per-session runtime shapes, a session together with its
+own carrier). The canonical form of a state is the least state, in tuple order, among
+the permutations that sort every group's instances by a permutation-invariant
+signature. Because the signature does not depend on instance names, two states of one
+orbit have the same candidate set, so the form is exact (not a heuristic): it merges
+exactly the states of one orbit. Ties in the signature are broken by trying every
+permutation within the tie, which keeps it exact and is cheap because ties are small
+except in near-initial states.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from pgcheck.checker.spec import TracedModel
+from pgcheck.checker.types import NULL_REF, Fifo, Ref, Set
+
+State = tuple[Any, ...]
+
+
+class Canonicalizer:
+    def __init__(self, model: TracedModel, groups: list[list[str]] | None = None) -> None:
+        self.model = model
+        self.groups = model.symmetry if groups is None else groups
+        self.group_of_kind = {k: gi for gi, kinds in enumerate(self.groups) for k in kinds}
+        slots = model.slots
+        # Where each slot moves: (group index or -1, kind, instance, field).
+        self.owner: list[int] = []
+        for info in slots:
+            gi = self.group_of_kind.get(info.kind, -1) if info.instance is not None else -1
+            self.owner.append(gi)
+        # How each slot's value is renamed: (group index, type code) or None.
+        self.value_map: list[tuple[int, str] | None] = []
+        for info in slots:
+            ty = info.ty
+            target = ty.kind if isinstance(ty, (Ref, Fifo)) else (ty.of if isinstance(ty, Set) and isinstance(ty.of, str) else None)
+            if target is not None and target in self.group_of_kind:
+                code = "ref" if isinstance(ty, Ref) else "fifo" if isinstance(ty, Fifo) else "set"
+                self.value_map.append((self.group_of_kind[target], code))
+            else:
+                self.value_map.append(None)
+        self.slot_of = model.slot_of
+        self.counts = [model.kinds[kinds[0]].count or 0 for kinds in self.groups]
+        self._signature_plan = self._plan_signatures()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.groups) and any(n > 1 for n in self.counts)
+
+    # ---- applying a permutation
+    def permute(self, s: State, perms: list[tuple[int, ...]]) -> State:
+        """Rename instance i of group g to perms[g][i] everywhere in `s`."""
+        n: list[Any] = [None] * len(s)
+        slots = self.model.slots
+        for j, value in enumerate(s):
+            vm = self.value_map[j]
+            if vm is not None:
+                p = perms[vm[0]]
+                if vm[1] == "ref":
+                    value = p[value] if value != NULL_REF else NULL_REF
+                elif vm[1] == "fifo":
+                    value = tuple(p[x] for x in value)
+                else:
+                    m = 0
+                    i = 0
+                    while value >> i:
+                        if (value >> i) & 1:
+                            m |= 1 << p[i]
+                        i += 1
+                    value = m
+            g = self.owner[j]
+            if g < 0:
+                n[j] = value
+            else:
+                info = slots[j]
+                n[self.slot_of[(info.kind, perms[g][info.instance], info.field)]] = value  # type: ignore[index]
+        return tuple(n)
+
+    # ---- signatures
+    def _plan_signatures(self) -> list[list[Callable[[State, int], Any]]]:
+        """Per group, functions (state, instance) -> permutation-invariant features."""
+        plans: list[list[Callable[[State, int], Any]]] = []
+        for gi, kinds in enumerate(self.groups):
+            feats: list[Callable[[State, int], Any]] = []
+            for kind in kinds:
+                for fname, _ty in self.model.kinds[kind].fields.items():
+                    idxs = [self.slot_of[(kind, i, fname)] for i in range(self.counts[gi])]
+                    vm = self.value_map[idxs[0]]
+                    if vm is None:
+                        feats.append(lambda s, i, idxs=idxs: s[idxs[i]])
+                    elif vm[1] == "ref":
+                        # Whether it points into its own group at itself is invariant too.
+                        same = vm[0] == gi
+                        feats.append(
+                            lambda s, i, idxs=idxs, same=same: (
+                                -1 if s[idxs[i]] == NULL_REF else (2 if same and s[idxs[i]] == i else 1)
+                            )
+                        )
+                    elif vm[1] == "fifo":
+                        feats.append(lambda s, i, idxs=idxs: len(s[idxs[i]]))
+                    else:
+                        feats.append(lambda s, i, idxs=idxs: bin(s[idxs[i]]).count("1"))
+            # Incoming references from slots not moved by this group: FIFO positions and
+            # referrer counts. Both are invariant under renaming this group.
+            for j, info in enumerate(self.model.slots):
+                vm = self.value_map[j]
+                if vm is None or vm[0] != gi:
+                    continue
+                if self.owner[j] == -1 and vm[1] == "fifo":
+                    feats.append(lambda s, i, j=j: s[j].index(i) if i in s[j] else -1)
+                elif self.owner[j] == -1 and vm[1] == "ref":
+                    feats.append(lambda s, i, j=j: s[j] == i)
+                elif self.owner[j] == -1 and vm[1] == "set":
+                    feats.append(lambda s, i, j=j: (s[j] >> i) & 1)
+            ref_groups: dict[tuple[str, str], list[int]] = {}
+            for j, info in enumerate(self.model.slots):
+                vm = self.value_map[j]
+                if vm is not None and vm[0] == gi and vm[1] == "ref" and self.owner[j] >= 0 and self.owner[j] != gi:
+                    ref_groups.setdefault((info.kind, info.field), []).append(j)
+            for js in ref_groups.values():
+                feats.append(lambda s, i, js=js: sum(1 for j in js if s[j] == i))
+            plans.append(feats)
+        return plans
+
+    def signature(self, s: State, gi: int, i: int) -> tuple[Any, ...]:
+        return tuple(f(s, i) for f in self._signature_plan[gi])
+
+    # ---- canonical form
+    def candidate_perms(self, s: State) -> list[list[tuple[int, ...]]]:
+        per_group: list[list[tuple[int, ...]]] = []
+        for gi, n in enumerate(self.counts):
+            sigs = [self.signature(s, gi, i) for i in range(n)]
+            order = sorted(range(n), key=lambda i: sigs[i])
+            # Split the sorted order into runs of equal signature; permute within runs.
+            runs: list[list[int]] = []
+            for i in order:
+                if runs and sigs[runs[-1][0]] == sigs[i]:
+                    runs[-1].append(i)
+                else:
+                    runs.append([i])
+            options: list[tuple[int, ...]] = []
+            for choice in itertools.product(*(itertools.permutations(r) for r in runs)):
+                seq = [i for run in choice for i in run]  # seq[new] = old
+                p = [0] * n
+                for new, old in enumerate(seq):
+                    p[old] = new
+                options.append(tuple(p))
+            per_group.append(options)
+        return [list(c) for c in itertools.product(*per_group)]
+
+    def canonical(self, s: State) -> State:
+        best: State | None = None
+        for perms in self.candidate_perms(s):
+            t = self.permute(s, perms)
+            if best is None or t < best:
+                best = t
+        assert best is not None
+        return best
