@@ -74,7 +74,8 @@ class Trace:
     # ---- header information -------------------------------------------------------------
 
     @property
-    def property(self) -> Mapping[str, Any] | None:
+    def checked_property(self) -> Mapping[str, Any] | None:
+        """The violated property (or the witness) from `#meta.property`."""
         prop = self.meta.get("property")
         return prop if isinstance(prop, Mapping) else None
 
@@ -192,6 +193,11 @@ def _is_itf_special(value: Mapping[str, Any]) -> bool:
     return any(key in value for key in ("#set", "#tup", "#map", "#bigint", "#unserializable"))
 
 
+def format_meta(value: Any) -> str:
+    """A `#meta` entry for a header: `none` rather than `null` for an absent mutation or seed."""
+    return "none" if value is None else format_plain(value)
+
+
 def format_plain(value: Any) -> str:
     """A value with no declared type: ITF's special forms, JSON scalars, lists and records."""
     if value is None:
@@ -231,7 +237,7 @@ def load_trace(path: Path | str) -> Trace:
     except UnicodeDecodeError:
         raise UsageError(f"{path} is not a text file; pass an ITF trace (JSON), {HOW_TO_GET_ONE}") from None
     except OSError as e:
-        raise UsageError(f"{path}: cannot read it ({e.strerror}); check the path and its permissions") from None
+        raise UsageError(f"{path}: cannot read it ({e.strerror}); check the path and permissions") from None
     return parse_trace(text, str(path))
 
 
@@ -258,7 +264,7 @@ def parse_trace(text: str, name: str) -> Trace:
         )
     meta = doc.get("#meta")
     if not isinstance(meta, dict):
-        raise UsageError(f"{name} is an ITF trace without '#meta', so not one pgcheck wrote; {HOW_TO_GET_ONE}")
+        raise UsageError(f"{name} is an ITF trace without '#meta', not one pgcheck wrote; {HOW_TO_GET_ONE}")
     source, model = meta.get("source"), meta.get("model")
     if source != SOURCE or model != MODEL:
         raise UsageError(
@@ -270,7 +276,9 @@ def parse_trace(text: str, name: str) -> Trace:
 
 def _looks_truncated(text: str, error: json.JSONDecodeError) -> bool:
     """A decode error at the very end of the text: the file was cut short."""
-    return error.pos >= len(text.rstrip()) - 1 and text.lstrip()[:1] in "{["
+    if text.lstrip()[:1] not in ("{", "["):
+        return False
+    return error.msg.startswith("Unterminated string") or error.pos >= len(text.rstrip()) - 1
 
 
 def _bad(name: str, what: str) -> UsageError:
@@ -291,7 +299,8 @@ def _build(doc: dict[str, Any], meta: dict[str, Any], name: str) -> Trace:
         if missing:
             raise _bad(name, f"state {i} has no value for {', '.join(missing)}")
     loop = doc.get("loop")
-    if loop is not None and (isinstance(loop, bool) or not isinstance(loop, int) or not 0 <= loop < len(states)):
+    bad_loop = isinstance(loop, bool) or not isinstance(loop, int) or not 0 <= loop < len(states)
+    if loop is not None and bad_loop:
         raise _bad(name, f"'loop' is {loop!r} but must be a state index from 0 to {len(states) - 1}")
     return Trace(
         name=name,
@@ -336,7 +345,8 @@ def _entities(
         spec = declared.get(var)
         if isinstance(spec, dict):
             count = spec.get("count")
-            fields = spec.get("fields") if isinstance(spec.get("fields"), dict) else {}
+            raw_fields = spec.get("fields")
+            fields: dict[str, Mapping[str, Any]] = raw_fields if isinstance(raw_fields, dict) else {}
             kinds[var] = EntityKind(var, count if isinstance(count, int) else None, fields)
         else:
             value = first.get(var)

@@ -1,0 +1,20 @@
+"""`pgcheck show TRACE.itf.json`: a trace in the terminal, step by step."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from pgcheck.checker.itf_read import load_trace
+from pgcheck.checker.show import print_trace
+
+
+@click.command(name="show")
+@click.argument("trace_file", metavar="TRACE.itf.json", type=click.Path(path_type=Path))
+@click.option("--full", is_flag=True, help="Print the whole state after every step, not only what changed.")
+def command(trace_file: Path, full: bool) -> None:
+    """Print a counterexample, witness or lasso: per step the action and the fields it changed."""
+    trace = load_trace(trace_file)
+    print_trace(trace, sys.stdout, full=full)

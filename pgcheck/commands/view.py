@@ -1,0 +1,32 @@
+"""`pgcheck view TRACE.itf.json`: write the trace as one self-contained HTML page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pgcheck.checker.errors import UsageError
+from pgcheck.checker.itf_read import load_trace
+from pgcheck.checker.viewer import default_output, render_html
+
+
+@click.command(name="view")
+@click.argument("trace_file", metavar="TRACE.itf.json", type=click.Path(path_type=Path))
+@click.option(
+    "--out", "out", type=click.Path(path_type=Path), default=None,
+    help="Where to write the page (default: next to the trace, TRACE.html).",
+)
+def command(trace_file: Path, out: Path | None) -> None:
+    """Write a counterexample page (lanes per carrier, session, queue and client; step list;
+    state with changed fields) that opens from disk in any browser; print its path."""
+    trace = load_trace(trace_file)
+    target = out if out is not None else default_output(trace_file)
+    if target.is_dir():
+        raise UsageError(f"--out {target} is a directory; give a file name such as {target / 'trace.html'}")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_html(trace), encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write {target} ({e.strerror}); choose another place with --out") from None
+    click.echo(str(target))
