@@ -2,7 +2,8 @@
 
 A header (what was violated, the configuration), the initial state one entity per line,
 then one block per step: the action with its parameters and only the fields that changed
-(`session[1].q: parked -> polling`). `full=True` prints the whole state after each step.
+(`session[1].q: parked -> polling`), and a note on a migrated resume. `full=True` prints
+the whole state after each step.
 
 Lines are rich `Text` objects (never markup strings, so text from the trace is never
 interpreted); on a terminal they are coloured, otherwise they are plain text.
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any, TextIO
 
 from pgcheck.checker.itf_read import Trace, format_meta, format_plain
+from pgcheck.checker.viewer import session_events
 from rich.console import Console
 from rich.text import Text
 
@@ -87,6 +89,9 @@ def step_lines(trace: Trace, index: int, full: bool) -> list[Text]:
         line.append(" -> ")
         line.append(change.after, style="bold green")
         lines.append(line)
+    for event in session_events(trace, index):
+        if event.kind == "migrated":
+            lines.append(Text(f"{INDENT}=> {event.entity}: {event.text}", style="bold red"))
     return lines
 
 

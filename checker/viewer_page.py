@@ -83,6 +83,9 @@ button { font: inherit; }
 .colhead.corner { left: 0; z-index: 4; text-align: left; cursor: default; }
 .colhead.sel { background: var(--sel); color: #fff; }
 .colhead.sel .num { color: #fff; }
+.colhead.viol { box-shadow: inset 0 -3px 0 var(--bad); }
+.colhead.viol .num::after { content: " ✗"; color: var(--bad); }
+.colhead.sel.viol .num::after { color: #fff; }
 .loopbar { grid-row: 2; border: 2px solid #8250df; border-top: 0; border-radius: 0 0 8px 8px; color: #8250df;
   font-size: 11px; font-weight: 600; text-align: center; padding: 1px 4px; background: #fbefff;
   align-self: start; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -304,6 +307,10 @@ JS = r"""
       add(h, document.createTextNode(s === 0 ? "initial" : M.steps[s].action));
       h.title = s === 0 ? "initial state" : stepName(s);
       h.dataset.step = String(s);
+      if (s === LAST && M.property && M.kind === "counterexample") {
+        h.classList.add("viol");
+        h.title += "\nthe property is violated in this state";
+      }
       colHeads.push(h);
     }
     var row = 2;
@@ -373,7 +380,8 @@ JS = r"""
       if (M.loop !== null && s === M.loop) {
         add(ol, el("li", "loopmark", "↻ loop starts here (state " + s + ")"));
       }
-      var li = add(ol, el("li", "step" + (s === LAST && M.property && M.kind !== "witness" ? " last" : "")));
+      var violated = s === LAST && M.property && M.kind === "counterexample";
+      var li = add(ol, el("li", "step" + (violated ? " last" : "")));
       li.dataset.step = String(s);
       add(li, el("span", "n", String(s)));
       var a = add(li, el("span", "a", M.steps[s].action));
