@@ -62,7 +62,7 @@ button { font: inherit; }
 
 /* lanes */
 #lanes-scroll { overflow: auto; max-height: 62vh; position: relative; }
-#lanes { display: grid; grid-auto-rows: auto; position: relative; }
+#lanes { display: grid; grid-auto-rows: auto; position: relative; width: max-content; min-width: 100%; }
 .lbl { position: sticky; left: 0; z-index: 2; background: var(--panel); border-right: 1px solid var(--line);
   border-bottom: 1px solid #eef1f4; padding: 4px 8px 4px 10px; display: flex; flex-direction: column;
   justify-content: center; font-weight: 600; }
@@ -497,12 +497,13 @@ JS = r"""
     document.body.dataset.step = String(s);
     buildState(s);
     stepItems[s].scrollIntoView({ block: "nearest" });
+    // Keep the selected column visible; when it leaves the view, bring it to the middle.
     var head = colHeads[s];
-    var labelW = 150;
+    var labelW = colHeads[0].offsetLeft;
     var left = head.offsetLeft - labelW, right = head.offsetLeft + head.offsetWidth;
-    if (left < scroller.scrollLeft) { scroller.scrollLeft = left - 20; }
-    else if (right > scroller.scrollLeft + scroller.clientWidth) {
-      scroller.scrollLeft = right - scroller.clientWidth + 20;
+    if (left < scroller.scrollLeft || right > scroller.scrollLeft + scroller.clientWidth) {
+      var room = scroller.clientWidth - labelW;
+      scroller.scrollLeft = Math.max(0, left - (room - head.offsetWidth) / 2);
     }
     try { history.replaceState(null, "", "#step=" + s); } catch (e) { /* file:// may refuse */ }
   }

@@ -35,8 +35,9 @@ class OpenedPage:
 
 
 def write_long_trace(path: Path, steps: int) -> Path:
-    """A valid pgcheck trace of `steps` steps: three sessions cycling through park, poll,
-    wake, lease and resume on two carriers (a resume lands on the other carrier every time)."""
+    """A valid pgcheck trace of `steps` steps: three sessions in turn go through poll, wake,
+    lease, resume and park on two carriers, which alternate every round (so many resumes
+    are migrated)."""
     doc = json.loads((DATA / "migrated_resume.itf.json").read_text(encoding="utf-8"))
     meta = doc["#meta"]
     meta["params"] = {"carriers": 2, "sessions": 3}
@@ -55,17 +56,18 @@ def write_long_trace(path: Path, steps: int) -> Path:
     phases = ["TakeForPolling", "MarkRunnable", "LeaseRunnable", "Resume", "CommitPark", "EnqueueParked"]
     states, metasteps = [copy.deepcopy(state)], [None]
     for n in range(1, steps + 1):
-        s = (n // len(phases)) % 3
-        c = (n // (len(phases) * 3)) % 2
-        phase = phases[n % len(phases)]
+        # Each session in turn goes through all phases; the carrier alternates every round.
+        s = ((n - 1) // len(phases)) % 3
+        c = ((n - 1) // (len(phases) * 3)) % 2
+        phase = phases[(n - 1) % len(phases)]
         ses, car = state["session"][s], state["carrier"][c]
-        if phase == "TakeForPolling" and s in state["sched"]["parked"]:
+        if phase == "TakeForPolling":
             state["sched"]["parked"].remove(s)
             ses["q"] = "polling"
         elif phase == "MarkRunnable":
             ses["q"] = "runnable"
             state["sched"]["runnable"].append(s)
-        elif phase == "LeaseRunnable" and s in state["sched"]["runnable"]:
+        elif phase == "LeaseRunnable":
             state["sched"]["runnable"].remove(s)
             ses.update(q="leased", car=c)
             car.update(cur=s, loc="in_step")
