@@ -11,7 +11,7 @@ from pgcheck.checker.itf_read import load_trace
 from pgcheck.checker.show import print_trace
 
 
-@click.command(name="show")
+@click.command(name="show", short_help="Print a trace in the terminal, step by step.")
 @click.argument("trace_file", metavar="TRACE.itf.json", type=click.Path(path_type=Path))
 @click.option("--full", is_flag=True, help="Print the whole state after every step, not only what changed.")
 def command(trace_file: Path, full: bool) -> None:

@@ -11,7 +11,7 @@ from pgcheck.checker.itf_read import load_trace
 from pgcheck.checker.viewer import default_output, render_html
 
 
-@click.command(name="view")
+@click.command(name="view", short_help="Write a trace as one self-contained HTML page.")
 @click.argument("trace_file", metavar="TRACE.itf.json", type=click.Path(path_type=Path))
 @click.option(
     "--out", "out", type=click.Path(path_type=Path), default=None,

@@ -72,6 +72,17 @@ def test_arrow_keys_move_the_selection_and_the_changed_fields(open_page: Open) -
     assert view.selected_step() == 5
     page.locator("#lanes .cell[data-step='9']").first.click()
     assert view.selected_step() == 9
+    assert page.evaluate("location.hash") == "#step=9"
+
+
+def test_a_link_can_open_a_step(open_page: Open) -> None:
+    view = open_page(MIGRATED)
+    view.page.goto(view.url + "#step=12")
+    view.page.reload()
+    view.page.wait_for_selector("body[data-ready='1']")
+    assert view.selected_step() == 12
+    assert all(url.split("#")[0] == view.url for url in view.requests), view.requests
+    view.requests[:] = [view.url]  # the reloads only fetched the page itself again
 
 
 def test_screenshot_of_the_violation(open_page: Open) -> None:
