@@ -1,0 +1,149 @@
+"""The event vocabulary of the reference runtime and the sinks that receive events.
+
+Every instrumented step of the runtime emits exactly one event, a JSON object
+
+    {"seq": n, "action": NAME, "params": {"c": carrier, "b": backend, ...}, "writes": {field: value}}
+
+`ACTIONS` is the single table of action names.  The names are the model's vocabulary;
+if the model renames an action, change it here (the value of each `Action` member)
+and nothing else.  docs/trace-validation.md describes the schema.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+
+class Action(StrEnum):
+    """One member per model action.  The value is the name written to the event log."""
+
+    # carrier loop (§2.5)
+    LEASE_RUNNABLE = "LeaseRunnable"  # T9
+    ATTACH_LEASED = "AttachLeased"  # T10
+    TAKE_NEW_CONNECTION = "TakeNewConnection"  # §2.5 step 2
+    POLL_TAKE = "PollTake"  # T5, whole batch (§2.6 step 1)
+    POLL_PASS = "PollPass"  # T7/T8/T6 over the batch (§2.6 steps 3-10)
+    CARRIER_SLEEP = "CarrierSleep"  # §2.5 step 4
+    # session step (§2.7)
+    STARTUP = "Startup"
+    STEP_TOP = "StepTop"  # §2.7 step 2, ReadyForQuery
+    SERVICE_WAKES = "ServiceWakes"  # §2.7 4a, T14/T15
+    CONSUME_TYPE_BYTE = "ConsumeTypeByte"  # §2.7 4e/5
+    PREPARE_PARK = "PreparePark"  # T1
+    READ_BODY = "ReadBody"
+    EXECUTE = "Execute"
+    DEEP_WAIT_START = "DeepWaitStart"  # S12
+    DEEP_WAIT_END = "DeepWaitEnd"
+    UNWIND_STEP = "UnwindStep"  # T2
+    COMMIT_PARK = "CommitPark"  # T3 fields
+    DETACH = "Detach"  # T3 detach
+    ENQUEUE_PARK = "EnqueuePark"  # T4
+    RESUME = "Resume"  # T12
+    LOGICAL_EXIT = "LogicalExit"  # T13 + exit (S28, S29)
+    # staging, thread-per-session (§2.8)
+    STAGING_WAIT = "StagingWait"  # T7
+    STAGING_LEASE = "StagingLease"  # T11 + attach
+    # environment
+    CLIENT_CONNECT = "ClientConnect"  # postmaster queues a logical start (§2.5 arrival)
+    CLIENT_SEND_BYTE = "ClientSendByte"
+    CLIENT_SEND_BODY = "ClientSendBody"
+    CLIENT_CLOSE = "ClientClose"
+    SEND_INTERRUPT = "SendInterrupt"  # §2.9
+    TIMEOUT_DUE = "TimeoutDue"  # §2.10
+
+
+# Which actor performs each action; the trace validator uses this to know which
+# parameter names to expect ("c" and/or "b").
+CARRIER_ACTIONS = frozenset(
+    {Action.LEASE_RUNNABLE, Action.POLL_TAKE, Action.POLL_PASS, Action.CARRIER_SLEEP}
+)
+ENVIRONMENT_ACTIONS = frozenset(
+    {
+        Action.CLIENT_CONNECT,
+        Action.CLIENT_SEND_BYTE,
+        Action.CLIENT_SEND_BODY,
+        Action.CLIENT_CLOSE,
+        Action.SEND_INTERRUPT,
+        Action.TIMEOUT_DUE,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    action: str
+    params: dict[str, Any]
+    writes: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"seq": self.seq, "action": self.action, "params": self.params, "writes": self.writes},
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+
+
+class EventSink(Protocol):
+    def write(self, event: Event) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class ListSink:
+    """Keeps events in memory (tests, controlled mode)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def write(self, event: Event) -> None:
+        self.events.append(event)
+
+    def close(self) -> None:
+        pass
+
+    def lines(self) -> list[str]:
+        return [e.to_json() for e in self.events]
+
+
+class FileSink:
+    """Writes one JSON line per event."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+
+    def write(self, event: Event) -> None:
+        self._file.write(event.to_json() + "\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class EventLog:
+    """Numbers events and hands them to the sink; `emit` is thread-safe."""
+
+    def __init__(self, sink: EventSink | None) -> None:
+        self.sink = sink
+        self._lock = threading.Lock()
+        self._seq = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.sink is not None
+
+    def emit(self, action: Action, params: dict[str, Any], writes: dict[str, Any] | None = None) -> None:
+        if self.sink is None:
+            return
+        with self._lock:
+            self._seq += 1
+            self.sink.write(Event(self._seq, action.value, dict(params), dict(writes or {})))
+
+    def close(self) -> None:
+        if self.sink is not None:
+            with self._lock:
+                self.sink.close()

@@ -1,0 +1,143 @@
+"""The parked-read poller (§2.6) and the wake checks it shares with staging (§2.8).
+
+`immediate_wake` is `PgBackendProtocolReadParkMarkImmediateWake` (checks a-f, first
+match wins; hibernate (g) is not implemented).  `mark_wake` is T7.  `poll_take` is T5
+for the whole batch, `poll_pass` the rest of one `WaitParkedReads` call: immediate
+checks, select() with a timeout of at most 10 ms (0 in controlled mode), mark, re-check,
+repark (T6).
+"""
+
+from __future__ import annotations
+
+import select
+from typing import TYPE_CHECKING
+
+from pgcheck.reference.backend import Backend
+from pgcheck.reference.events import Action
+from pgcheck.reference.mailbox import Interrupt
+from pgcheck.reference.scheduler import SchedulerError
+from pgcheck.reference.states import CarrierLoc, ParkState, QueueState, WaitEvent, WakeReason
+
+if TYPE_CHECKING:
+    from pgcheck.reference.carrier import Carrier
+    from pgcheck.reference.runtime import Runtime
+
+
+def immediate_wake(rt: Runtime, b: Backend) -> tuple[WakeReason, WaitEvent]:
+    """§2.6 step 3 a-f, first match wins."""
+    conn = b.connection
+    spec = b.spec
+    if spec.transport_buffered_input or (conn is not None and conn.buffered_input):
+        return WakeReason.BUFFERED_INPUT, WaitEvent.NONE
+    if not spec.transport_wait_events or conn is None or conn.closed:
+        return WakeReason.STALE_TRANSPORT, WaitEvent.NONE
+    if conn.transport_generation != spec.transport_generation:
+        return WakeReason.STALE_TRANSPORT, WaitEvent.NONE
+    if spec.timeout_generation != b.timeouts.generation:
+        return WakeReason.STALE_TIMEOUT, WaitEvent.NONE
+    if b.timeouts.is_due():
+        rt.observe_timeout_due(b)
+        return WakeReason.TIMEOUT, WaitEvent.TIMEOUT
+    pending = b.mailbox.peek()
+    if pending:
+        reasons = WakeReason.LOGICAL
+        if pending & Interrupt.NOTIFY.bit:
+            reasons |= WakeReason.NOTIFY
+        return reasons, WaitEvent.LATCH_SET
+    return WakeReason.NONE, WaitEvent.NONE
+
+
+def socket_wake(b: Backend) -> tuple[WakeReason, WaitEvent]:
+    """§2.6 step 8: a readable socket; EOF also counts as closed."""
+    conn = b.connection
+    events = WaitEvent.SOCKET_READABLE
+    reasons = WakeReason.TRANSPORT
+    if conn is None or conn.peek_eof():
+        events |= WaitEvent.SOCKET_CLOSED
+        reasons |= WakeReason.CLOSED
+    if b.mailbox.peek() & Interrupt.NOTIFY.bit:
+        reasons |= WakeReason.NOTIFY
+    return reasons, events
+
+
+def mark_wake(b: Backend, generation: int, reasons: WakeReason, events: WaitEvent) -> bool:
+    """T7 `PgBackendMarkProtocolReadParkWake`: only the exclusive holder calls it (S19)."""
+    if b.ps is not ParkState.COMMITTED or b.spec.generation != generation:
+        return False
+    b.wake_reasons |= reasons
+    b.wake_events |= events
+    b.wake_generation = generation
+    if reasons & WakeReason.NOTIFY:
+        b.notify_wake_generation = b.mailbox.notify_generation
+    return True
+
+
+def poll_take(carrier: Carrier) -> int:
+    """T5 for every parked backend (max_backends = all)."""
+    rt = carrier.rt
+    with rt.recorder.step(Action.POLL_TAKE, c=carrier, locked=True) as st:
+        carrier.batch = rt.scheduler.take_parked_locked(limit=1 << 30)
+        if carrier.batch:
+            carrier.loc = CarrierLoc.POLLING
+        st.params["batch"] = [b.index for b in carrier.batch]
+        return len(carrier.batch)
+
+
+def _wake(rt: Runtime, b: Backend, reasons: WakeReason, events: WaitEvent) -> bool:
+    if not mark_wake(b, b.spec.generation, reasons, events):
+        return False
+    with rt.scheduler.lock:
+        if not rt.scheduler.mark_runnable_locked(b):  # T8
+            raise SchedulerError(f"could not make polled protocol backend runnable: {b}")
+    return True
+
+
+def poll_pass(carrier: Carrier) -> int:
+    """§2.6 steps 2-10 for the batch taken by `poll_take`; returns how many became runnable."""
+    rt = carrier.rt
+    batch = list(carrier.batch)
+    ready: list[Backend] = []
+    with rt.recorder.step(Action.POLL_PASS, c=carrier, others=batch) as st:
+
+        def still_polling() -> list[Backend]:
+            return [b for b in batch if b.q is QueueState.POLLING]
+
+        def immediate_checks() -> None:
+            for b in still_polling():
+                reasons, events = immediate_wake(rt, b)
+                if reasons and _wake(rt, b, reasons, events):
+                    ready.append(b)
+
+        immediate_checks()
+        if not ready:
+            polling = {b.connection.fileno(): b for b in still_polling() if b.connection is not None}
+            if polling:
+                timeout = 0.0 if rt.controlled else rt.config.poll_timeout_ms / 1000.0
+                for b in polling.values():
+                    delay = b.timeouts.delay()
+                    if delay is not None:
+                        timeout = min(timeout, delay)
+                try:
+                    readable, _, _ = select.select(list(polling), [], [], timeout)
+                except (OSError, ValueError):
+                    readable = []  # a socket went away: the re-check below marks STALE_TRANSPORT
+                for fd in readable:
+                    b = polling[fd]
+                    if b.q is QueueState.POLLING:
+                        reasons, events = socket_wake(b)
+                        if _wake(rt, b, reasons, events):
+                            ready.append(b)
+                immediate_checks()  # step 9: interrupts/timeouts that arrived during the poll
+        reparked = []
+        with rt.scheduler.lock:
+            for b in still_polling():
+                if not rt.scheduler.repark_if_polling_locked(b):  # T6
+                    raise SchedulerError(f"could not return unready protocol backend to parked queue: {b}")
+                reparked.append(b.index)
+        carrier.batch = []
+        carrier.loc = CarrierLoc.SCHEDULER_LOOP
+        st.params["ready"] = [b.index for b in ready]
+        st.params["reparked"] = reparked
+    if ready:
+        rt.signal_carriers(len(ready))
+    return len(ready)

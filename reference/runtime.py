@@ -1,0 +1,304 @@
+"""`PgRuntime`: the scheduler, the carriers, the backend registry and the postmaster.
+
+    rt = Runtime(RuntimeConfig(carriers=4, port=54329), sink=FileSink("events.jsonl")).start()
+    ...
+    rt.stop()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import random
+import secrets
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from pgcheck.reference import protocol as pq
+from pgcheck.reference.backend import Backend
+from pgcheck.reference.carrier import Carrier
+from pgcheck.reference.connection import Connection
+from pgcheck.reference.events import Action, EventLog, EventSink
+from pgcheck.reference.gate import ControlledGate
+from pgcheck.reference.mailbox import Interrupt
+from pgcheck.reference.notify import NotifyHub
+from pgcheck.reference.postmaster import Postmaster
+from pgcheck.reference.scheduler import Scheduler
+from pgcheck.reference.states import Mode
+from pgcheck.reference.steps import StepRecorder
+from pgcheck.reference.views import backend_view, carrier_view, scheduler_view
+
+log = logging.getLogger("pgcheck.reference")
+
+PID_BASE = 10000
+
+
+@dataclass
+class RuntimeConfig:
+    mode: Mode = Mode.POOLED
+    carriers: int = 4  # `pooled_protocol_carriers` (pooled mode carrier limit)
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: pick a free port
+    affinity_enforced: bool = False  # §2.11 / S30: affine backends leased only by their parked carrier
+    sticky_idle_ms: int = 0  # `pooled_protocol_sticky_idle_ms` (free-running mode only)
+    poll_timeout_ms: int = 10
+    sleep_timeout_ms: int = 10
+    body_timeout_s: float = 30.0
+    handshake_timeout_s: float = 10.0
+    controlled: bool = False
+    seed: int = 0  # cancel keys in controlled mode
+    server_version: str = "16.0 (pgcheck reference)"
+
+
+class Runtime:
+    def __init__(self, config: RuntimeConfig | None = None, sink: EventSink | None = None) -> None:
+        self.config = config or RuntimeConfig()
+        if self.config.host not in ("127.0.0.1", "localhost"):
+            raise ValueError("the reference runtime binds 127.0.0.1 only")
+        self.events = EventLog(sink)
+        pooled = self.config.mode is Mode.POOLED
+        self.scheduler = Scheduler(self.config.carriers if pooled else 0, self.config.affinity_enforced)
+        self.gate: ControlledGate | None = ControlledGate() if self.config.controlled else None
+        self.recorder = StepRecorder(self)
+        self.notify_hub = NotifyHub(self._signal_notify)
+        self.stopping = False
+        self.carriers: list[Carrier] = []
+        self.backends: list[Backend] = []
+        self.live: dict[int, Backend] = {}
+        self.errors: list[BaseException] = []
+        self._registry_lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue_cond = threading.Condition(self._queue_lock)
+        self.new_connections: deque[Backend] = deque()
+        self._rng = random.Random(self.config.seed)
+        self.listener: socket.socket | None = None
+        self.postmaster: Postmaster | None = None
+
+    @property
+    def controlled(self) -> bool:
+        return self.config.controlled
+
+    @property
+    def port(self) -> int:
+        assert self.listener is not None, "start() the runtime first"
+        return int(self.listener.getsockname()[1])
+
+    def _signal_notify(self, target: Backend, sender: Backend) -> None:
+        self.send_interrupt(target, Interrupt.NOTIFY, sender)
+
+    # --- lifecycle ------------------------------------------------------------------
+
+    def start(self) -> Runtime:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.config.port))
+        listener.listen(256)
+        self.listener = listener
+        if not self.controlled:
+            self.postmaster = Postmaster(self, listener)
+            self.postmaster.start()
+        log.info(
+            "reference runtime listening on 127.0.0.1:%d (%s, carriers=%d)",
+            self.port,
+            self.config.mode.value,
+            self.config.carriers,
+        )
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, end every session (EOF) and join the carrier threads."""
+        self.stopping = True
+        if self.gate is not None:
+            self.gate.stop()
+        if self.listener is not None:
+            self.listener.close()
+        with self._registry_lock:
+            live = list(self.live.values())
+        for b in live:
+            conn = b.connection
+            if conn is not None and not conn.closed:
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+            b.latch.set()
+        with self._queue_cond:
+            self._queue_cond.notify_all()
+        for c in list(self.carriers):
+            c.join(timeout)
+        for b in self.new_connections:
+            if b.connection is not None:
+                b.connection.close()
+        if self.postmaster is not None:
+            self.postmaster.join(timeout)
+        self.events.close()
+
+    def __enter__(self) -> Runtime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- postmaster side ------------------------------------------------------------------
+
+    def parameter_status(self) -> list[tuple[str, str]]:
+        return [
+            ("server_version", self.config.server_version),
+            ("server_encoding", "UTF8"),
+            ("client_encoding", "UTF8"),
+            ("DateStyle", "ISO, MDY"),
+            ("integer_datetimes", "on"),
+            ("standard_conforming_strings", "on"),
+            ("TimeZone", "UTC"),
+            ("application_name", ""),
+        ]
+
+    def protocol_minor(self, b: Backend) -> int:
+        return b.startup_minor
+
+    def admit(self, sock: socket.socket, packet: pq.StartupPacket) -> Backend | None:
+        """A startup packet arrived: cancel, reject, or queue a logical start."""
+        if packet.code == pq.CANCEL_REQUEST_CODE:
+            pid, key = pq.parse_cancel(packet.body)
+            self.cancel(pid, key)
+            sock.close()
+            return None
+        if packet.major != 3:
+            sock.sendall(pq.error_response("FATAL", "0A000", "unsupported frontend protocol"))
+            sock.close()
+            return None
+        if self.stopping:
+            sock.close()
+            return None
+        with self._registry_lock:
+            index = len(self.backends)
+            secret = self._rng.getrandbits(31) if self.controlled else secrets.randbits(31)
+            b = Backend(index, PID_BASE + index, secret, Connection(sock), use_clock=not self.controlled)
+            b.startup_minor = packet.minor
+            b.session.user = packet.parameters.get("user", "")
+            b.session.database = packet.parameters.get("database", b.session.user)
+            self.backends.append(b)
+            self.live[b.pid] = b
+        started: int | None = None
+        if self.config.mode is Mode.THREAD_PER_SESSION:
+            started = self.start_carrier(staging_backend=b).index
+            new: list[int] = []
+        else:
+            with self._queue_cond:
+                if not self.carriers:
+                    started = self.start_carrier().index
+                self.new_connections.append(b)
+                new = [x.index for x in self.new_connections]
+                self._queue_cond.notify()
+                idle = self.scheduler.counters.idle_carrier_count
+                if len(self.carriers) < self.config.carriers and len(self.new_connections) > idle:
+                    started = self.start_carrier().index
+        writes: dict[str, Any] = {"postmaster.new": new}
+        if started is not None:
+            writes[f"carrier[{started}].reg"] = True
+        self.events.emit(Action.CLIENT_CONNECT, {"b": b.index}, writes)
+        return b
+
+    def start_carrier(self, staging_backend: Backend | None = None) -> Carrier:
+        """Demand-start one carrier thread (registered before it runs, §2.3 Register)."""
+        c = Carrier(self, len(self.carriers), staging_backend)
+        with self.scheduler.lock:
+            if not self.scheduler.register_locked(c):
+                raise RuntimeError("carrier limit reached")
+        self.carriers.append(c)
+        if self.gate is not None:
+            self.gate.add(c)
+        c.start()
+        return c
+
+    def peek_new_connection(self) -> Backend | None:
+        with self._queue_lock:
+            return self.new_connections[0] if self.new_connections else None
+
+    def pop_new_connection(self) -> Backend | None:
+        with self._queue_lock:
+            return self.new_connections.popleft() if self.new_connections else None
+
+    def signal_carriers(self, n: int) -> None:
+        with self._queue_cond:
+            self._queue_cond.notify(n)
+
+    def wait_for_work(self, timeout: float) -> None:
+        with self._queue_cond:
+            if not self.new_connections and not self.stopping:
+                self._queue_cond.wait(timeout)
+
+    def carrier_finished(self, c: Carrier, error: BaseException | None) -> None:
+        if error is not None:
+            self.errors.append(error)
+
+    # --- backends ----------------------------------------------------------------------
+
+    def backend_by_pid(self, pid: int) -> Backend | None:
+        with self._registry_lock:
+            return self.live.get(pid)
+
+    def unregister_backend(self, b: Backend) -> None:
+        with self._registry_lock:
+            self.live.pop(b.pid, None)
+        b.latch.close()
+
+    def send_interrupt(self, b: Backend, kind: Interrupt, sender: Backend | None = None) -> None:
+        """`SendInterrupt` (§2.9): set the mailbox bit, SetLatch if newly set or NOTIFY."""
+        if b.exited:
+            return
+        if b.mailbox.send(kind):
+            b.latch.set()
+        params: dict[str, Any] = {"b": b.index, "kind": kind.name}
+        if sender is not None:
+            params["by"] = sender.index
+        self.events.emit(
+            Action.SEND_INTERRUPT,
+            params,
+            {f"backend[{b.index}].mbox": [k.name for k in Interrupt if b.mailbox.peek() & k.bit]},
+        )
+
+    def cancel(self, pid: int, key: int) -> bool:
+        """A CancelRequest: QUERY_CANCEL to the backend if the secret key matches."""
+        b = self.backend_by_pid(pid)
+        if b is None or b.secret != key:
+            log.info("cancel request for pid %d ignored (no such backend or wrong key)", pid)
+            return False
+        self.send_interrupt(b, Interrupt.QUERY_CANCEL)
+        return True
+
+    def terminate_backend(self, pid: int) -> bool:
+        """pg_terminate_backend: PROC_DIE; the session ends with FATAL 57P01 once attached (L5)."""
+        b = self.backend_by_pid(pid)
+        if b is None:
+            return False
+        self.send_interrupt(b, Interrupt.PROC_DIE)
+        return True
+
+    def reload_config(self) -> None:
+        with self._registry_lock:
+            live = list(self.live.values())
+        for b in live:
+            self.send_interrupt(b, Interrupt.CONFIG_RELOAD)
+
+    def observe_timeout_due(self, b: Backend) -> None:
+        """Report TimeoutDue(b) once per armed timeout, when first seen due (free-running mode)."""
+        if self.controlled or b.timeout_observed_generation == b.timeouts.generation:
+            return
+        b.timeout_observed_generation = b.timeouts.generation
+        self.events.emit(Action.TIMEOUT_DUE, {"b": b.index}, {f"backend[{b.index}].tdue": True})
+
+    # --- abstract state --------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """The abstract state in model terms: carriers, backends, scheduler."""
+        with self.scheduler.lock:
+            sched = scheduler_view(self.scheduler)
+            carriers = [carrier_view(c) for c in self.carriers]
+            with self._registry_lock:
+                backends = [backend_view(b) for b in self.backends]
+        with self._queue_lock:
+            sched["new_connections"] = [b.index for b in self.new_connections]
+        sched["carrier_limit"] = self.scheduler.carrier_limit
+        return {"carriers": carriers, "backends": backends, "scheduler": sched}
