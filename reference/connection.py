@@ -32,10 +32,8 @@ class ConnectionClosed(Exception):
 class Connection:
     def __init__(self, sock: socket.socket, initial: bytes = b"") -> None:
         sock.setblocking(False)
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as PostgreSQL does
-        except OSError:
-            pass
         self.sock = sock
         self.inbuf = bytearray(initial)
         self.eof = False

@@ -70,6 +70,7 @@ class Runtime:
         self.live: dict[int, Backend] = {}
         self.errors: list[BaseException] = []
         self._registry_lock = threading.Lock()
+        self._admit_lock = threading.Lock()  # the postmaster's launch decisions are serial
         self._queue_lock = threading.Lock()
         self._queue_cond = threading.Condition(self._queue_lock)
         self.new_connections: deque[Backend] = deque()
@@ -127,6 +128,9 @@ class Runtime:
             self._queue_cond.notify_all()
         for c in list(self.carriers):
             c.join(timeout)
+        for b in live:  # sessions no carrier will run again (e.g. left runnable at stop)
+            if b.connection is not None and not b.exited:
+                b.connection.close()
         for b in self.new_connections:
             if b.connection is not None:
                 b.connection.close()
@@ -185,14 +189,18 @@ class Runtime:
             started = self.start_carrier(staging_backend=b).index
             new: list[int] = []
         else:
-            with self._queue_cond:
+            # Lock order is scheduler -> queue (a carrier's TakeNewConnection); the postmaster
+            # therefore never starts a carrier (scheduler lock) while holding the queue lock.
+            with self._admit_lock:
                 if not self.carriers:
                     started = self.start_carrier().index
-                self.new_connections.append(b)
-                new = [x.index for x in self.new_connections]
-                self._queue_cond.notify()
+                with self._queue_cond:
+                    self.new_connections.append(b)
+                    new = [x.index for x in self.new_connections]
+                    queued = len(self.new_connections)
+                    self._queue_cond.notify()
                 idle = self.scheduler.counters.idle_carrier_count
-                if len(self.carriers) < self.config.carriers and len(self.new_connections) > idle:
+                if len(self.carriers) < self.config.carriers and queued > idle:
                     started = self.start_carrier().index
         writes: dict[str, Any] = {"postmaster.new": new}
         if started is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-
 from pgcheck.reference import ListSink, Mode, Runtime, RuntimeConfig
 from pgcheck.reference.client import PgClient
 

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 
 import pytest
-
 from pgcheck.reference import Runtime
 from pgcheck.reference.client import ClientError, PgClient
 

@@ -1,0 +1,180 @@
+"""A bounded free-running load: many clients, random think time, some cancels and NOTIFYs.
+
+Every client checks that it gets exactly its own responses, in order.  Used by the stress
+test and runnable by hand:
+
+    python -m pgcheck.reference.stress --clients 50 --carriers 4 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+
+from pgcheck.reference.client import ClientError, PgClient, query_message
+from pgcheck.reference.runtime import Runtime, RuntimeConfig
+from pgcheck.reference.states import Mode
+
+CHANNEL = "stress"
+
+
+@dataclass
+class StressResult:
+    clients: int
+    queries: int = 0
+    failures: list[str] = field(default_factory=list)
+    latencies_ms: list[float] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    cancels: int = 0
+    notifies_sent: int = 0
+    notifications_received: dict[int, int] = field(default_factory=dict)
+    max_threads: int = 0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(p / 100.0 * len(ordered)))]
+
+    def summary(self) -> str:
+        mean = statistics.fmean(self.latencies_ms) if self.latencies_ms else 0.0
+        return (
+            f"{self.clients} clients, {self.queries} queries in {self.elapsed_s:.2f} s "
+            f"({self.queries / max(self.elapsed_s, 1e-9):.0f} q/s); latency ms mean {mean:.2f} "
+            f"p50 {self.percentile(50):.2f} p95 {self.percentile(95):.2f} p99 {self.percentile(99):.2f} "
+            f"max {max(self.latencies_ms, default=0.0):.2f}; cancels {self.cancels}; "
+            f"notifies {self.notifies_sent}; max threads {self.max_threads}; failures {len(self.failures)}"
+        )
+
+
+def run_stress(
+    port: int,
+    *,
+    clients: int = 50,
+    queries_per_client: int = 40,
+    think_ms: tuple[int, int] = (0, 40),
+    seconds: float = 10.0,
+    cancelers: int = 3,
+    notifiers: int = 5,
+    listeners: int = 5,
+    seed: int = 0,
+) -> StressResult:
+    result = StressResult(clients)
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+    started = time.monotonic()
+    ready = threading.Barrier(clients, timeout=30)
+    finished = threading.Event()
+    listener_clients: list[PgClient] = []
+
+    def fail(message: str) -> None:
+        with lock:
+            result.failures.append(message)
+
+    def client_main(n: int) -> None:
+        rng = random.Random(seed * 1000 + n)
+        try:
+            client = PgClient("127.0.0.1", port, timeout=15.0).connect()
+        except (OSError, ClientError) as exc:
+            fail(f"client {n}: connect: {exc}")
+            ready.abort()
+            return
+        try:
+            if n < listeners:
+                client.query(f"LISTEN {CHANNEL}")
+                with lock:
+                    listener_clients.append(client)
+            ready.wait()
+            for i in range(queries_per_client):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(rng.uniform(*think_ms) / 1000.0)
+                if n >= clients - cancelers and i == 2:
+                    run_cancel(client)
+                    continue
+                if listeners <= n < listeners + notifiers and i == 3:
+                    client.query(f"NOTIFY {CHANNEL}, 'from {n}'")
+                    with lock:
+                        result.notifies_sent += 1
+                    continue
+                value = n * 100000 + i
+                t0 = time.perf_counter()
+                answer = client.query(f"SELECT {value}")
+                latency = (time.perf_counter() - t0) * 1000
+                if answer.rows != [[str(value)]] or answer.status != "I" or answer.errors:
+                    fail(f"client {n}: SELECT {value} answered {answer}")
+                with lock:
+                    result.queries += 1
+                    result.latencies_ms.append(latency)
+            if n < listeners:
+                finished.wait(30)
+                expected = result.notifies_sent
+                while len(client.notifications) < expected:
+                    client.wait_notification(timeout=3.0)
+                    client.notifications.append(client.notifications.pop())
+                with lock:
+                    result.notifications_received[n] = len(client.notifications)
+            client.terminate()
+        except (OSError, ClientError, threading.BrokenBarrierError) as exc:
+            fail(f"client {n}: {exc!r}")
+            client.close()
+
+    def run_cancel(client: PgClient) -> None:
+        client.send_raw(query_message("SELECT pg_sleep(30)"))
+        time.sleep(0.2)
+        client.cancel()
+        answer = client.read_until_ready(timeout=5.0)
+        if answer.error_codes != ["57014"]:
+            fail(f"cancel of pid {client.pid} answered {answer}")
+        with lock:
+            result.cancels += 1
+
+    threads = [threading.Thread(target=client_main, args=(n,), daemon=True) for n in range(clients)]
+    for t in threads:
+        t.start()
+    workers = [t for t in threads if t.name]
+    for t in workers[listeners:]:
+        t.join(seconds + 30)
+        result.max_threads = max(result.max_threads, threading.active_count())
+    finished.set()
+    for t in workers[:listeners]:
+        t.join(30)
+    if any(t.is_alive() for t in threads):
+        fail("some clients did not finish (hang)")
+    result.elapsed_s = time.monotonic() - started
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m pgcheck.reference.stress")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--carriers", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--queries", type=int, default=40, help="queries per client")
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.POOLED.value)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rt = Runtime(RuntimeConfig(mode=Mode(args.mode), carriers=args.carriers)).start()
+    try:
+        result = run_stress(
+            rt.port,
+            clients=args.clients,
+            queries_per_client=args.queries,
+            seconds=args.seconds,
+            seed=args.seed,
+        )
+    finally:
+        rt.stop()
+    print(result.summary())
+    print(f"server carrier threads: {len(rt.carriers)}; scheduler: {rt.snapshot()['scheduler']}")
+    for failure in result.failures[:20]:
+        print("FAIL", failure)
+    return 1 if result.failures or rt.errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
