@@ -36,7 +36,7 @@ class _Gen:
         self.tmp += 1
         return f"_t{self.tmp}"
 
-    def src(self, e: Expr) -> str:  # noqa: C901 - one case per IR operator
+    def src(self, e: Expr) -> str:
         op, a = e.op, e.args
         s = self.src
         if op == "const":

@@ -96,6 +96,7 @@ class Explorer:
         self.cm = compiled
         self.canon = Canonicalizer(compiled.model)
         self.symmetry = symmetry and self.canon.active
+        self._canonical = self.canon.compiled() if self.symmetry else None
         self.bounds = bounds or Bounds()
         self.check_deadlock = check_deadlock
         self.on_progress = on_progress
@@ -107,9 +108,9 @@ class Explorer:
         self.states: dict[int, State] = {}  # fp -> canonical state when keep_graph
 
     def normalize(self, s: State) -> State:
-        return self.canon.canonical(s) if self.symmetry else s
+        return self._canonical(s) if self._canonical is not None else s
 
-    def run(self) -> Result:  # noqa: C901 - the BFS loop is kept in one place on purpose
+    def run(self) -> Result:
         cm = self.cm
         successors = cm.successors
         first_violation = cm.first_violation

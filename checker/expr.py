@@ -123,10 +123,22 @@ def slot(index: int, ty: FieldType, label: str) -> Expr:
     return Expr("slot", ty, index, label)
 
 
+class PendingWhen:
+    """`when(cond, "a", "b")` over plain values: its type comes from where it is used."""
+
+    def __init__(self, cond: Expr, then: object, otherwise: object) -> None:
+        self.cond, self.then, self.otherwise = cond, then, otherwise
+
+    def __bool__(self) -> bool:
+        raise _fail("Python branching on a state value (a when(...) result)")
+
+
 def lift(value: object, ty: FieldType) -> Expr:
     """A Python value used where an expression of type `ty` is expected."""
     if isinstance(value, Expr):
         return value
+    if isinstance(value, PendingWhen):
+        return when(value.cond, lift(value.then, ty), lift(value.otherwise, ty))
     if isinstance(ty, Enum):
         if isinstance(value, str) and value in ty.values:
             return const(ty.index(value), ty)
@@ -251,7 +263,8 @@ def when(cond: object, then: object, otherwise: object) -> Expr:
     elif isinstance(then, int) and isinstance(otherwise, int):
         ty = INT
     else:
-        raise _fail("when(cond, a, b): give a state expression for a or b, or two ints or two bools")
+        # Two plain values (e.g. enum names): typed when assigned to a field.
+        return PendingWhen(c, then, otherwise)  # type: ignore[return-value]
     t, o = lift(then, ty), lift(otherwise, ty)
     if not _same_kind(t.ty, o.ty):
         raise _fail(f"when(): branches have different types ({t.show()} vs {o.show()})")
@@ -435,3 +448,18 @@ def show(e: Expr) -> str:
     if op == "fifo_filter":
         return f"[{show(a[1])} in {show(a[0])} if {show(a[2])}]"
     return f"{op}(" + ", ".join(show(x) if isinstance(x, Expr) else repr(x) for x in a) + ")"
+
+
+def is_null(x: Expr) -> Expr:
+    """The reference is none (`x == None` without tripping linters on identity checks)."""
+    if not isinstance(x.ty, Ref):
+        raise _fail(f"is_null() of {x.show()}, which is not a reference")
+    return compare("eq", x, None)
+
+
+def not_null(x: Expr) -> Expr:
+    return not_(is_null(x))
+
+
+def empty_set(ty: Set) -> Expr:
+    return const(0, ty)

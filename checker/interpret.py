@@ -15,7 +15,7 @@ from pgcheck.checker.spec import Binding
 State = tuple[Any, ...]
 
 
-def evaluate(e: Expr, s: State, env: dict[str, Any] | None = None) -> Any:  # noqa: C901
+def evaluate(e: Expr, s: State, env: dict[str, Any] | None = None) -> Any:
     op, a = e.op, e.args
     ev = evaluate
     env = env or {}

@@ -161,3 +161,131 @@ class Canonicalizer:
                 best = t
         assert best is not None
         return best
+
+    # ---- the same, generated as straight-line Python (what the explorer calls)
+    def compiled(self) -> Callable[[State], State]:
+        """canonical() as generated code: same result, without per-slot interpretation."""
+        src, ns = _generate(self)
+        exec(compile(src, "<pgcheck symmetry>", "exec"), ns)
+        fast: Callable[[State], State] = ns["canonical"]
+        return fast
+
+
+def _generate(cz: Canonicalizer) -> tuple[str, dict[str, Any]]:
+    """Source of `canonical(s)`: signatures, tie handling and permutation as plain code."""
+    model = cz.model
+    slots = model.slots
+    lines: list[str] = []
+    # Signatures: one tuple per instance, per group.
+    for gi, kinds in enumerate(cz.groups):
+        n = cz.counts[gi]
+        lines.append(f"def sigs_{gi}(s):")
+        rows = []
+        for i in range(n):
+            feats: list[str] = []
+            for kind in kinds:
+                for fname in model.kinds[kind].fields:
+                    j = cz.slot_of[(kind, i, fname)]
+                    vm = cz.value_map[j]
+                    if vm is None:
+                        feats.append(f"s[{j}]")
+                    elif vm[1] == "ref":
+                        self_mark = f"2 if s[{j}] == {i} else 1" if vm[0] == gi else "1"
+                        feats.append(f"(-1 if s[{j}] == -1 else ({self_mark}))")
+                    elif vm[1] == "fifo":
+                        feats.append(f"len(s[{j}])")
+                    else:
+                        feats.append(f"bin(s[{j}]).count('1')")
+            for j in range(len(slots)):
+                vm = cz.value_map[j]
+                if vm is None or vm[0] != gi or cz.owner[j] != -1:
+                    continue
+                if vm[1] == "fifo":
+                    feats.append(f"(s[{j}].index({i}) if {i} in s[{j}] else -1)")
+                elif vm[1] == "ref":
+                    feats.append(f"(s[{j}] == {i})")
+                else:
+                    feats.append(f"((s[{j}] >> {i}) & 1)")
+            ref_groups: dict[tuple[str, str], list[int]] = {}
+            for j, info in enumerate(slots):
+                vm = cz.value_map[j]
+                if vm is not None and vm[0] == gi and vm[1] == "ref" and cz.owner[j] >= 0 and cz.owner[j] != gi:
+                    ref_groups.setdefault((info.kind, info.field), []).append(j)
+            for js in ref_groups.values():
+                feats.append("(" + " + ".join(f"(s[{j}] == {i})" for j in js) + ")")
+            rows.append("(" + ", ".join(feats) + ",)")
+        lines.append("    return [" + ", ".join(rows) + "]")
+    # Permutation: P[g][old] = new (renames values), I[g][new] = old (moves positions).
+    lines.append("def permute(s, P, I):")
+    for gi in range(len(cz.groups)):
+        lines.append(f"    P{gi} = P[{gi}]; I{gi} = I[{gi}]")
+    exprs: list[str] = []
+    for j, info in enumerate(slots):
+        g = cz.owner[j]
+        if g < 0:
+            src = f"s[{j}]"
+        else:
+            kind = model.kinds[info.kind]
+            base = cz.slot_of[(info.kind, 0, info.field)]
+            stride = len(kind.fields)
+            src = f"s[{base} + {stride}*I{g}[{info.instance}]]"
+        vm = cz.value_map[j]
+        if vm is None:
+            exprs.append(src)
+        elif vm[1] == "ref":
+            exprs.append(f"_ref(P{vm[0]}, {src})")
+        elif vm[1] == "fifo":
+            exprs.append(f"tuple([P{vm[0]}[x] for x in {src}])")
+        else:
+            exprs.append(f"_bits(P{vm[0]}, {src})")
+    lines.append("    return (" + ", ".join(exprs) + ",)")
+    # Canonical form: sort by signature, enumerate permutations within ties, keep the least.
+    ng = len(cz.groups)
+    lines.append("def canonical(s):")
+    lines.append("    options = []")
+    for gi in range(ng):
+        lines.append(f"    sig = sigs_{gi}(s)")
+        lines.append("    order = sorted(range(len(sig)), key=sig.__getitem__)")
+        lines.append("    if all(sig[order[k]] != sig[order[k + 1]] for k in range(len(order) - 1)):")
+        lines.append("        options.append([_inv(order)])")
+        lines.append("    else:")
+        lines.append("        options.append(_tie_perms(sig, order))")
+    lines.append("    best = None")
+    lines.append("    for combo in _product(*options):")
+    lines.append("        P = [c[0] for c in combo]; I = [c[1] for c in combo]")
+    lines.append("        t = permute(s, P, I)")
+    lines.append("        if best is None or t < best: best = t")
+    lines.append("    return best")
+    ns: dict[str, Any] = {"_ref": _ref, "_bits": _bits, "_inv": _inv, "_tie_perms": _tie_perms, "_product": itertools.product}
+    return "\n".join(lines) + "\n", ns
+
+
+def _ref(p: tuple[int, ...], v: int) -> int:
+    return p[v] if v >= 0 else v
+
+
+def _bits(p: tuple[int, ...], v: int) -> int:
+    m, i = 0, 0
+    while v >> i:
+        if (v >> i) & 1:
+            m |= 1 << p[i]
+        i += 1
+    return m
+
+
+def _inv(order: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """order[new] = old  ->  (P: old -> new, I: new -> old)."""
+    p = [0] * len(order)
+    for new, old in enumerate(order):
+        p[old] = new
+    return tuple(p), tuple(order)
+
+
+def _tie_perms(sig: list[Any], order: list[int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+    runs: list[list[int]] = []
+    for i in order:
+        if runs and sig[runs[-1][0]] == sig[i]:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return [_inv([i for run in choice for i in run]) for choice in itertools.product(*(itertools.permutations(r) for r in runs))]

@@ -1,1 +1,17 @@
-"""model"""
+"""The PostgreSQL runtime model (scheduler-digest.md), written in pgcheck's modeling language.
+
+`load(config, mutation=None)` builds the spec for one configuration; mutations (seeded
+bugs) are small changes to named actions, declared in `model/mutations.py`.
+"""
+
+from __future__ import annotations
+
+from pgcheck.checker.spec import Spec
+from pgcheck.model.config import ModelConfig, make_config, parse_options
+from pgcheck.model.runtime import MODEL_NAME, build
+
+__all__ = ["MODEL_NAME", "ModelConfig", "build", "load", "make_config", "parse_options"]
+
+
+def load(cfg: ModelConfig) -> Spec:
+    return build(cfg)

@@ -1,0 +1,109 @@
+"""One check run: trace and compile a spec, explore it, turn the outcome into a report.
+
+Shared by `pgcheck explore`, `pgcheck mutants` and the tests, so they all see one
+behaviour.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pgcheck.checker.compile import CompiledModel, compile_model
+from pgcheck.checker.errors import UsageError
+from pgcheck.checker.explore import Bounds, Explorer, Progress, Result
+from pgcheck.checker.itf import trace_to_itf, write_trace
+from pgcheck.checker.spec import Property, Spec, TracedModel
+
+
+@dataclass
+class CheckRun:
+    model: TracedModel
+    compiled: CompiledModel
+    explorer: Explorer
+    result: Result
+    trace_path: Path | None
+    compile_seconds: float
+    unreached_witnesses: list[Property]
+
+    @property
+    def verdict(self) -> str:
+        if self.result.verdict == "ok" and self.unreached_witnesses:
+            return "vacuous"
+        return self.result.verdict
+
+    def property_by_id(self, pid: str) -> Property | None:
+        for p, _ in self.model.invariants + self.model.witnesses:
+            if p.id == pid:
+                return p
+        return None
+
+
+def prepare(spec: Spec, invariants: list[str] | None = None) -> tuple[TracedModel, CompiledModel, float]:
+    t0 = time.monotonic()
+    model = spec.trace()
+    known = [p.id for p, _ in model.invariants]
+    if invariants:
+        unknown = [i for i in invariants if i not in known]
+        if unknown:
+            raise UsageError(
+                f"unknown invariant {', '.join(unknown)} for this configuration; known: {', '.join(known)}"
+            )
+    compiled = compile_model(model, invariants or None)
+    return model, compiled, time.monotonic() - t0
+
+
+def run_check(
+    spec: Spec,
+    *,
+    invariants: list[str] | None = None,
+    symmetry: bool = True,
+    bounds: Bounds | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    trace_out: str | Path | None = None,
+    default_trace_dir: str | Path | None = ".",
+    mutation: str | None = None,
+    keep_graph: bool = False,
+) -> CheckRun:
+    model, compiled, compile_s = prepare(spec, invariants)
+    explorer = Explorer(compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, keep_graph=keep_graph)
+    result = explorer.run()
+    trace_path: Path | None = None
+    v = result.violation
+    if v is not None:
+        prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
+        doc = trace_to_itf(model, v.trace, kind="counterexample", prop=prop, mutation=mutation, message=v.message)
+        doc["#meta"]["highlight"] = highlight(model, v.trace, prop)
+        if prop is None:
+            doc["#meta"]["property"] = {"id": v.property_id, "kind": v.kind, "statement": describe_kind(v.kind), "citation": ""}
+        if trace_out is not None:
+            trace_path = write_trace(doc, trace_out)
+        elif default_trace_dir is not None:
+            trace_path = write_trace(doc, Path(default_trace_dir) / f"pgcheck-{v.property_id}.itf.json")
+    unreached: list[Property] = []
+    if result.verdict == "ok" and invariants is None:
+        unreached = [p for p, _ in model.witnesses if p.id not in result.witnesses_reached]
+    return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached)
+
+
+def describe_kind(kind: str) -> str:
+    return {
+        "deadlock": "a state with no enabled action that the model does not declare quiescent",
+        "model-error": "the model could not be evaluated in this state",
+    }.get(kind, kind)
+
+
+def highlight(model: TracedModel, trace: list[Any], prop: Property | None) -> list[dict[str, Any]]:
+    """Entities the violation is about: instances of the property's kind changed by the last step."""
+    if prop is None or prop.about is None or len(trace) < 2:
+        return []
+    before, after = trace[-2].state, trace[-1].state
+    kind = model.kinds[prop.about]
+    marked = []
+    for i in kind.instances:
+        if any(before[model.slot_of[(kind.name, i, f)]] != after[model.slot_of[(kind.name, i, f)]] for f in kind.fields):
+            marked.append({"kind": kind.name, "index": i})
+    return marked

@@ -1,0 +1,161 @@
+"""Human and JSON summaries of a check run (what `pgcheck explore` prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgcheck.checker.memory import human_bytes
+from pgcheck.checker.session import CheckRun
+from pgcheck.checker.spec import TracedModel
+
+from pgcheck import __version__
+
+State = tuple[Any, ...]
+
+
+def _config_line(model: TracedModel) -> str:
+    p = model.params
+    if p.get("mode") == "pooled":
+        return f"mode pooled, {p['carriers']} carriers x {p['sessions']} sessions"
+    return f"mode {p.get('mode')}, {p['sessions']} sessions (each with its own carrier)"
+
+
+def _options_line(model: TracedModel) -> str:
+    skip = {"mode", "carriers", "sessions"}
+    parts = []
+    for k, v in model.params.items():
+        if k in skip:
+            continue
+        parts.append(f"{k}={','.join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else v}")
+    return "options " + " ".join(parts)
+
+
+def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
+    """(id, verdict, statement) for every checked invariant."""
+    r = run.result
+    v = r.violation
+    rows = []
+    for pid in run.compiled.invariant_ids:
+        prop = run.property_by_id(pid)
+        statement = prop.statement if prop else ""
+        if v is not None and v.property_id == pid:
+            verdict = "VIOLATED"
+        elif r.verdict == "ok":
+            verdict = "holds"
+        elif r.verdict == "incomplete":
+            verdict = "holds so far"
+        else:
+            verdict = "not refuted"  # the run stopped at another violation first
+        rows.append((pid, verdict, statement))
+    return rows
+
+
+def summary_lines(run: CheckRun) -> list[str]:
+    r = run.result
+    model = run.model
+    rate = r.distinct / r.elapsed if r.elapsed > 0 else 0.0
+    out = [
+        f"pgcheck {__version__} explore: {_config_line(model)}",
+        _options_line(model),
+        f"symmetry reduction: {'on' if r.symmetry else 'off'}; engine: breadth-first explicit state",
+        f"distinct states:  {r.distinct:,}",
+        f"generated states: {r.generated:,}",
+        f"depth (diameter): {r.depth}",
+        f"time:             {r.elapsed:.1f} s ({rate:,.0f} states/s; model compiled in {run.compile_seconds:.1f} s)",
+        f"peak memory:      {human_bytes(r.peak_rss_bytes)}",
+        f"fingerprint collision probability (optimistic): {r.collision_probability:.1e}",
+        "",
+        "invariants:",
+    ]
+    for pid, verdict, statement in property_verdicts(run):
+        out.append(f"  {pid:<4} {verdict:<13} {statement}")
+    if model.witnesses:
+        out.append("witnesses:")
+        for prop, _ in model.witnesses:
+            depth = r.witnesses_reached.get(prop.id)
+            status = f"reached at depth {depth}" if depth is not None else "NOT REACHED"
+            out.append(f"  {prop.id:<24} {status:<20} {prop.statement}")
+    out.append("")
+    verdict = run.verdict
+    if verdict == "ok":
+        out.append("result: every invariant holds and every witness was reached")
+    elif verdict == "vacuous":
+        ids = ", ".join(p.id for p in run.unreached_witnesses)
+        out.append(f"result: VACUOUS: witness {ids} never reached; the checks do not cover it")
+    elif verdict == "incomplete":
+        out.append(f"result: INCOMPLETE: {r.stop_reason}; no violation among the states explored")
+    else:
+        assert r.violation is not None
+        v = r.violation
+        what = {"invariant": f"invariant {v.property_id} violated", "deadlock": "deadlock"}.get(v.kind, v.kind)
+        out.append(f"result: VIOLATION: {what} after {len(v.trace) - 1} steps (shortest)")
+        if v.message:
+            out.append(f"  {v.message}")
+        if run.trace_path is not None:
+            out.append(f"counterexample written to {run.trace_path}  (view: pgcheck view {run.trace_path})")
+    return out
+
+
+def changed_fields(model: TracedModel, before: State, after: State) -> list[str]:
+    out = []
+    for j, info in enumerate(model.slots):
+        if before[j] != after[j]:
+            ty = info.ty
+            out.append(f"{info.label}: {fmt(ty.to_itf(before[j]))} -> {fmt(ty.to_itf(after[j]))}")
+    return out
+
+
+def fmt(v: Any) -> str:
+    if isinstance(v, dict) and "#set" in v:
+        return "{" + ", ".join(str(x) for x in v["#set"]) + "}"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, list):
+        return "[" + ", ".join(str(x) for x in v) + "]"
+    return str(v)
+
+
+def counterexample_lines(run: CheckRun) -> list[str]:
+    v = run.result.violation
+    assert v is not None
+    model = run.model
+    out = ["", "counterexample (shortest):"]
+    for i, st in enumerate(v.trace):
+        if st.binding is None:
+            out.append("  step 0: initial state")
+            continue
+        out.append(f"  step {i}: {model.bindings[st.binding].label}")
+        for change in changed_fields(model, v.trace[i - 1].state, st.state):
+            out.append(f"      {change}")
+    return out
+
+
+def summary_dict(run: CheckRun) -> dict[str, Any]:
+    r = run.result
+    v = r.violation
+    return {
+        "pgcheck": __version__,
+        "verdict": run.verdict,
+        "params": run.model.params,
+        "symmetry": r.symmetry,
+        "distinct_states": r.distinct,
+        "generated_states": r.generated,
+        "depth": r.depth,
+        "seconds": round(r.elapsed, 3),
+        "states_per_second": round(r.distinct / r.elapsed, 1) if r.elapsed > 0 else None,
+        "peak_rss_bytes": r.peak_rss_bytes,
+        "collision_probability": r.collision_probability,
+        "stop_reason": r.stop_reason or None,
+        "invariants": [{"id": pid, "verdict": verdict} for pid, verdict, _ in property_verdicts(run)],
+        "witnesses": {p.id: r.witnesses_reached.get(p.id) for p, _ in run.model.witnesses},
+        "violation": None
+        if v is None
+        else {
+            "kind": v.kind,
+            "property": v.property_id,
+            "length": len(v.trace) - 1,
+            "message": v.message or None,
+            "steps": [None if st.binding is None else run.model.bindings[st.binding].label for st in v.trace],
+            "trace_file": str(run.trace_path) if run.trace_path else None,
+        },
+    }
