@@ -27,9 +27,10 @@ class _Gen:
         self.model = model
         self.tmp = 0
         self.sites: list[str] = []
+        self.where = ""  # "action acquire(p=0)", "invariant MX1": named in run-time errors
 
     def site(self, message: str) -> int:
-        self.sites.append(message)
+        self.sites.append(f"{self.where}: {message}" if self.where else message)
         return len(self.sites) - 1
 
     def _t(self) -> str:
@@ -96,13 +97,15 @@ class _Gen:
             return f"{s(a[0])}[1:]"
         if op == "fifo_has":
             return f"({s(a[1])} in {s(a[0])})"
+        # filter() with a lambda rather than a comprehension: the iterable may hold a
+        # walrus (a deref), which Python forbids in a comprehension's iterable.
         if op == "fifo_remove":
             t = self._t()
-            return f"tuple({t} for {t} in {s(a[0])} if {t} != {s(a[1])})"
+            return f"tuple(filter(lambda {t}: {t} != {s(a[1])}, {s(a[0])}))"
         if op == "fifo_concat":
             return f"({s(a[0])} + {s(a[1])})"
         if op == "fifo_filter":
-            return f"tuple({a[1].args[0]} for {a[1].args[0]} in {s(a[0])} if {s(a[2])})"
+            return f"tuple(filter(lambda {a[1].args[0]}: {s(a[2])}, {s(a[0])}))"
         raise ModelError(f"cannot compile IR operator {op!r}")
 
 
@@ -128,10 +131,11 @@ class CompiledModel:
 
 
 def _binding_block(g: _Gen, b: Binding, indent: str, emit: str) -> list[str]:
+    g.where = f"action {b.label}"
     lines = [f"{indent}# {b.label}", f"{indent}if {g.src(b.guard)}:"]
     inner = indent + "    "
     for cond, msg in b.asserts:
-        site = g.site(f"action {b.label}: {msg}")
+        site = g.site(msg)
         lines.append(f"{inner}if not {g.src(cond)}: _null({site})")
     if b.updates:
         lines.append(f"{inner}n = list(s)")
@@ -140,6 +144,7 @@ def _binding_block(g: _Gen, b: Binding, indent: str, emit: str) -> list[str]:
         lines.append(f"{inner}{emit.format(i=b.index, n='tuple(n)')}")
     else:
         lines.append(f"{inner}{emit.format(i=b.index, n='s')}")
+    g.where = ""
     return lines
 
 
@@ -158,17 +163,22 @@ def compile_model(model: TracedModel, invariant_ids: list[str] | None = None) ->
         out += _binding_block(g, b, "    ", "return {n}")
         out.append("    return None")
     out.append("def first_violation(s):")
-    for i, (_p, e) in enumerate(chosen):
+    for i, (p, e) in enumerate(chosen):
+        g.where = f"invariant {p.id}"
         out.append(f"    if not {g.src(e)}: return {i}")
     out.append("    return -1")
-    for i, (_p, e) in enumerate(chosen):
+    for i, (p, e) in enumerate(chosen):
+        g.where = f"invariant {p.id}"
         out.append(f"def inv_{i}(s): return bool({g.src(e)})")
     out.append("def witness_hits(s):")
     out.append("    hits = []")
-    for i, (_p, e) in enumerate(model.witnesses):
+    for i, (p, e) in enumerate(model.witnesses):
+        g.where = f"witness {p.id}"
         out.append(f"    if {g.src(e)}: hits.append({i})")
     out.append("    return hits")
+    g.where = "quiescence predicate"
     out.append(f"def is_quiescent(s): return bool({g.src(model.quiescent)})")
+    g.where = ""
     source = "\n".join(out) + "\n"
 
     sites = g.sites

@@ -159,7 +159,7 @@ def lift(value: object, ty: FieldType) -> Expr:
         raise _fail(f"{value!r} is not a reference to a {ty.kind} (an instance index or None)")
     if isinstance(ty, Set):
         try:
-            return const(ty.encode(value if isinstance(value, Iterable) else [value]), ty)  # type: ignore[arg-type]
+            return const(ty.encode(value if isinstance(value, Iterable) else [value]), ty)
         except TypeError as e:
             raise _fail(str(e)) from None
     if isinstance(ty, Fifo):
@@ -243,7 +243,8 @@ def not_(x: object) -> Expr:
     if e.op == "const":
         return const(1 - e.args[0], BOOL)
     if e.op == "not":
-        return e.args[0]  # type: ignore[no-any-return]
+        inner: Expr = e.args[0]
+        return inner
     return Expr("not", BOOL, e)
 
 

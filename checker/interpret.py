@@ -93,15 +93,21 @@ def evaluate(e: Expr, s: State, env: dict[str, Any] | None = None) -> Any:
 
 
 def apply_binding(b: Binding, s: State) -> State | None:
-    """The successor of `s` under binding `b`, or None where its guard is false."""
-    if not evaluate(b.guard, s):
-        return None
-    for cond, msg in b.asserts:
-        if not evaluate(cond, s):
-            raise ModelError(f"action {b.label}: {msg}")
-    if not b.updates:
-        return s
-    n = list(s)
-    for idx, e in b.updates.items():
-        n[idx] = evaluate(e, s)
-    return tuple(n)
+    """The successor of `s` under binding `b`, or None where its guard is false.
+
+    Errors name the action, as the compiled engine's do.
+    """
+    try:
+        if not evaluate(b.guard, s):
+            return None
+        for cond, msg in b.asserts:
+            if not evaluate(cond, s):
+                raise ModelError(msg)
+        if not b.updates:
+            return s
+        n = list(s)
+        for idx, e in b.updates.items():
+            n[idx] = evaluate(e, s)
+        return tuple(n)
+    except ModelError as e:
+        raise ModelError(f"action {b.label}: {e}") from None

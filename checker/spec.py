@@ -152,7 +152,8 @@ class _Recorder:
             else:
                 rng = X.and_(e >= info.ty.lo, e <= info.ty.hi)
                 self.asserts.append((rng, f"out-of-range write to {info.label} (range {info.ty.lo}..{info.ty.hi}): {e.show()}"))
-        if isinstance(info.ty, Fifo) and e.op not in ("const", "slot"):
+        fits = e.op == "const" or (e.op == "slot" and isinstance(e.ty, Fifo) and e.ty.capacity <= info.ty.capacity)
+        if isinstance(info.ty, Fifo) and not fits:
             self.asserts.append(
                 (X.fifo_len(e) <= info.ty.capacity, f"FIFO {info.label} over capacity {info.ty.capacity}: {e.show()}")
             )
@@ -175,16 +176,20 @@ class _InstanceView:
         object.__setattr__(self, "_kind", kind)
         object.__setattr__(self, "_index", index)
 
+    _rec: _Recorder
+    _kind: KindDecl
+    _index: int | Expr | None
+
     def _field(self, name: str) -> FieldType:
-        kind: KindDecl = self._kind
+        kind = self._kind
         if name not in kind.fields:
             raise X._fail(f"{kind.name} has no field {name!r} (fields: {', '.join(kind.fields)})")
         return kind.fields[name]
 
     def __getattr__(self, name: str) -> Expr:
         ty = self._field(name)
-        rec: _Recorder = self._rec
-        kind: KindDecl = self._kind
+        rec = self._rec
+        kind = self._kind
         idx = self._index
         if not isinstance(idx, Expr):
             return rec.read(rec.layout.slot_of[(kind.name, idx, name)])
@@ -193,8 +198,8 @@ class _InstanceView:
 
     def __setattr__(self, name: str, value: object) -> None:
         self._field(name)
-        rec: _Recorder = self._rec
-        kind: KindDecl = self._kind
+        rec = self._rec
+        kind = self._kind
         idx = self._index
         if not isinstance(idx, Expr):
             rec.write(rec.layout.slot_of[(kind.name, idx, name)], value)
@@ -403,7 +408,8 @@ class Spec:
                 b = _trace_binding(layout, action, params, len(bindings))
                 if b is not None:
                     bindings.append(b)
-        invariants, witnesses = [], []
+        invariants: list[tuple[Property, Expr]] = []
+        witnesses: list[tuple[Property, Expr]] = []
         for prop in self.properties:
             e = _trace_predicate(layout, f"{prop.kind} {prop.id}", prop.fn)
             (invariants if prop.kind == "invariant" else witnesses).append((prop, e))

@@ -86,7 +86,7 @@ class Canonicalizer:
         """Per group, functions (state, instance) -> permutation-invariant features."""
         plans: list[list[Callable[[State, int], Any]]] = []
         for gi, kinds in enumerate(self.groups):
-            feats: list[Callable[[State, int], Any]] = []
+            feats: list[Any] = []
             for kind in kinds:
                 for fname, _ty in self.model.kinds[kind].fields.items():
                     idxs = [self.slot_of[(kind, i, fname)] for i in range(self.counts[gi])]
@@ -107,7 +107,7 @@ class Canonicalizer:
                         feats.append(lambda s, i, idxs=idxs: bin(s[idxs[i]]).count("1"))
             # Incoming references from slots not moved by this group: FIFO positions and
             # referrer counts. Both are invariant under renaming this group.
-            for j, info in enumerate(self.model.slots):
+            for j in range(len(self.model.slots)):
                 vm = self.value_map[j]
                 if vm is None or vm[0] != gi:
                     continue
@@ -215,6 +215,28 @@ def _generate(cz: Canonicalizer) -> tuple[str, dict[str, Any]]:
                 feats.append("(" + " + ".join(f"(s[{j}] == {i})" for j in js) + ")")
             rows.append("(" + ", ".join(feats) + ",)")
         lines.append("    return [" + ", ".join(rows) + "]")
+    # Raw own fields and "is referenced from anywhere" per instance: a tie run whose members
+    # are identical and unreferenced permutes onto the same state, so it needs one candidate.
+    for gi, kinds in enumerate(cz.groups):
+        n = cz.counts[gi]
+        own = []
+        refd = []
+        for i in range(n):
+            own.append("(" + ", ".join(f"s[{cz.slot_of[(k, i, f)]}]" for k in kinds for f in model.kinds[k].fields) + ",)")
+            terms = []
+            for j in range(len(slots)):
+                vm = cz.value_map[j]
+                if vm is None or vm[0] != gi:
+                    continue
+                if vm[1] == "ref":
+                    terms.append(f"s[{j}] == {i}")
+                elif vm[1] == "fifo":
+                    terms.append(f"{i} in s[{j}]")
+                else:
+                    terms.append(f"(s[{j}] >> {i}) & 1")
+            refd.append("(" + (" or ".join(terms) if terms else "False") + ")")
+        lines.append(f"def own_{gi}(s): return [" + ", ".join(own) + "]")
+        lines.append(f"def refd_{gi}(s): return [" + ", ".join(f"bool{r}" for r in refd) + "]")
     # Permutation: P[g][old] = new (renames values), I[g][new] = old (moves positions).
     lines.append("def permute(s, P, I):")
     for gi in range(len(cz.groups)):
@@ -225,9 +247,9 @@ def _generate(cz: Canonicalizer) -> tuple[str, dict[str, Any]]:
         if g < 0:
             src = f"s[{j}]"
         else:
-            kind = model.kinds[info.kind]
+            decl = model.kinds[info.kind]
             base = cz.slot_of[(info.kind, 0, info.field)]
-            stride = len(kind.fields)
+            stride = len(decl.fields)
             src = f"s[{base} + {stride}*I{g}[{info.instance}]]"
         vm = cz.value_map[j]
         if vm is None:
@@ -249,7 +271,7 @@ def _generate(cz: Canonicalizer) -> tuple[str, dict[str, Any]]:
         lines.append("    if all(sig[order[k]] != sig[order[k + 1]] for k in range(len(order) - 1)):")
         lines.append("        options.append([_inv(order)])")
         lines.append("    else:")
-        lines.append("        options.append(_tie_perms(sig, order))")
+        lines.append(f"        options.append(_tie_perms(sig, order, own_{gi}(s), refd_{gi}(s)))")
     lines.append("    best = None")
     lines.append("    for combo in _product(*options):")
     lines.append("        P = [c[0] for c in combo]; I = [c[1] for c in combo]")
@@ -281,11 +303,19 @@ def _inv(order: list[int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     return tuple(p), tuple(order)
 
 
-def _tie_perms(sig: list[Any], order: list[int]) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
+def _tie_perms(
+    sig: list[Any], order: list[int], own: list[Any], refd: list[bool]
+) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
     runs: list[list[int]] = []
     for i in order:
         if runs and sig[runs[-1][0]] == sig[i]:
             runs[-1].append(i)
         else:
             runs.append([i])
-    return [_inv([i for run in choice for i in run]) for choice in itertools.product(*(itertools.permutations(r) for r in runs))]
+    choices: list[list[tuple[int, ...]]] = []
+    for run in runs:
+        if len(run) > 1 and not any(refd[i] for i in run) and all(own[i] == own[run[0]] for i in run):
+            choices.append([tuple(run)])  # identical and unreferenced: every order gives one state
+        else:
+            choices.append(list(itertools.permutations(run)))
+    return [_inv([i for run in choice for i in run]) for choice in itertools.product(*choices)]

@@ -58,7 +58,7 @@ def _initial_state(spec: Spec, cfg: ModelConfig) -> None:
         for b in s.session.ids():
             ses = s.session[b]
             ses.cl = "connecting"
-            ses.cl_budget = cfg.get("messages")
+            ses.cl_budget = cfg.get("messages") if b < cfg.get("active_clients") else 0
             ses.listening = bool(cfg.get("listeners"))
         if cfg.mode == "pooled":
             # Every client has connected; its logical start waits in pooled_protocol_queue.

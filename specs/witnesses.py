@@ -17,7 +17,7 @@ def add_witnesses(spec: Spec, cfg: ModelConfig) -> None:
     S = list(range(cfg.sessions))
     parking = cfg.mode != "process"
     commands = cfg.get("commands")
-    talks = cfg.get("messages") > 0
+    talks = cfg.get("messages") > 0 and cfg.get("active_clients") > 0
 
     if parking:
 
