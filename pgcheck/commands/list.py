@@ -1,0 +1,120 @@
+"""`pgcheck list`: what can be checked — modes, options and bounds, actions, properties."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from pgcheck.checker.spec import TracedModel
+from pgcheck.model import load, make_config
+from pgcheck.model.config import PARAMS, Param
+from pgcheck.model.vocabulary import MODES
+from pgcheck.specs.safety import NOT_APPLICABLE
+
+
+def _default_text(p: Param) -> str:
+    d = p.default
+    if isinstance(d, bool):
+        return "true" if d else "false"
+    if isinstance(d, tuple):
+        return ",".join(d)
+    return str(d)
+
+
+def _values_text(p: Param) -> str:
+    if p.kind == "bool":
+        return "true|false"
+    if p.kind == "int":
+        return f"{p.lo}..{p.hi}"
+    return "comma list"
+
+
+def _param_dict(p: Param) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "name": p.name,
+        "group": p.group,
+        "type": p.kind,
+        "default": list(p.default) if isinstance(p.default, tuple) else p.default,
+        "help": p.help,
+    }
+    if p.kind == "int":
+        out["min"], out["max"] = p.lo, p.hi
+    return out
+
+
+def catalogue(model: TracedModel) -> dict[str, Any]:
+    """Everything `pgcheck list` shows, as plain data (the `--json` form)."""
+    p = model.params
+    return {
+        "modes": list(MODES),
+        "config": {"mode": p["mode"], "carriers": p["carriers"], "sessions": p["sessions"]},
+        "options": [_param_dict(x) for x in PARAMS if x.group == "option"],
+        "bounds": [_param_dict(x) for x in PARAMS if x.group == "bound"],
+        "actions": [
+            {
+                "name": a.name,
+                "params": {k: v if isinstance(v, str) else repr(v) for k, v in a.params.items()},
+                "fairness": a.fairness,
+                "citation": a.cite,
+                "doc": a.doc,
+            }
+            for a in model.actions
+        ],
+        "invariants": [{"id": q.id, "statement": q.statement, "citation": q.cite} for q, _ in model.invariants],
+        "witnesses": [{"id": q.id, "statement": q.statement, "citation": q.cite} for q, _ in model.witnesses],
+        "not_applicable": [{"id": k, "reason": v} for k, v in NOT_APPLICABLE.items()],
+    }
+
+
+def _lines(doc: dict[str, Any]) -> list[str]:
+    cfg = doc["config"]
+    shape = (
+        f"{cfg['carriers']} carriers x {cfg['sessions']} sessions"
+        if cfg["mode"] == "pooled"
+        else f"{cfg['sessions']} sessions (each with its own carrier)"
+    )
+    out = ["modes: " + ", ".join(doc["modes"]), ""]
+    by_name = {x.name: x for x in PARAMS}
+    for title, key in (("options", "options"), ("bounds", "bounds")):
+        out.append(f"{title} (--option NAME=VALUE):")
+        for item in doc[key]:
+            p = by_name[item["name"]]
+            out.append(f"  {p.name:<22} {_default_text(p):<28} {_values_text(p):<11} {p.help}")
+        out.append("")
+    out.append(f"actions of mode {cfg['mode']}, {shape}:")
+    for a in doc["actions"]:
+        params = ", ".join(f"{k}: {v}" for k, v in a["params"].items())
+        fair = a["fairness"] or "-"
+        out.append(f"  {a['name']}({params})  fairness {fair}  [{a['citation']}]  {a['doc']}".rstrip())
+    out.append("")
+    out.append("invariants:")
+    for q in doc["invariants"]:
+        out.append(f"  {q['id']:<5} {q['statement']}  [{q['citation']}]")
+    out.append("witnesses:")
+    for q in doc["witnesses"]:
+        out.append(f"  {q['id']:<24} {q['statement']}  [{q['citation']}]")
+    out.append("not applicable to the modeled shapes:")
+    for q in doc["not_applicable"]:
+        out.append(f"  {q['id']:<5} {q['reason']}")
+    return out
+
+
+@click.command("list")
+@click.option("--mode", type=click.Choice(MODES), default="pooled", show_default=True, help="runtime shape (§2.1)")
+@click.option("--carriers", type=int, default=None, help="carrier threads in the pool (pooled mode only) [default: 2]")
+@click.option("--sessions", type=int, default=3, show_default=True, help="client sessions")
+@click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="model option or bound")
+@click.option("--json", "as_json", is_flag=True, help="print the catalogue as JSON")
+def command(mode: str, carriers: int | None, sessions: int, options: tuple[str, ...], as_json: bool) -> None:
+    """List the modes, options and bounds, and the actions and properties of a configuration."""
+    from pgcheck.model import parse_options
+
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
+    doc = catalogue(load(cfg).trace())
+    if as_json:
+        click.echo(json.dumps(doc, indent=2))
+    else:
+        for line in _lines(doc):
+            click.echo(line)
