@@ -152,8 +152,11 @@ class _Recorder:
             else:
                 rng = X.and_(e >= info.ty.lo, e <= info.ty.hi)
                 self.asserts.append((rng, f"out-of-range write to {info.label} (range {info.ty.lo}..{info.ty.hi}): {e.show()}"))
-        fits = e.op == "const" or (e.op == "slot" and isinstance(e.ty, Fifo) and e.ty.capacity <= info.ty.capacity)
-        if isinstance(info.ty, Fifo) and not fits:
+        target = info.ty
+        fits = e.op == "const" or (
+            e.op == "slot" and isinstance(e.ty, Fifo) and isinstance(target, Fifo) and e.ty.capacity <= target.capacity
+        )
+        if isinstance(target, Fifo) and not fits:
             self.asserts.append(
                 (X.fifo_len(e) <= info.ty.capacity, f"FIFO {info.label} over capacity {info.ty.capacity}: {e.show()}")
             )
