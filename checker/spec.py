@@ -158,7 +158,7 @@ class _Recorder:
         )
         if isinstance(target, Fifo) and not fits:
             self.asserts.append(
-                (X.fifo_len(e) <= info.ty.capacity, f"FIFO {info.label} over capacity {info.ty.capacity}: {e.show()}")
+                (X.fifo_len(e) <= target.capacity, f"FIFO {info.label} over capacity {target.capacity}: {e.show()}")
             )
         self.writes[index] = e
 
