@@ -73,6 +73,9 @@ class Result:
     fired: list[int] = field(default_factory=list)  # per binding: times its guard held
     new_states: list[int] = field(default_factory=list)  # per binding: times it reached a new state
     quiescent_states: int = 0
+    engine: str = "python"
+    workers: int = 1
+    bytes_per_state: float | None = None  # visited set and parent map, where the engine knows it
 
     @property
     def collision_probability(self) -> float:

@@ -13,17 +13,21 @@ from pathlib import Path
 from typing import Any
 
 from pgcheck.checker.compile import CompiledModel, compile_model
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.explore import Bounds, Explorer, Progress, Result
 from pgcheck.checker.itf import trace_to_itf, write_trace
+from pgcheck.checker.native import build, cgen
+from pgcheck.checker.native.explorer import NativeExplorer, NativeModel
 from pgcheck.checker.spec import Property, Spec, TracedModel
+
+ENGINES = ("auto", "native", "python")
 
 
 @dataclass
 class CheckRun:
     model: TracedModel
     compiled: CompiledModel
-    explorer: Explorer
+    explorer: Explorer | NativeExplorer
     result: Result
     trace_path: Path | None
     compile_seconds: float
@@ -67,9 +71,23 @@ def run_check(
     default_trace_dir: str | Path | None = ".",
     mutation: str | None = None,
     keep_graph: bool = False,
+    engine: str = "python",
+    workers: int = 1,
 ) -> CheckRun:
+    """Explore `spec`. engine: "python" (the reference explorer), "native" (generated C),
+    or "auto" (native when a C compiler is there and no explored graph is asked for)."""
     model, compiled, compile_s = prepare(spec, invariants)
-    explorer = Explorer(compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, keep_graph=keep_graph)
+    explorer: Explorer | NativeExplorer
+    chosen = choose_engine(engine, model, keep_graph, workers)
+    if chosen == "native":
+        t0 = time.monotonic()
+        native = native_model(compiled, symmetry)
+        compile_s += time.monotonic() - t0
+        explorer = NativeExplorer(
+            compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, workers=workers, native=native
+        )
+    else:
+        explorer = Explorer(compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, keep_graph=keep_graph)
     result = explorer.run()
     trace_path: Path | None = None
     v = result.violation
@@ -87,6 +105,41 @@ def run_check(
     if result.verdict == "ok" and invariants is None:
         unreached = [p for p, _ in model.witnesses if p.id not in result.witnesses_reached]
     return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached)
+
+
+def choose_engine(engine: str, model: TracedModel, keep_graph: bool, workers: int) -> str:
+    """The engine a run uses; asking for one that cannot run here is a usage error."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "python":
+        if workers != 1:
+            raise UsageError("--workers needs the native engine (drop --engine=python)")
+        return "python"
+    reason = native_unavailable(model) or ("an explored graph is needed" if keep_graph else None)
+    if reason is None:
+        return "native"
+    if engine == "native":
+        raise UsageError(f"the native engine cannot run this: {reason} (use --engine=python)")
+    if workers != 1:
+        raise UsageError(f"--workers needs the native engine, which cannot run this: {reason}")
+    return "python"
+
+
+def native_unavailable(model: TracedModel) -> str | None:
+    """Why the native engine cannot explore `model` on this machine, or None."""
+    try:
+        build.compiler()
+        cgen.check_supported(model)
+    except (build.NoCompiler, cgen.Unsupported) as e:
+        return str(e)
+    return None
+
+
+def native_model(compiled: CompiledModel, symmetry: bool) -> NativeModel:
+    try:
+        return NativeModel(compiled, symmetry)
+    except RuntimeError as e:  # the compiler failed on generated code: a bug here, said in one line
+        raise ModelError(str(e)) from None
 
 
 def describe_kind(kind: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pgcheck.checker.explore import Result
 from pgcheck.checker.memory import human_bytes
 from pgcheck.checker.session import CheckRun
 from pgcheck.checker.spec import TracedModel
@@ -50,6 +51,18 @@ def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _engine(r: Result) -> str:
+    if r.engine == "native":
+        return f"native (generated C), {r.workers} worker{'s' if r.workers != 1 else ''}"
+    return "python"
+
+
+def _per_state(r: Result) -> str:
+    if r.bytes_per_state is None:
+        return ""
+    return f" ({r.bytes_per_state:.1f} bytes per state in the visited set and parent map)"
+
+
 def summary_lines(run: CheckRun) -> list[str]:
     r = run.result
     model = run.model
@@ -57,12 +70,12 @@ def summary_lines(run: CheckRun) -> list[str]:
     out = [
         f"pgcheck {__version__} explore: {_config_line(model)}",
         _options_line(model),
-        f"symmetry reduction: {'on' if r.symmetry else 'off'}; engine: breadth-first explicit state",
+        f"symmetry reduction: {'on' if r.symmetry else 'off'}; engine: breadth-first explicit state, {_engine(r)}",
         f"distinct states:  {r.distinct:,}",
         f"generated states: {r.generated:,}",
         f"depth (diameter): {r.depth}",
         f"time:             {r.elapsed:.1f} s ({rate:,.0f} states/s; model compiled in {run.compile_seconds:.1f} s)",
-        f"peak memory:      {human_bytes(r.peak_rss_bytes)}",
+        f"peak memory:      {human_bytes(r.peak_rss_bytes)}" + _per_state(r),
         f"fingerprint collision probability (optimistic): {r.collision_probability:.1e}",
         "",
         "invariants:",
@@ -138,6 +151,10 @@ def summary_dict(run: CheckRun) -> dict[str, Any]:
         "verdict": run.verdict,
         "params": run.model.params,
         "symmetry": r.symmetry,
+        "engine": r.engine,
+        "workers": r.workers,
+        "compile_seconds": round(run.compile_seconds, 3),
+        "bytes_per_state": None if r.bytes_per_state is None else round(r.bytes_per_state, 2),
         "distinct_states": r.distinct,
         "generated_states": r.generated,
         "depth": r.depth,

@@ -10,7 +10,7 @@ import click
 
 from pgcheck.checker.explore import Bounds, Progress
 from pgcheck.checker.memory import human_bytes
-from pgcheck.checker.session import CheckRun, run_check
+from pgcheck.checker.session import ENGINES, CheckRun, run_check
 from pgcheck.checker.summary import counterexample_lines, summary_dict, summary_lines
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.vocabulary import MODES
@@ -62,6 +62,10 @@ def exit_code(run: CheckRun) -> int:
 @click.option("--max-depth", type=click.IntRange(min=0), default=None, help="stop at this BFS depth")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None, help="where to write a counterexample (ITF JSON)")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="native: the model generated as C (needs a C compiler); python: the reference explorer")
+@click.option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True,
+              help="threads exploring each level (native engine)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
 def command(
@@ -75,6 +79,8 @@ def command(
     max_depth: int | None,
     time_limit: float | None,
     trace_out: str | None,
+    engine: str,
+    workers: int,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -93,6 +99,8 @@ def command(
         bounds=Bounds(max_states, max_depth, time_limit),
         on_progress=progress,
         trace_out=trace_out,
+        engine=engine,
+        workers=workers,
     )
     progress.done()
     if as_json:

@@ -1,0 +1,676 @@
+/* pgcheck native engine, part 3 of 3: breadth-first exploration (Decision 2).
+ *
+ * The same algorithm as checker/explore.py, level by level so the first violation is at
+ * minimal depth: canonical states (symmetry), 64-bit fingerprints in a visited set, a
+ * parent map of (parent id, binding) per state id for shortest traces, invariants on
+ * every new state, deadlock versus quiescence. Workers split each level; the visited set
+ * is sharded by fingerprint with a lock per shard, so N workers find exactly the states
+ * one worker finds.
+ *
+ * Needs from the generated part (part 2): NSLOTS, NBINDINGS, NINV, NWIT, NGROUPS, MAXN,
+ * MAXF, PACKED_BYTES, expand(), first_violation(), witness_hits(), is_quiescent(),
+ * permute(), pack(), unpack() and the per-group signature tables.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <time.h>
+
+enum { V_OK, V_INVARIANT, V_DEADLOCK, V_MODEL_ERROR, V_MAX_STATES, V_MAX_DEPTH, V_STOPPED, V_NO_MEMORY };
+
+typedef struct {
+    int64_t verdict, distinct, generated, depth, bad_id, detail, quiescent, table_bytes, frontier_peak_bytes;
+} pg_result;
+
+typedef int (*pg_progress_fn)(int64_t distinct, int64_t generated, int64_t depth, int64_t queue);
+
+#define MAX_WORKERS 64
+#define ENTRY_BYTES (8 + PACKED_BYTES)
+#define CHUNK 32
+
+/* ------------------------------------------------------------------ canonical form */
+
+static int sig_cmp(const int64_t *a, const int64_t *b, int f)
+{
+    for (int k = 0; k < f; k++)
+        if (a[k] != b[k])
+            return a[k] < b[k] ? -1 : 1;
+    return 0;
+}
+
+static int next_permutation(int *a, int n)
+{
+    int i = n - 2;
+    while (i >= 0 && a[i] >= a[i + 1])
+        i--;
+    if (i < 0) {
+        for (int l = 0, r = n - 1; l < r; l++, r--) { int t = a[l]; a[l] = a[r]; a[r] = t; }
+        return 0;
+    }
+    int j = n - 1;
+    while (a[j] <= a[i])
+        j--;
+    int t = a[i]; a[i] = a[j]; a[j] = t;
+    for (int l = i + 1, r = n - 1; l < r; l++, r--) { t = a[l]; a[l] = a[r]; a[r] = t; }
+    return 1;
+}
+
+/* The least state (in memcmp order) among the permutations that sort every group's
+ * instances by their permutation-invariant signatures, trying every order inside a tie
+ * run except runs of identical unreferenced instances (every order gives one state).
+ * Exact: two states of one orbit get the same candidate set, so the same result. */
+static void canon(const int64_t *s, int64_t *out)
+{
+#if NGROUPS == 0
+    memcpy(out, s, sizeof(int64_t) * NSLOTS);
+#else
+    int order[NGROUPS][MAXN];
+    int wheel_start[NGROUPS * MAXN], wheel_len[NGROUPS * MAXN], wheel_group[NGROUPS * MAXN];
+    int nwheels = 0;
+    int64_t sig[MAXN * (MAXF > 0 ? MAXF : 1)];
+    for (int g = 0; g < NGROUPS; g++) {
+        int n = G_N[g], f = G_F[g];
+        G_SIG[g](s, sig);
+        for (int i = 0; i < n; i++) { /* insertion sort, stable by instance index */
+            int j = i;
+            while (j > 0 && sig_cmp(sig + order[g][j - 1] * f, sig + i * f, f) > 0) {
+                order[g][j] = order[g][j - 1];
+                j--;
+            }
+            order[g][j] = i;
+        }
+        for (int a = 0; a < n;) {
+            int b = a + 1;
+            while (b < n && sig_cmp(sig + order[g][a] * f, sig + order[g][b] * f, f) == 0)
+                b++;
+            if (b - a > 1) {
+                int collapse = !G_REFD[g](s, order[g][a]);
+                for (int k = a + 1; collapse && k < b; k++)
+                    collapse = !G_REFD[g](s, order[g][k]) && G_OWN_EQ[g](s, order[g][a], order[g][k]);
+                if (!collapse) {
+                    /* Enumerate this run's orders starting from the ascending one. */
+                    for (int k = a + 1; k < b; k++) {
+                        int v = order[g][k], m = k;
+                        while (m > a && order[g][m - 1] > v) { order[g][m] = order[g][m - 1]; m--; }
+                        order[g][m] = v;
+                    }
+                    wheel_start[nwheels] = a;
+                    wheel_len[nwheels] = b - a;
+                    wheel_group[nwheels] = g;
+                    nwheels++;
+                }
+            }
+            a = b;
+        }
+    }
+    int P[NGROUPS][MAXN], I[NGROUPS][MAXN];
+    int64_t tmp[NSLOTS];
+    int first = 1;
+    for (;;) {
+        for (int g = 0; g < NGROUPS; g++)
+            for (int k = 0; k < G_N[g]; k++) {
+                I[g][k] = order[g][k];
+                P[g][order[g][k]] = k;
+            }
+        if (first) {
+            permute(s, out, P, I);
+            first = 0;
+        } else {
+            permute(s, tmp, P, I);
+            if (memcmp(tmp, out, sizeof(tmp)) < 0)
+                memcpy(out, tmp, sizeof(tmp));
+        }
+        int w = 0;
+        while (w < nwheels && !next_permutation(&order[wheel_group[w]][wheel_start[w]], wheel_len[w]))
+            w++;
+        if (w == nwheels)
+            break;
+    }
+#endif
+}
+
+/* ------------------------------------------------------------------ fingerprints */
+
+static inline uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t fingerprint(const uint8_t *packed)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ULL;
+    for (int k = 0; k < PACKED_BYTES; k += 8) {
+        uint64_t word;
+        memcpy(&word, packed + k, 8);
+        h = mix64(h ^ word) + 0x632be59bd9b4e019ULL;
+    }
+    h = mix64(h ^ PACKED_BYTES);
+    return h ? h : 1;
+}
+
+/* ------------------------------------------------------------------ visited set */
+
+#define SHARD_BITS 8
+#define NSHARDS (1 << SHARD_BITS)
+
+typedef struct {
+    pthread_mutex_t lock;
+    uint64_t *slots;
+    uint64_t mask;
+    uint64_t count;
+} shard_t;
+
+static shard_t shards[NSHARDS];
+static int use_locks;
+
+static int shard_grow(shard_t *sh)
+{
+    uint64_t cap = (sh->mask + 1) * 2;
+    uint64_t *slots = calloc(cap, sizeof(uint64_t));
+    if (!slots)
+        return -1;
+    for (uint64_t i = 0; i <= sh->mask; i++) {
+        uint64_t fp = sh->slots[i];
+        if (!fp)
+            continue;
+        uint64_t k = (fp >> SHARD_BITS) & (cap - 1);
+        while (slots[k])
+            k = (k + 1) & (cap - 1);
+        slots[k] = fp;
+    }
+    free(sh->slots);
+    sh->slots = slots;
+    sh->mask = cap - 1;
+    return 0;
+}
+
+/* 1 if fp was new, 0 if seen before, -1 when out of memory. */
+static int visit(uint64_t fp)
+{
+    shard_t *sh = &shards[fp & (NSHARDS - 1)];
+    if (use_locks)
+        pthread_mutex_lock(&sh->lock);
+    uint64_t k = (fp >> SHARD_BITS) & sh->mask;
+    int fresh = 1;
+    while (sh->slots[k]) {
+        if (sh->slots[k] == fp) { fresh = 0; break; }
+        k = (k + 1) & sh->mask;
+    }
+    if (fresh) {
+        sh->slots[k] = fp;
+        /* Grow at 3/4 load so linear probes stay short. */
+        if (++sh->count * 4 > (sh->mask + 1) * 3 && shard_grow(sh) < 0)
+            fresh = -1;
+    }
+    if (use_locks)
+        pthread_mutex_unlock(&sh->lock);
+    return fresh;
+}
+
+static int64_t visited_bytes(void)
+{
+    int64_t b = 0;
+    for (int i = 0; i < NSHARDS; i++)
+        b += (int64_t)(shards[i].mask + 1) * 8;
+    return b;
+}
+
+/* ------------------------------------------------------------------ parent map */
+
+#define BLOCK_BITS 20
+#define MAX_BLOCKS 4096 /* 2^32 states */
+
+static uint32_t *parent_id[MAX_BLOCKS];
+static uint16_t *parent_binding[MAX_BLOCKS];
+static _Atomic int64_t next_id;
+static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t new_state(int64_t parent, int binding)
+{
+    int64_t id = atomic_fetch_add(&next_id, 1);
+    int64_t blk = id >> BLOCK_BITS;
+    if (blk >= MAX_BLOCKS)
+        return -1;
+    if (!__atomic_load_n(&parent_binding[blk], __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&block_lock);
+        if (!parent_binding[blk]) {
+            parent_id[blk] = malloc(sizeof(uint32_t) << BLOCK_BITS);
+            uint16_t *b = malloc(sizeof(uint16_t) << BLOCK_BITS);
+            __atomic_store_n(&parent_binding[blk], b, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&block_lock);
+        if (!parent_id[blk] || !parent_binding[blk])
+            return -1;
+    }
+    int64_t off = id & ((1 << BLOCK_BITS) - 1);
+    parent_id[blk][off] = (uint32_t)parent;
+    parent_binding[blk][off] = (uint16_t)binding;
+    return id;
+}
+
+/* ------------------------------------------------------------------ frontier buffers */
+
+typedef struct {
+    uint8_t *data;
+    int64_t count, cap;
+} buf_t;
+
+static int buf_push(buf_t *b, int64_t id, const uint8_t *packed)
+{
+    if (b->count == b->cap) {
+        int64_t cap = b->cap ? b->cap * 2 : 1024;
+        uint8_t *d = realloc(b->data, (size_t)cap * ENTRY_BYTES);
+        if (!d)
+            return -1;
+        b->data = d;
+        b->cap = cap;
+    }
+    uint8_t *e = b->data + (size_t)b->count * ENTRY_BYTES;
+    memcpy(e, &id, 8);
+    memcpy(e + 8, packed, PACKED_BYTES);
+    b->count++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ the run */
+
+struct worker {
+    int index;
+    int capture; /* >= 0: only record the successor by this binding (replay) */
+    int captured;
+    int64_t *capture_out;
+    int64_t cur_id;
+    int nsucc;
+    int64_t generated, quiescent;
+    int64_t fired[NBINDINGS], fresh[NBINDINGS];
+    int64_t canon_buf[NSLOTS];
+    uint8_t packed[PACKED_BYTES];
+    buf_t next;
+    pthread_t thread;
+};
+
+static struct {
+    int workers, symmetry, check_deadlock;
+    int64_t max_states;
+    pg_progress_fn progress;
+    double progress_every, last_progress, started;
+    int64_t depth;
+    buf_t level[MAX_WORKERS];
+    int64_t level_total;
+    _Atomic int64_t cursor;
+    _Atomic int stop;
+    int quit;
+    pthread_mutex_t verdict_lock;
+    int64_t verdict, bad_id, detail;
+    int64_t *wit_depth, *wit_id;
+    pthread_barrier_t start, end;
+    struct worker *w[MAX_WORKERS];
+} run;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void finish(int64_t verdict, int64_t bad_id, int64_t detail)
+{
+    pthread_mutex_lock(&run.verdict_lock);
+    if (run.verdict == V_OK) {
+        run.verdict = verdict;
+        run.bad_id = bad_id;
+        run.detail = detail;
+    }
+    atomic_store(&run.stop, 1);
+    pthread_mutex_unlock(&run.verdict_lock);
+}
+
+static void note_witnesses(const int64_t *s, int64_t id, int64_t depth)
+{
+#if NWIT > 0
+    uint64_t hits = witness_hits(s);
+    while (hits) {
+        int i = __builtin_ctzll(hits);
+        hits &= hits - 1;
+        int64_t expect = -1;
+        if (__atomic_load_n(&run.wit_depth[i], __ATOMIC_RELAXED) == -1 &&
+            __atomic_compare_exchange_n(&run.wit_depth[i], &expect, depth, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            run.wit_id[i] = id;
+    }
+#else
+    (void)s; (void)id; (void)depth;
+#endif
+}
+
+static void emit(struct worker *w, int binding, const int64_t *next)
+{
+    if (w->capture >= 0) {
+        if (binding == w->capture && !w->captured) {
+            memcpy(w->capture_out, next, sizeof(int64_t) * NSLOTS);
+            w->captured = 1;
+        }
+        return;
+    }
+    w->nsucc++;
+    w->generated++;
+    w->fired[binding]++;
+    const int64_t *c = next;
+    if (run.symmetry) {
+        canon(next, w->canon_buf);
+        c = w->canon_buf;
+    }
+    pack(c, w->packed);
+    int fresh = visit(fingerprint(w->packed));
+    if (fresh == 0)
+        return;
+    int64_t id = fresh < 0 ? -1 : new_state(w->cur_id, binding);
+    if (id < 0) {
+        finish(V_NO_MEMORY, w->cur_id, 0);
+        return;
+    }
+    w->fresh[binding]++;
+    pg_err_site = -1;
+    int v = first_violation(c);
+    if (pg_err_site >= 0) {
+        finish(V_MODEL_ERROR, id, pg_err_site);
+        return;
+    }
+    if (v >= 0) {
+        finish(V_INVARIANT, id, v);
+        return;
+    }
+    note_witnesses(c, id, run.depth + 1);
+    if (buf_push(&w->next, id, w->packed) < 0)
+        finish(V_NO_MEMORY, id, 0);
+}
+
+static void expand_one(struct worker *w, const uint8_t *entry)
+{
+    int64_t s[NSLOTS];
+    memcpy(&w->cur_id, entry, 8);
+    unpack(entry + 8, s);
+    w->nsucc = 0;
+    pg_err_site = -1;
+    if (expand(s, w) < 0) {
+        finish(V_MODEL_ERROR, w->cur_id, pg_err_site);
+        return;
+    }
+    if (w->nsucc == 0) {
+        if (is_quiescent(s))
+            w->quiescent++;
+        else if (run.check_deadlock)
+            finish(V_DEADLOCK, w->cur_id, 0);
+    }
+}
+
+static const uint8_t *level_entry(int64_t i)
+{
+    for (int k = 0; k < run.workers; k++) {
+        if (i < run.level[k].count)
+            return run.level[k].data + (size_t)i * ENTRY_BYTES;
+        i -= run.level[k].count;
+    }
+    return NULL;
+}
+
+static int64_t total_generated(void)
+{
+    int64_t g = 1;
+    for (int k = 0; k < run.workers; k++)
+        g += run.w[k]->generated;
+    return g;
+}
+
+static int64_t queue_size(void)
+{
+    int64_t q = run.level_total - atomic_load(&run.cursor);
+    for (int k = 0; k < run.workers; k++)
+        q += run.w[k]->next.count;
+    return q > 0 ? q : 0;
+}
+
+static void maybe_progress(void)
+{
+    double t = now_seconds();
+    if (t - run.last_progress < run.progress_every)
+        return;
+    run.last_progress = t;
+    if (run.progress && run.progress(atomic_load(&next_id), total_generated(), run.depth, queue_size()))
+        finish(V_STOPPED, -1, 0);
+}
+
+static void expand_level(struct worker *w)
+{
+    for (;;) {
+        if (atomic_load(&run.stop))
+            return;
+        int64_t start = atomic_fetch_add(&run.cursor, CHUNK);
+        if (start >= run.level_total)
+            return;
+        int64_t end = start + CHUNK < run.level_total ? start + CHUNK : run.level_total;
+        for (int64_t i = start; i < end && !atomic_load(&run.stop); i++) {
+            expand_one(w, level_entry(i));
+            if (run.max_states >= 0 && atomic_load(&next_id) >= run.max_states)
+                finish(V_MAX_STATES, -1, 0);
+        }
+        if (w->index == 0)
+            maybe_progress();
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    for (;;) {
+        pthread_barrier_wait(&run.start);
+        if (run.quit)
+            return NULL;
+        expand_level(w);
+        pthread_barrier_wait(&run.end);
+    }
+}
+
+/* ------------------------------------------------------------------ entry points */
+
+static void free_all(void)
+{
+    for (int i = 0; i < NSHARDS; i++) {
+        free(shards[i].slots);
+        shards[i].slots = NULL;
+    }
+    for (int b = 0; b < MAX_BLOCKS; b++) {
+        free(parent_id[b]);
+        free(parent_binding[b]);
+        parent_id[b] = NULL;
+        parent_binding[b] = NULL;
+    }
+    for (int k = 0; k < MAX_WORKERS; k++) {
+        free(run.level[k].data);
+        run.level[k] = (buf_t){0};
+        if (run.w[k]) {
+            free(run.w[k]->next.data);
+            free(run.w[k]);
+            run.w[k] = NULL;
+        }
+    }
+    atomic_store(&next_id, 0);
+}
+
+void pg_reset(void) { free_all(); }
+
+int pg_nslots(void) { return NSLOTS; }
+int pg_nbindings(void) { return NBINDINGS; }
+
+/* Explore from init. fired/fresh: NBINDINGS counters; wit_depth/wit_id: NWIT slots. */
+int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int workers, int64_t max_states,
+               int64_t max_depth, pg_progress_fn progress, double progress_every, pg_result *res,
+               int64_t *fired, int64_t *fresh, int64_t *wit_depth, int64_t *wit_id)
+{
+    free_all();
+    if (workers < 1)
+        workers = 1;
+    if (workers > MAX_WORKERS)
+        workers = MAX_WORKERS;
+    run.workers = workers;
+    run.symmetry = symmetry;
+    run.check_deadlock = check_deadlock;
+    run.max_states = max_states;
+    run.progress = progress;
+    run.progress_every = progress_every;
+    run.started = run.last_progress = now_seconds();
+    run.verdict = V_OK;
+    run.bad_id = -1;
+    run.detail = 0;
+    run.quit = 0;
+    run.depth = 0;
+    atomic_store(&run.stop, 0);
+    run.wit_depth = wit_depth;
+    run.wit_id = wit_id;
+    pthread_mutex_init(&run.verdict_lock, NULL);
+    use_locks = workers > 1;
+    for (int i = 0; i < NSHARDS; i++) {
+        pthread_mutex_init(&shards[i].lock, NULL);
+        shards[i].slots = calloc(1024, sizeof(uint64_t));
+        shards[i].mask = 1023;
+        shards[i].count = 0;
+        if (!shards[i].slots)
+            return -1;
+    }
+    for (int k = 0; k < workers; k++) {
+        run.w[k] = calloc(1, sizeof(struct worker));
+        if (!run.w[k])
+            return -1;
+        run.w[k]->index = k;
+        run.w[k]->capture = -1;
+    }
+    int64_t frontier_peak = 0;
+
+    /* The initial state. */
+    int64_t c[NSLOTS];
+    uint8_t packed[PACKED_BYTES];
+    memset(packed, 0, sizeof(packed));
+    if (symmetry)
+        canon(init, c);
+    else
+        memcpy(c, init, sizeof(c));
+    pack(c, packed);
+    visit(fingerprint(packed));
+    int64_t id0 = new_state(UINT32_MAX, 0xffff);
+    pg_err_site = -1;
+    int v = first_violation(c);
+    if (pg_err_site >= 0)
+        finish(V_MODEL_ERROR, id0, pg_err_site);
+    else if (v >= 0)
+        finish(V_INVARIANT, id0, v);
+    else {
+        note_witnesses(c, id0, 0);
+        buf_push(&run.level[0], id0, packed);
+        run.level_total = 1;
+    }
+
+    if (workers > 1) {
+        pthread_barrier_init(&run.start, NULL, workers);
+        pthread_barrier_init(&run.end, NULL, workers);
+        for (int k = 1; k < workers; k++)
+            pthread_create(&run.w[k]->thread, NULL, worker_main, run.w[k]);
+    }
+    while (!atomic_load(&run.stop) && run.level_total > 0) {
+        if (max_depth >= 0 && run.depth >= max_depth) {
+            finish(V_MAX_DEPTH, -1, 0);
+            break;
+        }
+        atomic_store(&run.cursor, 0);
+        if (workers > 1)
+            pthread_barrier_wait(&run.start);
+        expand_level(run.w[0]);
+        if (workers > 1)
+            pthread_barrier_wait(&run.end);
+        if (atomic_load(&run.stop))
+            break;
+        /* The next level becomes the current one; buffers are swapped, not copied. */
+        int64_t total = 0, bytes = 0;
+        for (int k = 0; k < workers; k++) {
+            buf_t old = run.level[k];
+            run.level[k] = run.w[k]->next;
+            old.count = 0;
+            run.w[k]->next = old;
+            total += run.level[k].count;
+            bytes += run.level[k].cap * ENTRY_BYTES + run.w[k]->next.cap * ENTRY_BYTES;
+        }
+        if (bytes > frontier_peak)
+            frontier_peak = bytes;
+        run.level_total = total;
+        if (total)
+            run.depth++;
+    }
+    if (workers > 1) {
+        run.quit = 1;
+        pthread_barrier_wait(&run.start);
+        for (int k = 1; k < workers; k++)
+            pthread_join(run.w[k]->thread, NULL);
+        pthread_barrier_destroy(&run.start);
+        pthread_barrier_destroy(&run.end);
+    }
+
+    res->verdict = run.verdict;
+    res->distinct = atomic_load(&next_id);
+    res->generated = total_generated();
+    res->depth = run.depth + (run.verdict == V_INVARIANT && run.bad_id != id0 ? 1 : 0);
+    res->bad_id = run.bad_id;
+    res->detail = run.detail;
+    res->quiescent = 0;
+    for (int k = 0; k < workers; k++) {
+        res->quiescent += run.w[k]->quiescent;
+        for (int b = 0; b < NBINDINGS; b++) {
+            fired[b] += run.w[k]->fired[b];
+            fresh[b] += run.w[k]->fresh[b];
+        }
+    }
+    int64_t blocks = (res->distinct >> BLOCK_BITS) + 1;
+    res->table_bytes = visited_bytes() + blocks * (int64_t)(sizeof(uint32_t) + sizeof(uint16_t)) * (1 << BLOCK_BITS);
+    res->frontier_peak_bytes = frontier_peak;
+    return 0;
+}
+
+/* The bindings along the parent chain from the initial state to `id`, root first. */
+int64_t pg_path(int64_t id, int32_t *out, int64_t max)
+{
+    int64_t n = 0;
+    while (id >= 0 && id < atomic_load(&next_id)) {
+        uint32_t p = parent_id[id >> BLOCK_BITS][id & ((1 << BLOCK_BITS) - 1)];
+        int b = parent_binding[id >> BLOCK_BITS][id & ((1 << BLOCK_BITS) - 1)];
+        if (p == UINT32_MAX)
+            break;
+        if (n < max)
+            out[n] = b;
+        n++;
+        id = p;
+    }
+    for (int64_t l = 0, r = (n < max ? n : max) - 1; l < r; l++, r--) {
+        int32_t t = out[l]; out[l] = out[r]; out[r] = t;
+    }
+    return n;
+}
+
+void pg_canon(const int64_t *s, int64_t *out) { canon(s, out); }
+
+/* Apply one binding: 1 and the successor in out, 0 if disabled, -1 on a model error. */
+int pg_step(int binding, const int64_t *s, int64_t *out)
+{
+    struct worker w;
+    memset(&w, 0, sizeof(w));
+    w.capture = binding;
+    w.capture_out = out;
+    pg_err_site = -1;
+    if (expand(s, &w) < 0)
+        return -1;
+    return w.captured;
+}
+
+int pg_error_site(void) { return pg_err_site; }
