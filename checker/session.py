@@ -17,7 +17,7 @@ from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.explore import Bounds, Explorer, Progress, Result
 from pgcheck.checker.itf import trace_to_itf, write_trace
 from pgcheck.checker.native import build, cgen
-from pgcheck.checker.native.explorer import NativeExplorer, NativeModel
+from pgcheck.checker.native.explorer import Checkpointing, NativeExplorer, NativeModel
 from pgcheck.checker.spec import Property, Spec, TracedModel
 
 ENGINES = ("auto", "native", "python")
@@ -73,18 +73,22 @@ def run_check(
     keep_graph: bool = False,
     engine: str = "python",
     workers: int = 1,
+    checkpoint: Checkpointing | None = None,
 ) -> CheckRun:
     """Explore `spec`. engine: "python" (the reference explorer), "native" (generated C),
     or "auto" (native when a C compiler is there and no explored graph is asked for)."""
     model, compiled, compile_s = prepare(spec, invariants)
     explorer: Explorer | NativeExplorer
     chosen = choose_engine(engine, model, keep_graph, workers)
+    if checkpoint is not None and chosen != "native":
+        raise UsageError("--checkpoint and --resume need the native engine (a C compiler; drop --engine=python)")
     if chosen == "native":
         t0 = time.monotonic()
         native = native_model(compiled, symmetry)
         compile_s += time.monotonic() - t0
         explorer = NativeExplorer(
-            compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, workers=workers, native=native
+            compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, workers=workers, native=native,
+            checkpoint=checkpoint,
         )
     else:
         explorer = Explorer(compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, keep_graph=keep_graph)

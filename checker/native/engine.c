@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { V_OK, V_INVARIANT, V_DEADLOCK, V_MODEL_ERROR, V_MAX_STATES, V_MAX_DEPTH, V_STOPPED, V_NO_MEMORY };
 
@@ -476,6 +477,193 @@ static void *worker_main(void *arg)
     }
 }
 
+
+/* ------------------------------------------------------------------ checkpoints
+ *
+ * At a level boundary (every worker waiting) the whole search state is written to
+ * DIR/search.ckpt.tmp and renamed over DIR/search.ckpt, so a kill at any moment leaves
+ * either the previous checkpoint or the new one. The file: a header (magic, the model's
+ * key, counters), the visited set, the parent map, the frontier, and a checksum of all
+ * of it. Loading refuses a file whose magic, key, size or checksum is wrong.
+ */
+
+#define CKPT_MAGIC 0x31544b504b434750ULL /* "PGCKPT1" */
+
+typedef struct {
+    FILE *f;
+    uint64_t sum;
+    int ok;
+} ckio;
+
+static void ck_write(ckio *io, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        io->sum = (io->sum ^ b[i]) * 0x100000001b3ULL;
+    if (io->ok && fwrite(p, 1, n, io->f) != n)
+        io->ok = 0;
+}
+
+static void ck_read(ckio *io, void *p, size_t n)
+{
+    if (!io->ok || fread(p, 1, n, io->f) != n) {
+        io->ok = 0;
+        memset(p, 0, n);
+        return;
+    }
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        io->sum = (io->sum ^ b[i]) * 0x100000001b3ULL;
+}
+
+static struct {
+    char path[4096], tmp[4200];
+    double every, last;
+    uint64_t key;
+    int64_t saves;
+} ck;
+
+typedef struct {
+    uint64_t magic, key;
+    int64_t nslots, nbindings, nwit, symmetry;
+    int64_t next_id, depth, generated, quiescent, level_total;
+} ck_header;
+
+static int save_checkpoint(void)
+{
+    ckio io = {fopen(ck.tmp, "wb"), 0xcbf29ce484222325ULL, 1};
+    if (!io.f)
+        return -1;
+    ck_header h = {CKPT_MAGIC, ck.key, NSLOTS, NBINDINGS, NWIT, run.symmetry, atomic_load(&next_id), run.depth,
+                   total_generated(), 0, run.level_total};
+    int64_t fired[NBINDINGS], fresh[NBINDINGS];
+    memset(fired, 0, sizeof(fired));
+    memset(fresh, 0, sizeof(fresh));
+    for (int k = 0; k < run.workers; k++) {
+        h.quiescent += run.w[k]->quiescent;
+        for (int b = 0; b < NBINDINGS; b++) {
+            fired[b] += run.w[k]->fired[b];
+            fresh[b] += run.w[k]->fresh[b];
+        }
+    }
+    ck_write(&io, &h, sizeof(h));
+    ck_write(&io, fired, sizeof(fired));
+    ck_write(&io, fresh, sizeof(fresh));
+    if (NWIT > 0) {
+        ck_write(&io, run.wit_depth, sizeof(int64_t) * NWIT);
+        ck_write(&io, run.wit_id, sizeof(int64_t) * NWIT);
+    }
+    for (int i = 0; i < NSHARDS; i++) {
+        ck_write(&io, &shards[i].mask, 8);
+        ck_write(&io, &shards[i].count, 8);
+        ck_write(&io, shards[i].slots, (shards[i].mask + 1) * 8);
+    }
+    for (int64_t id = 0; id < h.next_id; id += (1 << BLOCK_BITS)) {
+        int64_t n = h.next_id - id < (1 << BLOCK_BITS) ? h.next_id - id : (1 << BLOCK_BITS);
+        ck_write(&io, parent_id[id >> BLOCK_BITS], n * sizeof(uint32_t));
+        ck_write(&io, parent_binding[id >> BLOCK_BITS], n * sizeof(uint16_t));
+    }
+    for (int k = 0; k < run.workers; k++)
+        ck_write(&io, run.level[k].data, (size_t)run.level[k].count * ENTRY_BYTES);
+    uint64_t sum = io.sum;
+    ck_write(&io, &sum, 8);
+    int ok = io.ok && fflush(io.f) == 0 && fsync(fileno(io.f)) == 0;
+    ok = (fclose(io.f) == 0) && ok;
+    if (!ok || rename(ck.tmp, ck.path) != 0)
+        return -1;
+    ck.saves++;
+    return 0;
+}
+
+/* 0 loaded; -1 unreadable or damaged; -2 another model's checkpoint. */
+static int load_checkpoint(ck_header *h, int64_t *fired, int64_t *fresh)
+{
+    ckio io = {fopen(ck.path, "rb"), 0xcbf29ce484222325ULL, 1};
+    if (!io.f)
+        return -1;
+    ck_read(&io, h, sizeof(*h));
+    if (!io.ok || h->magic != CKPT_MAGIC) {
+        fclose(io.f);
+        return -1;
+    }
+    if (h->key != ck.key || h->nslots != NSLOTS || h->nbindings != NBINDINGS || h->nwit != NWIT) {
+        fclose(io.f);
+        return -2;
+    }
+    ck_read(&io, fired, sizeof(int64_t) * NBINDINGS);
+    ck_read(&io, fresh, sizeof(int64_t) * NBINDINGS);
+    if (NWIT > 0) {
+        ck_read(&io, run.wit_depth, sizeof(int64_t) * NWIT);
+        ck_read(&io, run.wit_id, sizeof(int64_t) * NWIT);
+    }
+    for (int i = 0; i < NSHARDS && io.ok; i++) {
+        uint64_t mask = 0, count = 0;
+        ck_read(&io, &mask, 8);
+        ck_read(&io, &count, 8);
+        if (!io.ok || mask > (UINT64_C(1) << 40) || ((mask + 1) & mask) != 0) {
+            io.ok = 0;
+            break;
+        }
+        free(shards[i].slots);
+        shards[i].slots = malloc((mask + 1) * 8);
+        shards[i].mask = mask;
+        shards[i].count = count;
+        if (!shards[i].slots) {
+            io.ok = 0;
+            break;
+        }
+        ck_read(&io, shards[i].slots, (mask + 1) * 8);
+    }
+    if (h->next_id < 1 || h->next_id > ((int64_t)MAX_BLOCKS << BLOCK_BITS) || h->level_total < 0)
+        io.ok = 0;
+    for (int64_t id = 0; io.ok && id < h->next_id; id += (1 << BLOCK_BITS)) {
+        int64_t n = h->next_id - id < (1 << BLOCK_BITS) ? h->next_id - id : (1 << BLOCK_BITS);
+        int64_t blk = id >> BLOCK_BITS;
+        parent_id[blk] = malloc(sizeof(uint32_t) << BLOCK_BITS);
+        parent_binding[blk] = malloc(sizeof(uint16_t) << BLOCK_BITS);
+        if (!parent_id[blk] || !parent_binding[blk]) {
+            io.ok = 0;
+            break;
+        }
+        ck_read(&io, parent_id[blk], n * sizeof(uint32_t));
+        ck_read(&io, parent_binding[blk], n * sizeof(uint16_t));
+    }
+    if (io.ok) {
+        buf_t *b = &run.level[0];
+        b->data = malloc((size_t)(h->level_total ? h->level_total : 1) * ENTRY_BYTES);
+        b->cap = h->level_total ? h->level_total : 1;
+        b->count = h->level_total;
+        if (!b->data)
+            io.ok = 0;
+        else
+            ck_read(&io, b->data, (size_t)h->level_total * ENTRY_BYTES);
+    }
+    uint64_t expect = io.sum, stored = 0;
+    ck_read(&io, &stored, 8);
+    int trailing = fgetc(io.f);
+    fclose(io.f);
+    if (!io.ok || stored != expect || trailing != EOF)
+        return -1;
+    return 0;
+}
+
+/* Set before pg_explore: where to checkpoint (NULL: nowhere), how often, and the key
+ * that names this model; resume != 0 starts from the checkpoint there. */
+void pg_checkpoint(const char *dir, double every, uint64_t key)
+{
+    if (!dir) {
+        ck.path[0] = 0;
+        return;
+    }
+    snprintf(ck.path, sizeof(ck.path), "%s/search.ckpt", dir);
+    snprintf(ck.tmp, sizeof(ck.tmp), "%s/search.ckpt.tmp", dir);
+    ck.every = every;
+    ck.key = key;
+    ck.saves = 0;
+}
+
+int64_t pg_checkpoint_saves(void) { return ck.saves; }
+
 /* ------------------------------------------------------------------ entry points */
 
 static void free_all(void)
@@ -510,7 +698,7 @@ int pg_nbindings(void) { return NBINDINGS; }
 /* Explore from init. fired/fresh: NBINDINGS counters; wit_depth/wit_id: NWIT slots. */
 int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int workers, int64_t max_states,
                int64_t max_depth, pg_progress_fn progress, double progress_every, pg_result *res,
-               int64_t *fired, int64_t *fresh, int64_t *wit_depth, int64_t *wit_id)
+               int64_t *fired, int64_t *fresh, int64_t *wit_depth, int64_t *wit_id, int resume)
 {
     free_all();
     if (workers < 1)
@@ -551,6 +739,19 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
     }
     int64_t frontier_peak = 0;
 
+    int64_t id0 = 0;
+    if (resume) {
+        ck_header h;
+        int rc = load_checkpoint(&h, run.w[0]->fired, run.w[0]->fresh);
+        if (rc < 0)
+            return rc == -2 ? -3 : -2;
+        atomic_store(&next_id, h.next_id);
+        run.depth = h.depth;
+        run.w[0]->generated = h.generated - 1;
+        run.w[0]->quiescent = h.quiescent;
+        run.level_total = h.level_total;
+        goto explore;
+    }
     /* The initial state. */
     int64_t c[NSLOTS];
     uint8_t packed[PACKED_BYTES];
@@ -561,7 +762,7 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         memcpy(c, init, sizeof(c));
     pack(c, packed);
     visit(fingerprint(packed));
-    int64_t id0 = new_state(UINT32_MAX, 0xffff);
+    id0 = new_state(UINT32_MAX, 0xffff);
     pg_err_site = -1;
     int v = first_violation(c);
     if (pg_err_site >= 0)
@@ -574,6 +775,8 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         run.level_total = 1;
     }
 
+explore:
+    ck.last = now_seconds();
     if (workers > 1) {
         pthread_barrier_init(&run.start, NULL, workers);
         pthread_barrier_init(&run.end, NULL, workers);
@@ -608,6 +811,11 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         run.level_total = total;
         if (total)
             run.depth++;
+        if (ck.path[0] && total && now_seconds() - ck.last >= ck.every) {
+            if (save_checkpoint() < 0)
+                finish(V_NO_MEMORY, -1, 1); /* detail 1: the checkpoint could not be written */
+            ck.last = now_seconds();
+        }
     }
     if (workers > 1) {
         run.quit = 1;

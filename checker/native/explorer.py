@@ -10,12 +10,15 @@ engine does.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pgcheck.checker.compile import CompiledModel
-from pgcheck.checker.errors import ModelError
+from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.explore import Bounds, Progress, Result, Step, Violation
 from pgcheck.checker.memory import peak_rss_bytes
 from pgcheck.checker.native import build, cgen
@@ -44,7 +47,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     i64p = ctypes.POINTER(ctypes.c_int64)
     lib.pg_explore.argtypes = [
         i64p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64,
-        PROGRESS_FN, ctypes.c_double, ctypes.POINTER(PgResult), i64p, i64p, i64p, i64p,
+        PROGRESS_FN, ctypes.c_double, ctypes.POINTER(PgResult), i64p, i64p, i64p, i64p, ctypes.c_int,
     ]
     lib.pg_explore.restype = ctypes.c_int
     lib.pg_path.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_int32), ctypes.c_int64]
@@ -55,6 +58,10 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.pg_step.restype = ctypes.c_int
     lib.pg_reset.argtypes = []
     lib.pg_reset.restype = None
+    lib.pg_checkpoint.argtypes = [ctypes.c_char_p, ctypes.c_double, ctypes.c_uint64]
+    lib.pg_checkpoint.restype = None
+    lib.pg_checkpoint_saves.argtypes = []
+    lib.pg_checkpoint_saves.restype = ctypes.c_int64
 
 
 class NativeModel:
@@ -67,7 +74,10 @@ class NativeModel:
         self.symmetry = symmetry and canon.active
         t0 = time.monotonic()
         self.gen = cgen.generate(model, compiled.invariant_ids, canon if self.symmetry else None)
-        self.lib = build.load(build.engine_source(self.gen.source))
+        source = build.engine_source(self.gen.source)
+        # Names this exact search (model, configuration, invariants, symmetry) in checkpoints.
+        self.key = int.from_bytes(hashlib.sha256(source.encode()).digest()[:8], "little")
+        self.lib = build.load(source)
         self.build_seconds = time.monotonic() - t0
         _declare(self.lib)
         self.nslots = len(model.slots)
@@ -95,6 +105,15 @@ class NativeModel:
         return tuple(out)
 
 
+@dataclass
+class Checkpointing:
+    """Save the search to `directory` every `every` seconds; `resume` starts from the save there."""
+
+    directory: Path
+    every: float = 60.0
+    resume: bool = False
+
+
 class NativeExplorer:
     def __init__(
         self,
@@ -107,7 +126,10 @@ class NativeExplorer:
         progress_every: float = 1.0,
         workers: int = 1,
         native: NativeModel | None = None,
+        checkpoint: Checkpointing | None = None,
     ) -> None:
+        self.checkpoint = checkpoint
+        self.checkpoint_saves = 0
         self.cm = compiled
         self.native = native or NativeModel(compiled, symmetry)
         self.symmetry = self.native.symmetry
@@ -154,6 +176,11 @@ class NativeExplorer:
         if bounds.time_limit is not None:
             every = min(every, max(bounds.time_limit / 20, 0.05))
         callback = PROGRESS_FN(progress)
+        ck = self.checkpoint
+        if ck is not None:
+            nm.lib.pg_checkpoint(str(ck.directory).encode(), ck.every, nm.key)
+        else:
+            nm.lib.pg_checkpoint(None, 0.0, 0)
         rc = nm.lib.pg_explore(
             nm.to_cells(model.init),
             int(nm.symmetry),
@@ -168,9 +195,14 @@ class NativeExplorer:
             fresh,
             wit_depth,
             wit_id,
+            int(ck is not None and ck.resume),
         )
+        self.checkpoint_saves = nm.lib.pg_checkpoint_saves() if ck is not None else 0
         if failure:
             raise failure[0]
+        if ck is not None and rc in (-2, -3):
+            what = "is damaged or incomplete" if rc == -2 else "was written for another model, configuration or version"
+            raise UsageError(f"the checkpoint in {ck.directory} {what}; start a new run with --checkpoint")
         if rc != 0:
             raise MemoryError("the native engine could not allocate its tables")
         reached = {model.witnesses[i][0].id: wit_depth[i] for i in range(nw) if wit_depth[i] >= 0}
@@ -210,7 +242,11 @@ class NativeExplorer:
         elif v == V_STOPPED:
             out.verdict, out.stop_reason = "incomplete", stop[0] if stop else "stopped"
         elif v == V_NO_MEMORY:
-            out.verdict, out.stop_reason = "incomplete", "out of memory for the state tables"
+            out.verdict = "incomplete"
+            out.stop_reason = (
+                f"the checkpoint could not be written in {ck.directory}"
+                if ck is not None and res.detail == 1 else "out of memory for the state tables"
+            )
         return out
 
     def _error_message(self, state: State, site: int) -> str:

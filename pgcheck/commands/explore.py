@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from pgcheck.checker.errors import UsageError
 from pgcheck.checker.explore import Bounds, Progress
 from pgcheck.checker.memory import human_bytes
+from pgcheck.checker.native.explorer import Checkpointing
+from pgcheck.checker.native.resume import load_run, save_run
 from pgcheck.checker.session import ENGINES, CheckRun, run_check
 from pgcheck.checker.summary import counterexample_lines, summary_dict, summary_lines
 from pgcheck.model import load, make_config, parse_options
@@ -47,6 +52,10 @@ class ProgressPrinter:
             sys.stderr.flush()
 
 
+# What a resumed run takes from the checkpoint directory instead of the command line.
+RESUMED = ("mode", "carriers", "sessions", "options", "invariants", "no_symmetry")
+
+
 def exit_code(run: CheckRun) -> int:
     return {"ok": 0, "violation": 1, "vacuous": 1, "incomplete": 3}[run.verdict]
 
@@ -66,6 +75,12 @@ def exit_code(run: CheckRun) -> int:
               help="native: the model generated as C (needs a C compiler); python: the reference explorer")
 @click.option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True,
               help="threads exploring each level (native engine)")
+@click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None,
+              help="save the search in this directory periodically (native engine)")
+@click.option("--checkpoint-every", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="seconds between checkpoints")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
+              help="continue the search saved in this directory (its configuration comes from there)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
 def command(
@@ -81,6 +96,9 @@ def command(
     trace_out: str | None,
     engine: str,
     workers: int,
+    checkpoint_dir: str | None,
+    checkpoint_every: float,
+    resume_dir: str | None,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -89,8 +107,25 @@ def command(
     Exit code 0: every checked property holds; 1: a violation (or a witness that was never
     reached); 2: bad input; 3: a bound stopped the run first.
     """
+    checkpoint: Checkpointing | None = None
+    if resume_dir is not None:
+        given = [p for p in RESUMED if click.get_current_context().get_parameter_source(p) == ParameterSource.COMMANDLINE]
+        if given or checkpoint_dir is not None:
+            flags = ", ".join("--" + p.replace("_", "-") for p in given) or "--checkpoint"
+            raise UsageError(f"--resume takes the configuration saved in {resume_dir}; drop {flags}")
+        saved = load_run(Path(resume_dir))
+        mode, carriers, sessions = saved["mode"], saved["carriers"], saved["sessions"]
+        options, invariants, no_symmetry = tuple(saved["options"]), tuple(saved["invariants"]), not saved["symmetry"]
+        checkpoint = Checkpointing(Path(resume_dir), checkpoint_every, resume=True)
+        engine = "native"
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
     spec = load(cfg)
+    if checkpoint_dir is not None:
+        save_run(Path(checkpoint_dir), {
+            "mode": mode, "carriers": carriers, "sessions": sessions, "options": list(options),
+            "invariants": list(invariants), "symmetry": not no_symmetry,
+        })
+        checkpoint = Checkpointing(Path(checkpoint_dir), checkpoint_every)
     progress = ProgressPrinter(enabled=not quiet)
     run = run_check(
         spec,
@@ -101,6 +136,7 @@ def command(
         trace_out=trace_out,
         engine=engine,
         workers=workers,
+        checkpoint=checkpoint,
     )
     progress.done()
     if as_json:
