@@ -1,0 +1,172 @@
+"""Side-by-side benchmark of pgcheck's engines (and Spin, when its runner is present).
+
+    python benchmarks/run.py [--budget SECONDS] [--quick] [--no-write]
+
+One run on one machine: for configurations from pooled 2×3 up, each engine as a separate
+process (so peak memory is per run): the reference Python explorer, the native engine
+with 1 and 2 workers, with symmetry on and off. A run that does not finish within the
+budget is reported as such. Writes the tables between the markers in
+benchmarks/RESULTS.md (other sections of that file are left alone) and prints them.
+Benchmarks are not tests: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "RESULTS.md"
+BEGIN, END = "<!-- benchmarks/run.py: begin -->", "<!-- benchmarks/run.py: end -->"
+
+CONFIGS: list[tuple[str, list[str]]] = [
+    ("pooled 2×3", ["--carriers=2", "--sessions=3"]),
+    ("pooled 2×4", ["--carriers=2", "--sessions=4"]),
+    ("pooled 3×4", ["--carriers=3", "--sessions=4"]),
+    ("pooled 3×5", ["--carriers=3", "--sessions=5"]),
+    ("pooled 4×5", ["--carriers=4", "--sessions=5"]),
+    ("pooled 4×6", ["--carriers=4", "--sessions=6"]),
+    ("thread-per-session 5", ["--mode=thread-per-session", "--sessions=5"]),
+    ("process 5", ["--mode=process", "--sessions=5"]),
+]
+
+ENGINES: list[tuple[str, list[str]]] = [
+    ("python", ["--engine=python"]),
+    ("native ×1", ["--engine=native", "--workers=1"]),
+    ("native ×2", ["--engine=native", "--workers=2"]),
+]
+
+
+def explore(args: list[str], budget: float) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "pgcheck", "explore", *args, "--json", "-q", f"--time-limit={budget}"]
+    t0 = time.monotonic()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - t0
+    if not out.stdout.strip().startswith("{"):
+        return {"verdict": "error: " + out.stderr.strip()[:120], "wall": wall}
+    doc: dict[str, Any] = json.loads(out.stdout)
+    doc["wall"] = wall
+    return doc
+
+
+def warm(args: list[str]) -> None:
+    """Compile the native engine for this configuration once, outside the timings."""
+    subprocess.run([sys.executable, "-m", "pgcheck", "explore", *args, "--engine=native", "--max-states=1", "-q"],
+                   capture_output=True, check=False)
+
+
+def fmt_row(name: str, sym: bool, engine: str, d: dict[str, Any]) -> str:
+    done = d.get("verdict") == "ok"
+    rss = (d.get("peak_rss_bytes") or 0) / 2**20
+    bps = d.get("bytes_per_state")
+    distinct = d.get("distinct_states")
+    rate = d.get("states_per_second")
+    return (
+        f"| {name} | {'on' if sym else 'off'} | {engine} | {d.get('verdict') if done else 'not finished: ' + str(d.get('stop_reason') or d.get('verdict'))} "
+        f"| {distinct:,} | {d.get('depth')} | {d.get('seconds', 0):.2f} | {rate or 0:,.0f} | {rss:,.0f} | {'' if bps is None else f'{bps:.1f}'} |"
+        if distinct is not None
+        else f"| {name} | {'on' if sym else 'off'} | {engine} | {d.get('verdict')} | | | | | | |"
+    )
+
+
+def spin_rows(configs: list[tuple[str, list[str]]], budget: float) -> list[str]:
+    """Spin with partial-order reduction on and off, through benchmarks/spin_side.py if present."""
+    try:
+        spin_side = importlib.import_module("spin_side")
+    except ImportError:
+        return []
+    rows: list[str] = []
+    for name, args in configs:
+        for por in (True, False):
+            r: dict[str, Any] = spin_side.measure(args, por=por, budget=budget)
+            rows.append(
+                f"| {name} | POR {'on' if por else 'off'} | {r.get('verdict')} | {r.get('states', '')} | "
+                f"{r.get('seconds', '')} | {r.get('states_per_second', '')} | {r.get('memory_mib', '')} |"
+            )
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--budget", type=float, default=300.0, help="seconds per run before it counts as not finished")
+    ap.add_argument("--quick", action="store_true", help="only the first three configurations")
+    ap.add_argument("--no-write", action="store_true", help="print, do not update RESULTS.md")
+    ns = ap.parse_args()
+    sys.path.insert(0, str(HERE))
+    configs = CONFIGS[:3] if ns.quick else CONFIGS
+    rows: list[str] = []
+    results: dict[tuple[str, bool, str], dict[str, Any]] = {}
+    for name, args in configs:
+        warm(args)
+        for sym in (True, False):
+            for engine, eargs in ENGINES:
+                d = explore([*args, *eargs, *([] if sym else ["--no-symmetry"])], ns.budget)
+                results[(name, sym, engine)] = d
+                rows.append(fmt_row(name, sym, engine, d))
+                print(rows[-1], flush=True)
+    ratios = ratio_lines(configs, results)
+    spin = spin_rows([c for c in configs if c[0].startswith("pooled")][:4], ns.budget)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    text = [
+        BEGIN,
+        f"Measured by `python benchmarks/run.py --budget {ns.budget:g}` on {time.strftime('%Y-%m-%d')} ({machine}).",
+        "Each cell is one process; time is the exploration (the native engine's one-off C compile is excluded",
+        "and cached); memory is the process's peak RSS; bytes/state counts the visited set and parent map.",
+        "",
+        "| configuration | symmetry | engine | verdict | distinct | depth | seconds | states/s | peak MiB | bytes/state |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        *ratios,
+    ]
+    if spin:
+        text += ["", "| configuration | Spin | verdict | states stored | seconds | states/s | memory MiB |",
+                 "|---|---|---|---|---|---|---|", *spin]
+    text.append(END)
+    print("\n".join(text[1:-1]))
+    if not ns.no_write:
+        write_section("\n".join(text))
+
+
+def ratio_lines(configs: list[tuple[str, list[str]]], results: dict[tuple[str, bool, str], dict[str, Any]]) -> list[str]:
+    out = ["Ratios measured side by side in this run:", ""]
+    for name, _ in configs:
+        for sym in (True, False):
+            py, one, two = (results.get((name, sym, e)) or {} for e in ("python", "native ×1", "native ×2"))
+            parts = []
+            if one.get("verdict") == "ok" and py.get("verdict") == "ok":
+                parts.append(f"native ×1 is {py['seconds'] / max(one['seconds'], 1e-3):.0f}× the Python explorer")
+            if one.get("verdict") == "ok" and two.get("verdict") == "ok":
+                parts.append(f"2 workers are {one['seconds'] / max(two['seconds'], 1e-3):.2f}× one worker")
+            if parts:
+                out.append(f"- {name}, symmetry {'on' if sym else 'off'}: " + "; ".join(parts))
+    grow = [(n, results.get((n, False, "native ×1"), {})) for n, _ in configs if n.startswith("pooled")]
+    done = [(n, d) for n, d in grow if d.get("verdict") == "ok"]
+    if len(done) >= 2:
+        out.append("- growth without symmetry (native ×1): " + ", ".join(
+            f"{n}: {d['distinct_states']:,} states, {d['seconds']:.1f} s, {(d.get('peak_rss_bytes') or 0) / 2**20:,.0f} MiB"
+            for n, d in done))
+    return out
+
+
+def write_section(section: str) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+        text = head + section + tail
+    else:
+        text = text.rstrip() + "\n\n## Engines side by side\n\n" + section + "\n"
+    RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
