@@ -221,37 +221,111 @@ static int64_t visited_bytes(void)
     return b;
 }
 
-/* ------------------------------------------------------------------ parent map */
+/* ------------------------------------------------------------------ parent map
+ *
+ * State ids are given in discovery order; id -> (parent id, binding) is 6 bytes. Records
+ * are written in blocks; a block whose every record is written is moved to an unnamed
+ * temporary file (as TLC keeps its trace file on disk), so memory holds the visited set
+ * and the one or two blocks still being filled. Traces read the file back.
+ */
 
-#define BLOCK_BITS 20
-#define MAX_BLOCKS 4096 /* 2^32 states */
+#define BLOCK_BITS 16
+#define BLOCK (1 << BLOCK_BITS)
+#define MAX_BLOCKS 65536 /* 2^32 states */
+#define BLOCK_FILE_BYTES ((int64_t)BLOCK * 6)
 
 static uint32_t *parent_id[MAX_BLOCKS];
 static uint16_t *parent_binding[MAX_BLOCKS];
+static _Atomic int64_t block_filled[MAX_BLOCKS];
+static uint8_t block_on_disk[MAX_BLOCKS];
+static FILE *parent_file;
 static _Atomic int64_t next_id;
+static _Atomic int64_t blocks_in_memory;
 static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int spill_block(int64_t blk)
+{
+    pthread_mutex_lock(&block_lock);
+    if (!parent_file)
+        parent_file = tmpfile();
+    pthread_mutex_unlock(&block_lock);
+    if (!parent_file)
+        return -1;
+    int fd = fileno(parent_file);
+    off_t off = (off_t)(blk * BLOCK_FILE_BYTES);
+    if (pwrite(fd, parent_id[blk], sizeof(uint32_t) * BLOCK, off) != (ssize_t)(sizeof(uint32_t) * BLOCK) ||
+        pwrite(fd, parent_binding[blk], sizeof(uint16_t) * BLOCK, off + sizeof(uint32_t) * BLOCK) !=
+            (ssize_t)(sizeof(uint16_t) * BLOCK))
+        return -1;
+    block_on_disk[blk] = 1;
+    free(parent_id[blk]);
+    free(parent_binding[blk]);
+    parent_id[blk] = NULL;
+    parent_binding[blk] = NULL;
+    atomic_fetch_sub(&blocks_in_memory, 1);
+    return 0;
+}
+
+static int ensure_block(int64_t blk)
+{
+    if (__atomic_load_n(&parent_binding[blk], __ATOMIC_ACQUIRE))
+        return 0;
+    pthread_mutex_lock(&block_lock);
+    if (!parent_binding[blk]) {
+        parent_id[blk] = malloc(sizeof(uint32_t) * BLOCK);
+        uint16_t *b = malloc(sizeof(uint16_t) * BLOCK);
+        atomic_fetch_add(&blocks_in_memory, 1);
+        __atomic_store_n(&parent_binding[blk], b, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&block_lock);
+    return parent_id[blk] && parent_binding[blk] ? 0 : -1;
+}
 
 static int64_t new_state(int64_t parent, int binding)
 {
     int64_t id = atomic_fetch_add(&next_id, 1);
     int64_t blk = id >> BLOCK_BITS;
-    if (blk >= MAX_BLOCKS)
+    if (blk >= MAX_BLOCKS || ensure_block(blk) < 0)
         return -1;
-    if (!__atomic_load_n(&parent_binding[blk], __ATOMIC_ACQUIRE)) {
-        pthread_mutex_lock(&block_lock);
-        if (!parent_binding[blk]) {
-            parent_id[blk] = malloc(sizeof(uint32_t) << BLOCK_BITS);
-            uint16_t *b = malloc(sizeof(uint16_t) << BLOCK_BITS);
-            __atomic_store_n(&parent_binding[blk], b, __ATOMIC_RELEASE);
-        }
-        pthread_mutex_unlock(&block_lock);
-        if (!parent_id[blk] || !parent_binding[blk])
-            return -1;
-    }
-    int64_t off = id & ((1 << BLOCK_BITS) - 1);
-    parent_id[blk][off] = (uint32_t)parent;
-    parent_binding[blk][off] = (uint16_t)binding;
+    parent_id[blk][id & (BLOCK - 1)] = (uint32_t)parent;
+    parent_binding[blk][id & (BLOCK - 1)] = (uint16_t)binding;
+    if (atomic_fetch_add(&block_filled[blk], 1) + 1 == BLOCK && spill_block(blk) < 0)
+        return -1;
     return id;
+}
+
+/* Records [0, n) of one block, from memory or from the file. */
+static int read_block(int64_t blk, uint32_t *ids, uint16_t *bindings, int64_t n)
+{
+    if (!block_on_disk[blk]) {
+        memcpy(ids, parent_id[blk], n * sizeof(uint32_t));
+        memcpy(bindings, parent_binding[blk], n * sizeof(uint16_t));
+        return 0;
+    }
+    int fd = fileno(parent_file);
+    off_t off = (off_t)(blk * BLOCK_FILE_BYTES);
+    return pread(fd, ids, n * sizeof(uint32_t), off) == (ssize_t)(n * sizeof(uint32_t)) &&
+                   pread(fd, bindings, n * sizeof(uint16_t), off + sizeof(uint32_t) * BLOCK) ==
+                       (ssize_t)(n * sizeof(uint16_t))
+               ? 0
+               : -1;
+}
+
+static void parent_of(int64_t id, uint32_t *parent, int *binding)
+{
+    uint16_t b = 0xffff;
+    *parent = UINT32_MAX;
+    int64_t blk = id >> BLOCK_BITS, off = id & (BLOCK - 1);
+    if (!block_on_disk[blk]) {
+        *parent = parent_id[blk][off];
+        b = parent_binding[blk][off];
+    } else {
+        int fd = fileno(parent_file);
+        off_t base = (off_t)(blk * BLOCK_FILE_BYTES);
+        if (pread(fd, parent, 4, base + off * 4) != 4 || pread(fd, &b, 2, base + sizeof(uint32_t) * BLOCK + off * 2) != 2)
+            *parent = UINT32_MAX;
+    }
+    *binding = b;
 }
 
 /* ------------------------------------------------------------------ frontier buffers */
@@ -558,10 +632,20 @@ static int save_checkpoint(void)
         ck_write(&io, &shards[i].count, 8);
         ck_write(&io, shards[i].slots, (shards[i].mask + 1) * 8);
     }
-    for (int64_t id = 0; id < h.next_id; id += (1 << BLOCK_BITS)) {
-        int64_t n = h.next_id - id < (1 << BLOCK_BITS) ? h.next_id - id : (1 << BLOCK_BITS);
-        ck_write(&io, parent_id[id >> BLOCK_BITS], n * sizeof(uint32_t));
-        ck_write(&io, parent_binding[id >> BLOCK_BITS], n * sizeof(uint16_t));
+    {
+        uint32_t *ids = malloc(sizeof(uint32_t) * BLOCK);
+        uint16_t *bindings = malloc(sizeof(uint16_t) * BLOCK);
+        if (!ids || !bindings)
+            io.ok = 0;
+        for (int64_t id = 0; io.ok && id < h.next_id; id += BLOCK) {
+            int64_t n = h.next_id - id < BLOCK ? h.next_id - id : BLOCK;
+            if (read_block(id >> BLOCK_BITS, ids, bindings, n) < 0)
+                io.ok = 0;
+            ck_write(&io, ids, n * sizeof(uint32_t));
+            ck_write(&io, bindings, n * sizeof(uint16_t));
+        }
+        free(ids);
+        free(bindings);
     }
     for (int k = 0; k < run.workers; k++)
         ck_write(&io, run.level[k].data, (size_t)run.level[k].count * ENTRY_BYTES);
@@ -614,19 +698,20 @@ static int load_checkpoint(ck_header *h, int64_t *fired, int64_t *fresh)
         }
         ck_read(&io, shards[i].slots, (mask + 1) * 8);
     }
-    if (h->next_id < 1 || h->next_id > ((int64_t)MAX_BLOCKS << BLOCK_BITS) || h->level_total < 0)
+    if (h->next_id < 1 || h->next_id > ((int64_t)MAX_BLOCKS * BLOCK) || h->level_total < 0)
         io.ok = 0;
-    for (int64_t id = 0; io.ok && id < h->next_id; id += (1 << BLOCK_BITS)) {
-        int64_t n = h->next_id - id < (1 << BLOCK_BITS) ? h->next_id - id : (1 << BLOCK_BITS);
+    for (int64_t id = 0; io.ok && id < h->next_id; id += BLOCK) {
+        int64_t n = h->next_id - id < BLOCK ? h->next_id - id : BLOCK;
         int64_t blk = id >> BLOCK_BITS;
-        parent_id[blk] = malloc(sizeof(uint32_t) << BLOCK_BITS);
-        parent_binding[blk] = malloc(sizeof(uint16_t) << BLOCK_BITS);
-        if (!parent_id[blk] || !parent_binding[blk]) {
+        if (ensure_block(blk) < 0) {
             io.ok = 0;
             break;
         }
         ck_read(&io, parent_id[blk], n * sizeof(uint32_t));
         ck_read(&io, parent_binding[blk], n * sizeof(uint16_t));
+        atomic_store(&block_filled[blk], n);
+        if (io.ok && n == BLOCK && spill_block(blk) < 0)
+            io.ok = 0;
     }
     if (io.ok) {
         buf_t *b = &run.level[0];
@@ -677,7 +762,13 @@ static void free_all(void)
         free(parent_binding[b]);
         parent_id[b] = NULL;
         parent_binding[b] = NULL;
+        block_on_disk[b] = 0;
+        atomic_store(&block_filled[b], 0);
     }
+    if (parent_file)
+        fclose(parent_file);
+    parent_file = NULL;
+    atomic_store(&blocks_in_memory, 0);
     for (int k = 0; k < MAX_WORKERS; k++) {
         free(run.level[k].data);
         run.level[k] = (buf_t){0};
@@ -840,8 +931,7 @@ explore:
             fresh[b] += run.w[k]->fresh[b];
         }
     }
-    int64_t blocks = (res->distinct >> BLOCK_BITS) + 1;
-    res->table_bytes = visited_bytes() + blocks * (int64_t)(sizeof(uint32_t) + sizeof(uint16_t)) * (1 << BLOCK_BITS);
+    res->table_bytes = visited_bytes() + atomic_load(&blocks_in_memory) * (int64_t)BLOCK * 6;
     res->frontier_peak_bytes = frontier_peak;
     return 0;
 }
@@ -851,8 +941,9 @@ int64_t pg_path(int64_t id, int32_t *out, int64_t max)
 {
     int64_t n = 0;
     while (id >= 0 && id < atomic_load(&next_id)) {
-        uint32_t p = parent_id[id >> BLOCK_BITS][id & ((1 << BLOCK_BITS) - 1)];
-        int b = parent_binding[id >> BLOCK_BITS][id & ((1 << BLOCK_BITS) - 1)];
+        uint32_t p;
+        int b;
+        parent_of(id, &p, &b);
         if (p == UINT32_MAX)
             break;
         if (n < max)
