@@ -3,9 +3,10 @@ with a lasso that replays and whose cycle is fair."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from liveness_variants import LIVENESS_VARIANTS, LivenessVariant
-
 from pgcheck.checker.compile import CompiledModel
 from pgcheck.checker.explore import Step
 from pgcheck.checker.session import run_check
@@ -22,7 +23,7 @@ def changing(cm: CompiledModel, state: tuple[object, ...]) -> dict[int, tuple[ob
 
 def assert_lasso_replays_and_is_fair(cm: CompiledModel, trace: list[Step], loop: int) -> None:
     assert trace[0].state == cm.model.init
-    for prev, st in zip(trace, trace[1:], strict=False):
+    for prev, st in itertools.pairwise(trace):
         assert st.binding is not None
         assert cm.binding_step[st.binding](prev.state) == st.state
     last = trace[-1].state
