@@ -51,10 +51,11 @@ class Step:
 
 @dataclass
 class Violation:
-    kind: str  # "invariant" | "deadlock" | "model-error"
+    kind: str  # "invariant" | "deadlock" | "model-error" | "liveness"
     property_id: str
     trace: list[Step]
     message: str = ""
+    loop_index: int | None = None  # liveness: index into trace where the repeating cycle starts
 
 
 @dataclass

@@ -16,6 +16,13 @@ from pgcheck.checker.compile import CompiledModel, compile_model
 from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.explore import Bounds, Explorer, Progress, Result
 from pgcheck.checker.itf import trace_to_itf, write_trace
+from pgcheck.checker.liveness_run import (
+    LivenessReport,
+    check_liveness,
+    first_violation,
+    lasso_itf_meta,
+    select,
+)
 from pgcheck.checker.native import build, cgen
 from pgcheck.checker.native.explorer import Checkpointing, NativeExplorer, NativeModel
 from pgcheck.checker.spec import Property, Spec, TracedModel
@@ -32,6 +39,8 @@ class CheckRun:
     trace_path: Path | None
     compile_seconds: float
     unreached_witnesses: list[Property]
+    liveness: LivenessReport | None = None  # when run with liveness=True and the search completed
+    liveness_note: str = ""  # why symmetry was off, or why liveness was not checked
 
     @property
     def verdict(self) -> str:
@@ -74,10 +83,25 @@ def run_check(
     engine: str = "python",
     workers: int = 1,
     checkpoint: Checkpointing | None = None,
+    liveness: bool = False,
+    properties: list[str] | None = None,
+    check_deadlock: bool = True,
 ) -> CheckRun:
-    """Explore `spec`. engine: "python" (the reference explorer), "native" (generated C),
-    or "auto" (native when a C compiler is there and no explored graph is asked for)."""
+    """Explore `spec` and check its invariants; with `liveness` (or `properties`, ids of
+    temporal properties) also its liveness properties over the explored graph.
+
+    engine: "python" (the reference explorer), "native" (generated C), or "auto" (native
+    when a C compiler is there and no explored graph is needed, as liveness needs one)."""
     model, compiled, compile_s = prepare(spec, invariants)
+    liveness = liveness or bool(properties)
+    skipped: dict[str, str] = dict(model.meta.get("liveness_skipped", {}))
+    chosen_props = select(model, properties, skipped) if liveness else []
+    note = ""
+    if liveness:
+        from pgcheck.checker.liveness_run import SYMMETRY_OFF
+
+        note = SYMMETRY_OFF if symmetry else ""
+        symmetry, keep_graph = False, True
     explorer: Explorer | NativeExplorer
     chosen = choose_engine(engine, model, keep_graph, workers)
     if checkpoint is not None and chosen != "native":
@@ -88,18 +112,39 @@ def run_check(
         compile_s += time.monotonic() - t0
         explorer = NativeExplorer(
             compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, workers=workers, native=native,
-            checkpoint=checkpoint,
+            checkpoint=checkpoint, check_deadlock=check_deadlock,
         )
     else:
-        explorer = Explorer(compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, keep_graph=keep_graph)
+        explorer = Explorer(
+            compiled,
+            symmetry=symmetry,
+            bounds=bounds,
+            on_progress=on_progress,
+            keep_graph=keep_graph,
+            check_deadlock=check_deadlock,
+        )
     result = explorer.run()
+    report: LivenessReport | None = None
+    if liveness and result.verdict == "ok":
+        assert isinstance(explorer, Explorer)  # liveness keeps the graph, so the Python engine ran
+        report = check_liveness(model, explorer, chosen_props, skipped)
+        lv = first_violation(report)
+        if lv is not None:
+            result.verdict, result.violation = "violation", lv
+    elif liveness:
+        note = "liveness not checked: the search stopped before the whole graph was explored"
     trace_path: Path | None = None
     v = result.violation
     if v is not None:
         prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
-        doc = trace_to_itf(model, v.trace, kind="counterexample", prop=prop, mutation=mutation, message=v.message)
+        doc = trace_to_itf(
+            model, v.trace, kind="lasso" if v.kind == "liveness" else "counterexample", prop=prop,
+            mutation=mutation, message=v.message, loop=v.loop_index,
+        )
         doc["#meta"]["highlight"] = highlight(model, v.trace, prop)
-        if prop is None:
+        if v.kind == "liveness" and report is not None:
+            doc["#meta"].update(lasso_itf_meta(model, report, v.property_id))
+        elif prop is None:
             doc["#meta"]["property"] = {"id": v.property_id, "kind": v.kind, "statement": describe_kind(v.kind), "citation": ""}
         if trace_out is not None:
             trace_path = write_trace(doc, trace_out)
@@ -108,7 +153,7 @@ def run_check(
     unreached: list[Property] = []
     if result.verdict == "ok" and invariants is None:
         unreached = [p for p, _ in model.witnesses if p.id not in result.witnesses_reached]
-    return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached)
+    return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached, report, note)
 
 
 def choose_engine(engine: str, model: TracedModel, keep_graph: bool, workers: int) -> str:
@@ -150,6 +195,7 @@ def describe_kind(kind: str) -> str:
     return {
         "deadlock": "a state with no enabled action that the model does not declare quiescent",
         "model-error": "the model could not be evaluated in this state",
+        "liveness": "a fair behaviour along which the property's obligation is never met",
     }.get(kind, kind)
 
 

@@ -66,6 +66,45 @@ class Property:
     about: str | None = None  # entity kind the property is about, for highlighting
 
 
+def _unset(*_: Any) -> Any:
+    raise ModelError("a temporal property was declared without a function")
+
+
+TEMPORAL_FORMS = ("leads-to", "always-eventually", "eventually-always")
+
+
+@dataclass
+class Temporal:
+    """A liveness property (§5 L1-L14): `P ~> Q`, `[]<> Q` or `<>[] Q`, per instance of `each`.
+
+    `relies` names the fairness and environment assumptions it needs (shown with a lasso).
+    For leads-to `fn(s[, i])` returns (P, Q); for the other forms it returns Q.
+    """
+
+    id: str
+    form: str
+    statement: str
+    cite: str
+    relies: tuple[str, ...]
+    fn: Callable[..., Any]
+    each: str | None = None  # entity kind: one obligation per instance
+    never: str = ""  # what a violation never does, "{i}" is the instance: "session {i} is never leased"
+
+
+@dataclass
+class TracedTemporal:
+    """One traced obligation of a temporal property: for instance `index` of its kind."""
+
+    prop: Temporal
+    index: int | None
+    p: Expr | None  # None for the forms without an antecedent
+    q: Expr
+
+    @property
+    def label(self) -> str:
+        return self.prop.id if self.index is None else f"{self.prop.id}[{self.prop.each}={self.index}]"
+
+
 @dataclass
 class Binding:
     """One action traced for one parameter binding: a guarded update."""
@@ -113,6 +152,7 @@ class TracedModel:
     symmetry: list[list[str]]
     actions: list[ActionDecl]
     meta: dict[str, Any]
+    temporal: list[TracedTemporal] = field(default_factory=list)
 
     def describe_entities(self) -> dict[str, Any]:
         return {
@@ -299,6 +339,7 @@ class Spec:
         self.init_fns: list[Callable[[Any], None]] = []
         self.symmetry: list[list[str]] = []
         self.meta: dict[str, Any] = {}
+        self.temporal: list[Temporal] = []
 
     # ---- state
     def entity(
@@ -396,6 +437,55 @@ class Spec:
 
         return register
 
+    def leads_to(
+        self,
+        id: str,
+        statement: str,
+        cite: str,
+        relies: tuple[str, ...] = (),
+        each: str | None = None,
+        never: str = "",
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`P ~> Q`: whenever P holds, Q holds then or later. The function returns (P, Q)."""
+        return self._temporal(Temporal(id, "leads-to", statement, cite, tuple(relies), _unset, each, never))
+
+    def always_eventually(
+        self,
+        id: str,
+        statement: str,
+        cite: str,
+        relies: tuple[str, ...] = (),
+        each: str | None = None,
+        never: str = "",
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`[]<> Q`: Q holds infinitely often (or in the state the behaviour ends in)."""
+        return self._temporal(Temporal(id, "always-eventually", statement, cite, tuple(relies), _unset, each, never))
+
+    def eventually_always(
+        self,
+        id: str,
+        statement: str,
+        cite: str,
+        relies: tuple[str, ...] = (),
+        each: str | None = None,
+        never: str = "",
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`<>[] Q`: from some point on Q holds for ever (not Q happens only finitely often)."""
+        return self._temporal(Temporal(id, "eventually-always", statement, cite, tuple(relies), _unset, each, never))
+
+    def _temporal(self, decl: Temporal) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            pid, each = decl.id, decl.each
+            if any(p.id == pid for p in self.properties) or any(t.id == pid for t in self.temporal):
+                raise ModelError(f"property {pid} is declared twice")
+            if each is not None and (each not in self.kinds or self.kinds[each].count is None):
+                raise ModelError(f"property {pid}: each={each!r} is not an entity kind")
+            decl.fn = fn
+            self.temporal.append(decl)
+            return fn
+
+        return register
+
     def quiescent(self, fn: Callable[[Any], object]) -> Callable[[Any], object]:
         """States matching any quiescence predicate may have no successor without being a deadlock."""
         self.quiescent_fns.append(fn)
@@ -417,6 +507,7 @@ class Spec:
             e = _trace_predicate(layout, f"{prop.kind} {prop.id}", prop.fn)
             (invariants if prop.kind == "invariant" else witnesses).append((prop, e))
         quiet = X.or_(*(_trace_predicate(layout, "quiescence predicate", q) for q in self.quiescent_fns))
+        temporal = [o for t in self.temporal for o in _trace_temporal(layout, t)]
         return TracedModel(
             name=self.name,
             params=dict(self.params),
@@ -431,6 +522,7 @@ class Spec:
             symmetry=self.symmetry,
             actions=list(self.actions),
             meta=dict(self.meta),
+            temporal=temporal,
         )
 
     def _trace_init(self, layout: _Layout) -> tuple[Any, ...]:
@@ -487,6 +579,30 @@ def _trace_binding(layout: _Layout, action: ActionDecl, params: dict[str, Any], 
         return None  # statically disabled for this binding
     updates = {i: e for i, e in rec.writes.items() if not (e.op == "slot" and e.args[0] == i)}
     return Binding(index, action.name, params, guard, updates, rec.asserts, action.fairness)
+
+
+def _trace_temporal(layout: _Layout, t: Temporal) -> list[TracedTemporal]:
+    """Trace a temporal property once per instance of its kind (or once)."""
+    out: list[TracedTemporal] = []
+    indices: list[int | None] = [None] if t.each is None else list(layout.kinds[t.each].instances)
+    for i in indices:
+        where = f"property {t.id}" + ("" if i is None else f"[{t.each}={i}]")
+        got: list[Any] = []
+
+        def call(s: Any, i: int | None = i, got: list[Any] = got) -> object:
+            got.append(t.fn(s) if i is None else t.fn(s, i))
+            return True
+
+        _trace_predicate(layout, where, call)
+        value = got[0]
+        TraceContext.where = where
+        if t.form == "leads-to":
+            if not (isinstance(value, tuple) and len(value) == 2):
+                raise ModelError(f"{where}: a leads-to property returns the pair (P, Q)")
+            out.append(TracedTemporal(t, i, X.lift_bool(value[0]), X.lift_bool(value[1])))
+        else:
+            out.append(TracedTemporal(t, i, None, X.lift_bool(value)))
+    return out
 
 
 def _trace_predicate(layout: _Layout, where: str, fn: Callable[[Any], object]) -> Expr:

@@ -41,8 +41,8 @@ def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
         statement = prop.statement if prop else ""
         if v is not None and v.property_id == pid:
             verdict = "VIOLATED"
-        elif r.verdict == "ok":
-            verdict = "holds"
+        elif r.verdict == "ok" or (v is not None and v.kind == "liveness"):
+            verdict = "holds"  # a liveness check runs only after the whole graph was explored
         elif r.verdict == "incomplete":
             verdict = "holds so far"
         else:
@@ -88,9 +88,15 @@ def summary_lines(run: CheckRun) -> list[str]:
             depth = r.witnesses_reached.get(prop.id)
             status = f"reached at depth {depth}" if depth is not None else "NOT REACHED"
             out.append(f"  {prop.id:<24} {status:<20} {prop.statement}")
+    if run.liveness is not None or run.liveness_note:
+        from pgcheck.checker.liveness_summary import liveness_lines
+
+        out += liveness_lines(run)
     out.append("")
     verdict = run.verdict
-    if verdict == "ok":
+    if verdict == "ok" and run.liveness is not None:
+        out.append("result: every invariant and liveness property holds and every witness was reached")
+    elif verdict == "ok":
         out.append("result: every invariant holds and every witness was reached")
     elif verdict == "vacuous":
         ids = ", ".join(p.id for p in run.unreached_witnesses)
@@ -101,8 +107,14 @@ def summary_lines(run: CheckRun) -> list[str]:
         assert r.violation is not None
         v = r.violation
         what = {"invariant": f"invariant {v.property_id} violated", "deadlock": "deadlock"}.get(v.kind, v.kind)
-        out.append(f"result: VIOLATION: {what} after {len(v.trace) - 1} steps (shortest)")
-        if v.message:
+        if v.kind == "liveness" and v.loop_index is not None:
+            out.append(
+                f"result: VIOLATION: liveness property {v.property_id} ({v.message}): a lasso of "
+                f"{v.loop_index} stem steps and a {len(v.trace) - v.loop_index}-step cycle (short, not guaranteed shortest)"
+            )
+        else:
+            out.append(f"result: VIOLATION: {what} after {len(v.trace) - 1} steps (shortest)")
+        if v.message and v.kind != "liveness":
             out.append(f"  {v.message}")
         if run.trace_path is not None:
             out.append(f"counterexample written to {run.trace_path}  (view: pgcheck view {run.trace_path})")
@@ -131,6 +143,10 @@ def fmt(v: Any) -> str:
 def counterexample_lines(run: CheckRun) -> list[str]:
     v = run.result.violation
     assert v is not None
+    if v.kind == "liveness":
+        from pgcheck.checker.liveness_summary import lasso_lines
+
+        return lasso_lines(run)
     model = run.model
     out = ["", "counterexample (shortest):"]
     for i, st in enumerate(v.trace):
@@ -174,5 +190,13 @@ def summary_dict(run: CheckRun) -> dict[str, Any]:
             "message": v.message or None,
             "steps": [None if st.binding is None else run.model.bindings[st.binding].label for st in v.trace],
             "trace_file": str(run.trace_path) if run.trace_path else None,
+            "loop_index": v.loop_index,
         },
+        "liveness": _liveness_dict(run),
     }
+
+
+def _liveness_dict(run: CheckRun) -> dict[str, Any] | None:
+    from pgcheck.checker.liveness_summary import liveness_dict
+
+    return liveness_dict(run.liveness)

@@ -21,7 +21,7 @@ class Param:
     help: str
     lo: int = 0
     hi: int = 0
-    group: str = "option"  # "option" (behaviour) or "bound" (budget)
+    group: str = "option"  # "option" (behaviour), "assumption" (environment fairness) or "bound" (budget)
 
 
 PARAMS: list[Param] = [
@@ -34,8 +34,11 @@ PARAMS: list[Param] = [
     Param("idle_in_xact_timeout", "bool", False, "idle_in_transaction_session_timeout is set (§2.10)"),
     Param("client_close", "bool", False, "clients may close their connection (EOF, L6)"),
     Param("postmaster_death", "bool", False, "the postmaster may die (§2.6 step 7, L12)"),
-    Param("think_time", "bool", True, "clients eventually pause: message budgets are spent (L3 assumption; off = busy clients, B8)"),
     Param("commands", "commands", ("query", "begin"), "commands clients may send: " + "|".join(CMD.values)),
+    # Environment assumptions the liveness properties rely on (docs/model.md, fairness).
+    Param("think_time", "bool", True, "clients eventually pause: message budgets are spent (L3 assumption; off = busy clients, B8)", group="assumption"),
+    Param("clients_finish_messages", "bool", True, "a client that sent a type byte eventually sends the body (weak fairness of ClientSendBody)", group="assumption"),
+    Param("time_passes", "bool", True, "armed timeouts become due, parked sessions idle long (weak fairness of TimeoutDue, IdleTimePasses; the tick of §5)", group="assumption"),
     # Bounds that keep the state space finite (docs/model.md, abstractions).
     Param("messages", "int", 1, "messages each active client sends", 0, 6, "bound"),
     Param("active_clients", "int", 1, "clients that send messages (the others connect and stay idle)", 0, 12, "bound"),

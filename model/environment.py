@@ -19,6 +19,8 @@ BUDGET_OF = {"cancel": "cancels", "die": "terminates", "reload": "reloads", "not
 def add_environment(spec: Spec, cfg: ModelConfig) -> None:
     commands = [c for c in CMD.values if c in cfg.get("commands")]
     think = cfg.get("think_time")
+    finish = "weak" if cfg.get("clients_finish_messages") else None  # assumption clients_finish_messages
+    tick = "weak" if cfg.get("time_passes") else None  # assumption time_passes (§5 "tick")
 
     @spec.action(b="session", cmd=commands, cite="§2.7: the type byte is a separate step (partial message)")
     def ClientSendByte(s: Any, b: int, cmd: str) -> None:
@@ -35,7 +37,7 @@ def add_environment(spec: Spec, cfg: ModelConfig) -> None:
         if think:
             ses.cl_budget = ses.cl_budget - 1
 
-    @spec.action(b="session", cite="§2.7 4e")
+    @spec.action(b="session", fairness=finish, cite="§2.7 4e")
     def ClientSendBody(s: Any, b: int) -> None:
         """The rest of the message arrives."""
         ses = s.session[b]
@@ -68,7 +70,7 @@ def add_environment(spec: Spec, cfg: ModelConfig) -> None:
 
     if cfg.get("idle_session_timeout") or cfg.get("idle_in_xact_timeout"):
 
-        @spec.action(b="session", cite="§2.10 logical timeouts")
+        @spec.action(b="session", fairness=tick, cite="§2.10 logical timeouts")
         def TimeoutDue(s: Any, b: int) -> None:
             """Time passes beyond an armed idle timeout's fin_time."""
             ses = s.session[b]
@@ -97,7 +99,7 @@ def add_environment(spec: Spec, cfg: ModelConfig) -> None:
 
     if cfg.get("hibernate") and cfg.mode == "pooled":
 
-        @spec.action(b="session", cite="§2.7 hibernate_after_ms")
+        @spec.action(b="session", fairness=tick, cite="§2.7 hibernate_after_ms")
         def IdleTimePasses(s: Any, b: int) -> None:
             """A parked backend has now been parked for hibernate_after_ms."""
             ses = s.session[b]

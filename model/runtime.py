@@ -26,6 +26,7 @@ MODEL_NAME = "pgruntime"
 
 
 def build(cfg: ModelConfig) -> Spec:
+    from pgcheck.specs.liveness import add_liveness
     from pgcheck.specs.safety import add_safety
     from pgcheck.specs.witnesses import add_witnesses
 
@@ -44,6 +45,7 @@ def build(cfg: ModelConfig) -> Spec:
     add_environment(spec, cfg)
     add_safety(spec, cfg)
     add_witnesses(spec, cfg)
+    add_liveness(spec, cfg)
     spec.quiescent(_quiescent)
     spec.meta["mode"] = cfg.mode
     return spec

@@ -286,7 +286,7 @@ def test_list_json() -> None:
     doc = json.loads(out)
     assert doc["modes"] == ["process", "thread-per-session", "pooled"]
     assert doc["config"] == {"mode": "pooled", "carriers": 1, "sessions": 2}
-    assert {o["name"] for o in doc["options"] + doc["bounds"]} == {p.name for p in PARAMS}
+    assert {o["name"] for o in doc["options"] + doc["bounds"] + doc["assumptions"]} == {p.name for p in PARAMS}
     messages = next(b for b in doc["bounds"] if b["name"] == "messages")
     assert (messages["min"], messages["max"]) == (0, 6)
     names = [a["name"] for a in doc["actions"]]

@@ -10,6 +10,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
+from pgcheck.checker.coverage import coverage, coverage_lines, dead_line
 from pgcheck.checker.errors import UsageError
 from pgcheck.checker.explore import Bounds, Progress
 from pgcheck.checker.memory import human_bytes
@@ -17,6 +18,7 @@ from pgcheck.checker.native.explorer import Checkpointing
 from pgcheck.checker.native.resume import load_run, save_run
 from pgcheck.checker.session import ENGINES, CheckRun, run_check
 from pgcheck.checker.summary import counterexample_lines, summary_dict, summary_lines
+from pgcheck.checker.witness_trace import check_witness_id, write_witness_trace
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.vocabulary import MODES
 
@@ -83,6 +85,11 @@ def exit_code(run: CheckRun) -> int:
               help="continue the search saved in this directory (its configuration comes from there)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
+@click.option("--liveness", is_flag=True, help="also check the liveness properties L1-L14 under fairness (symmetry off)")
+@click.option("--property", "properties", multiple=True, metavar="ID", help="check only these liveness properties (implies --liveness)")
+@click.option("--witness", "witness", default=None, metavar="ID", help="write an example trace reaching witness ID (to --trace-out)")
+@click.option("--coverage", "show_coverage", is_flag=True, help="print per-action coverage")
+@click.option("--fail-on-dead-actions", is_flag=True, help="exit 1 if an action never fired")
 def command(
     mode: str,
     carriers: int | None,
@@ -101,8 +108,14 @@ def command(
     resume_dir: str | None,
     as_json: bool,
     quiet: bool,
+    liveness: bool,
+    properties: tuple[str, ...],
+    witness: str | None,
+    show_coverage: bool,
+    fail_on_dead_actions: bool,
 ) -> None:
-    """Explore every reachable state of the runtime model and check its invariants.
+    """Explore every reachable state of the runtime model and check its invariants
+    (and with --liveness its liveness properties under the declared fairness).
 
     Exit code 0: every checked property holds; 1: a violation (or a witness that was never
     reached); 2: bad input; 3: a bound stopped the run first.
@@ -120,6 +133,8 @@ def command(
         engine = "native"
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
     spec = load(cfg)
+    if witness is not None:
+        check_witness_id(spec, witness)
     if checkpoint_dir is not None:
         save_run(Path(checkpoint_dir), {
             "mode": mode, "carriers": carriers, "sessions": sessions, "options": list(options),
@@ -133,19 +148,37 @@ def command(
         symmetry=not no_symmetry,
         bounds=Bounds(max_states, max_depth, time_limit),
         on_progress=progress,
-        trace_out=trace_out,
+        trace_out=None if witness is not None else trace_out,
+        default_trace_dir=None if witness is not None else ".",
+        liveness=liveness,
+        properties=list(properties) or None,
         engine=engine,
         workers=workers,
         checkpoint=checkpoint,
     )
     progress.done()
+    rows = coverage(run.model, run.result)
+    extra: list[str] = [dead_line(rows)]
+    if show_coverage:
+        extra = coverage_lines(rows) + extra
+    if witness is not None:
+        extra.append(write_witness_trace(run, witness, trace_out))
     if as_json:
         doc: dict[str, Any] = summary_dict(run)
+        doc["coverage"] = [vars(r) for r in rows]
         click.echo(json.dumps(doc, indent=2))
     else:
         for line in summary_lines(run):
             click.echo(line)
+        for line in extra:
+            click.echo(line)
         if run.result.violation is not None:
             for line in counterexample_lines(run):
                 click.echo(line)
-    sys.exit(exit_code(run))
+    code = exit_code(run)
+    if code == 0 and fail_on_dead_actions and any(r.dead for r in rows):
+        click.echo("result: FAILED: --fail-on-dead-actions and some action never fired")
+        code = 1
+    if code == 0 and witness is not None and witness not in run.result.witness_states:
+        code = 1
+    sys.exit(code)

@@ -11,6 +11,7 @@ from pgcheck.checker.spec import TracedModel
 from pgcheck.model import load, make_config
 from pgcheck.model.config import PARAMS, Param
 from pgcheck.model.vocabulary import MODES
+from pgcheck.specs.liveness import RELIES
 from pgcheck.specs.safety import NOT_APPLICABLE
 
 
@@ -52,6 +53,7 @@ def catalogue(model: TracedModel) -> dict[str, Any]:
         "config": {"mode": p["mode"], "carriers": p["carriers"], "sessions": p["sessions"]},
         "options": [_param_dict(x) for x in PARAMS if x.group == "option"],
         "bounds": [_param_dict(x) for x in PARAMS if x.group == "bound"],
+        "assumptions": [_param_dict(x) for x in PARAMS if x.group == "assumption"],
         "actions": [
             {
                 "name": a.name,
@@ -65,7 +67,22 @@ def catalogue(model: TracedModel) -> dict[str, Any]:
         "invariants": [{"id": q.id, "statement": q.statement, "citation": q.cite} for q, _ in model.invariants],
         "witnesses": [{"id": q.id, "statement": q.statement, "citation": q.cite} for q, _ in model.witnesses],
         "not_applicable": [{"id": k, "reason": v} for k, v in NOT_APPLICABLE.items()],
+        "liveness": _liveness(model),
+        "liveness_not_checked": [{"id": k, "reason": v} for k, v in model.meta.get("liveness_skipped", {}).items()],
+        "relies": RELIES,
     }
+
+
+def _liveness(model: TracedModel) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for o in model.temporal:
+        p = o.prop
+        if any(x["id"] == p.id for x in out):
+            continue
+        out.append(
+            {"id": p.id, "form": p.form, "statement": p.statement, "citation": p.cite, "relies": list(p.relies), "each": p.each}
+        )
+    return out
 
 
 def _lines(doc: dict[str, Any]) -> list[str]:
@@ -77,11 +94,11 @@ def _lines(doc: dict[str, Any]) -> list[str]:
     )
     out = ["modes: " + ", ".join(doc["modes"]), ""]
     by_name = {x.name: x for x in PARAMS}
-    for title, key in (("options", "options"), ("bounds", "bounds")):
+    for title, key in (("options", "options"), ("environment assumptions (liveness)", "assumptions"), ("bounds", "bounds")):
         out.append(f"{title} (--option NAME=VALUE):")
         for item in doc[key]:
             p = by_name[item["name"]]
-            out.append(f"  {p.name:<22} {_default_text(p):<28} {_values_text(p):<11} {p.help}")
+            out.append(f"  {p.name:<24} {_default_text(p):<26} {_values_text(p):<11} {p.help}")
         out.append("")
     out.append(f"actions of mode {cfg['mode']}, {shape}:")
     for a in doc["actions"]:
@@ -98,6 +115,17 @@ def _lines(doc: dict[str, Any]) -> list[str]:
     out.append("not applicable to the modeled shapes:")
     for q in doc["not_applicable"]:
         out.append(f"  {q['id']:<5} {q['reason']}")
+    out.append("liveness properties (pgcheck explore --liveness):")
+    for q in doc["liveness"]:
+        each = f" for each {q['each']}" if q["each"] else ""
+        out.append(f"  {q['id']:<5} {q['form']}{each}: {q['statement']}  [{q['citation']}]")
+        out.append(f"        relies on: {', '.join(q['relies'])}")
+    out.append("liveness properties not checked in this configuration:")
+    for q in doc["liveness_not_checked"]:
+        out.append(f"  {q['id']:<5} {q['reason']}")
+    out.append("fairness and assumptions named above:")
+    for k, v in doc["relies"].items():
+        out.append(f"  {k}: {v}")
     return out
 
 
