@@ -1,0 +1,40 @@
+"""The seeded-bug catalogue: every known scheduler bug as a named mutation of the model.
+
+    from pgcheck.model.mutations import CATALOGUE, get
+    spec = get("stale-latch-after-migration").build()       # its smallest configuration
+    spec = get("stale-latch-after-migration").build(cfg)    # or any configuration of its mode
+
+Sources are scheduler-digest.md §6 (B1-B24, H1-H6) and the rules of §4/§5 they break;
+docs/bugs.md is generated from these declarations (`pgcheck mutants --doc docs/bugs.md`).
+"""
+
+from __future__ import annotations
+
+from pgcheck.checker.errors import UsageError
+from pgcheck.model.mutations import attach, lifecycle, scheduler, session
+from pgcheck.model.mutations.base import BASE_OPTIONS, Mutation, config, describe_config
+
+
+
+def _order(m: Mutation) -> tuple[int, int, str]:
+    """Digest bugs first (B1, B2, ...), then hazards (H1-H6), then broken design rules."""
+    head = m.source.split("(")[0].split(",")[0].split()[0]  # "B9(ii)" -> "B9", "S30 rule" -> "S30"
+    digits = "".join(ch for ch in head if ch.isdigit())
+    group = {"B": 0, "H": 1}.get(head[0], 2)
+    return (group, int(digits) if group < 2 else 0, m.name)
+
+
+CATALOGUE: list[Mutation] = sorted(
+    [*scheduler.MUTATIONS, *attach.MUTATIONS, *session.MUTATIONS, *lifecycle.MUTATIONS], key=_order
+)
+MUTATION_BY_NAME: dict[str, Mutation] = {m.name: m for m in CATALOGUE}
+
+
+def get(name: str) -> Mutation:
+    """The mutation called `name`; a UsageError listing the known names otherwise."""
+    if name not in MUTATION_BY_NAME:
+        raise UsageError(f"unknown mutation {name!r}; known mutations: {', '.join(sorted(MUTATION_BY_NAME))}")
+    return MUTATION_BY_NAME[name]
+
+
+__all__ = ["BASE_OPTIONS", "CATALOGUE", "MUTATION_BY_NAME", "Mutation", "config", "describe_config", "get"]
