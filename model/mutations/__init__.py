@@ -15,7 +15,6 @@ from pgcheck.model.mutations import attach, lifecycle, scheduler, session
 from pgcheck.model.mutations.base import BASE_OPTIONS, Mutation, config, describe_config
 
 
-
 def _order(m: Mutation) -> tuple[int, int, str]:
     """Digest bugs first (B1, B2, ...), then hazards (H1-H6), then broken design rules."""
     head = m.source.split("(")[0].split(",")[0].split()[0]  # "B9(ii)" -> "B9", "S30 rule" -> "S30"

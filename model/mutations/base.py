@@ -17,7 +17,7 @@ from typing import Any
 
 from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.spec import Spec
-from pgcheck.model.config import PARAMS, ModelConfig, make_config
+from pgcheck.model.config import PARAM_BY_NAME, PARAMS, ModelConfig, make_config
 from pgcheck.model.runtime import build
 
 Apply = Callable[[Spec, ModelConfig], None]
@@ -61,6 +61,7 @@ class Mutation:
     explanation: str  # the interleaving in words, one paragraph
     changes: tuple[str, ...]  # the actions it replaces, wraps or adds
     apply: Apply = field(repr=False)
+    also_in: tuple[str, ...] = ()  # other modes the mutation applies to, beyond its smallest's
 
     @property
     def liveness(self) -> bool:
@@ -68,7 +69,7 @@ class Mutation:
 
     @property
     def modes(self) -> tuple[str, ...]:
-        return (self.smallest.mode,)
+        return (self.smallest.mode, *self.also_in)
 
     def build(self, cfg: ModelConfig | None = None) -> Spec:
         """The model at `cfg` (default: the smallest configuration) with this mutation applied."""
@@ -88,13 +89,14 @@ class Mutation:
 
 
 def describe_config(cfg: ModelConfig) -> str:
-    """The configuration as explore flags: mode, counts, and the options that differ from BASE_OPTIONS."""
+    """The configuration as `pgcheck explore` flags: mode, counts, and every option that differs
+    from the command line's default (model/config.py)."""
     parts = [f"--mode={cfg.mode}"]
     if cfg.mode == "pooled":
         parts.append(f"--carriers={cfg.carriers}")
     parts.append(f"--sessions={cfg.sessions}")
     for name, value in cfg.options.items():
-        if BASE_OPTIONS.get(name) == value:
+        if PARAM_BY_NAME[name].default == value:
             continue
         if isinstance(value, bool):
             text = "true" if value else "false"

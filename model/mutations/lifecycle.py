@@ -93,7 +93,7 @@ MUTATIONS = [
         "The client closes its connection and the backend exits; the exit path releases the backend but "
         "the thread still references its PGPROC afterwards (the release-before-unpublish race of the "
         "PMChild pointer).",
-        ("LogicalExit",), exit_keeps_myproc,
+        ("LogicalExit",), exit_keeps_myproc, also_in=("process", "pooled"),
     ),
     Mutation(
         "admission-waits-for-carrier", "B20", "L10", config("pooled", 1, 2),

@@ -173,14 +173,14 @@ MUTATIONS = [
         "The client sends only the type byte of a message. The session consumes it and, finding no "
         "body yet, prepares a protocol park although a message read is in progress: the park can be "
         "committed and the message finished on another carrier (a carrier swap mid-message).",
-        ("PreparePark",), park_mid_message,
+        ("PreparePark",), park_mid_message, also_in=("thread-per-session",),
     ),
     Mutation(
         "commit-before-unwind", "S11 rule", "S11", config("pooled", 1, 1),
         "The session prepares a park (T1) and commits it (T3) before the step returned "
         "PG_STEP_PARK_PROTOCOL_READ (T2): the backend is committed, about to detach, while C frames "
         "below the step are still live on the carrier's stack.",
-        ("CommitPark",), commit_before_unwind,
+        ("CommitPark",), commit_before_unwind, also_in=("thread-per-session",),
     ),
     Mutation(
         "stale-readiness-consumes-bytes", "S23 rule", "S23",
@@ -188,7 +188,7 @@ MUTATIONS = [
         "The transport generation changes under a committed park while the client's type byte arrives. "
         "The poller marks STALE_TRANSPORT; the resume treats any transport wake as permission to read "
         "and consumes the byte without the fresh probe that would have seen the new generation.",
-        ("Resume",), stale_readiness_consumes_bytes,
+        ("Resume",), stale_readiness_consumes_bytes, also_in=("thread-per-session",),
     ),
     Mutation(
         "notify-inside-transaction", "S24 rule", "S24",
@@ -196,7 +196,7 @@ MUTATIONS = [
         "A listening session runs BEGIN; a NOTIFY arrives while it waits for the next command. The wake "
         "service delivers the NotificationResponse at once instead of deferring it (T14) until the "
         "transaction block ends.",
-        ("ServiceWakes",), notify_inside_transaction,
+        ("ServiceWakes",), notify_inside_transaction, also_in=("thread-per-session", "pooled"),
     ),
     Mutation(
         "stale-wake-reparks", "B17", "L9", config("pooled", 1, 1, transport_changes=1),
@@ -220,7 +220,7 @@ MUTATIONS = [
         "A listening session is idle in a transaction block when a NOTIFY arrives. The wake service "
         "defers the notification (T14) but leaves the NOTIFY bit in the mailbox; the session re-parks, "
         "the poller sees the bit and wakes it again, for ever, with no new notify, input or timeout.",
-        ("ServiceWakes",), deferred_notify_keeps_bit,
+        ("ServiceWakes",), deferred_notify_keeps_bit, also_in=("thread-per-session",),
     ),
     Mutation(
         "hibernated-never-set", "§2.7 rule", "L8", config("pooled", 1, 1, hibernate=True),

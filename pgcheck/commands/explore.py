@@ -63,6 +63,7 @@ def exit_code(run: CheckRun) -> int:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None, help="where to write a counterexample (ITF JSON)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@click.option("--mutation", default=None, metavar="NAME", help="explore a seeded bug of the catalogue (see 'pgcheck mutants')")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
 def command(
     mode: str,
@@ -76,6 +77,7 @@ def command(
     time_limit: float | None,
     trace_out: str | None,
     as_json: bool,
+    mutation: str | None,
     quiet: bool,
 ) -> None:
     """Explore every reachable state of the runtime model and check its invariants.
@@ -84,7 +86,7 @@ def command(
     reached); 2: bad input; 3: a bound stopped the run first.
     """
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
-    spec = load(cfg)
+    spec = load(cfg, mutation)
     progress = ProgressPrinter(enabled=not quiet)
     run = run_check(
         spec,
@@ -93,6 +95,7 @@ def command(
         bounds=Bounds(max_states, max_depth, time_limit),
         on_progress=progress,
         trace_out=trace_out,
+        mutation=mutation,
     )
     progress.done()
     if as_json:

@@ -10,6 +10,7 @@ import click
 from pgcheck.checker.spec import TracedModel
 from pgcheck.model import load, make_config
 from pgcheck.model.config import PARAMS, Param
+from pgcheck.model.mutations import CATALOGUE, describe_config
 from pgcheck.model.vocabulary import MODES
 from pgcheck.specs.safety import NOT_APPLICABLE
 
@@ -65,6 +66,10 @@ def catalogue(model: TracedModel) -> dict[str, Any]:
         "invariants": [{"id": q.id, "statement": q.statement, "citation": q.cite} for q, _ in model.invariants],
         "witnesses": [{"id": q.id, "statement": q.statement, "citation": q.cite} for q, _ in model.witnesses],
         "not_applicable": [{"id": k, "reason": v} for k, v in NOT_APPLICABLE.items()],
+        "mutations": [
+            {"name": m.name, "source": m.source, "expected": m.expected, "config": describe_config(m.smallest)}
+            for m in CATALOGUE
+        ],
     }
 
 
@@ -98,6 +103,9 @@ def _lines(doc: dict[str, Any]) -> list[str]:
     out.append("not applicable to the modeled shapes:")
     for q in doc["not_applicable"]:
         out.append(f"  {q['id']:<5} {q['reason']}")
+    out.append("mutations (seeded bugs; pgcheck explore --mutation NAME, pgcheck mutants):")
+    for m in doc["mutations"]:
+        out.append(f"  {m['name']:<36} {m['source']:<11} caught by {m['expected']:<4} at {m['config']}")
     return out
 
 
