@@ -12,6 +12,15 @@ from pgcheck.model.session_step import running
 from pgcheck.model.state import MAILBOX, output
 
 
+def prepare_park(ses: Any) -> None:
+    """T1's effects, as PreparePark writes them, for mutations that change only its guard."""
+    ses.ps = "prepared"
+    ses.wake = "none"
+    ses.tstale = False
+    ses.tmstale = False
+    ses.pc = "prepared"
+
+
 def park_mid_message(spec: Spec, cfg: ModelConfig) -> None:
     def PreparePark(s: Any, c: int, b: int) -> None:
         ses = s.session[b]
@@ -19,11 +28,7 @@ def park_mid_message(spec: Spec, cfg: ModelConfig) -> None:
         # after the type byte was consumed, while the body is still to come.
         require(running(s, c, b) & ((ses.pc == "probe") | (ses.pc == "body")))
         require((ses.inbuf == "empty") & (ses.cl != "closed"))
-        ses.ps = "prepared"
-        ses.wake = "none"
-        ses.tstale = False
-        ses.tmstale = False
-        ses.pc = "prepared"
+        prepare_park(ses)
 
     replace(spec, "PreparePark", PreparePark)
 
@@ -143,11 +148,7 @@ def yield_re_leased_first(spec: Spec, cfg: ModelConfig) -> None:
         # message pending while other sessions wait for a carrier.
         require(running(s, c, b) & (ses.pc == "probe") & ses.dcr & (ses.cl != "closed"))
         require((ses.inbuf == "empty") | ~X.is_empty(s.sched.runnable))
-        ses.ps = "prepared"
-        ses.wake = "none"
-        ses.tstale = False
-        ses.tmstale = False
-        ses.pc = "prepared"
+        prepare_park(ses)
 
     def EnqueuePark(s: Any, original: Any, c: int, b: int) -> None:
         ses = s.session[b]
