@@ -6,7 +6,7 @@ from typing import Any
 
 from pgcheck.checker import expr as X
 from pgcheck.checker.spec import Spec, require
-from pgcheck.model.carrier_loop import next_runnable_is
+from pgcheck.model.carrier_loop import next_runnable_is, pop_runnable
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations.base import Mutation, config, patch, replace
 from pgcheck.model.state import attach, output
@@ -97,11 +97,7 @@ def lease_ignores_affinity(spec: Spec, cfg: ModelConfig) -> None:
         require(s.carrier[c].loc == "loop")
         # BUG (S30 rule): the head of the runnable queue is leased whichever carrier it parked on.
         require(next_runnable_is(s, c, b, plain))
-        s.sched.runnable = X.fifo_remove(s.sched.runnable, b)
-        s.sched.runnable_count = s.sched.runnable_count - 1
-        s.session[b].q = "leased"
-        s.session[b].lease_owner = c
-        s.carrier[c].loc = "leasing"
+        pop_runnable(s, c, b)
 
     replace(spec, "LeaseRunnable", LeaseRunnable)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from pgcheck.checker import expr as X
 from pgcheck.checker.spec import Spec, require
-from pgcheck.model.carrier_loop import leasable
+from pgcheck.model.carrier_loop import leasable, take_parked
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations.base import Mutation, config, patch, replace
 
@@ -59,15 +59,7 @@ def admission_waits_for_carrier(spec: Spec, cfg: ModelConfig) -> None:
         require(~leasable(s, c, cfg))
         require(X.is_empty(s.sched.newconn) | held(s, c))
         require(~X.is_empty(s.sched.parked))
-        taken = s.sched.parked
-        for i in s.session.ids():
-            mine = X.fifo_has(taken, i)
-            s.session[i].q = X.when(mine, "polling", s.session[i].q)
-            s.session[i].poll_owner = X.when(mine, c, s.session[i].poll_owner)
-        s.carrier[c].batch = taken
-        s.sched.parked = ()
-        s.sched.parked_count = 0
-        s.carrier[c].loc = "poll"
+        take_parked(s, c)
 
     patch(spec, "TakeNewConnection", TakeNewConnection)
     replace(spec, "PollTake", PollTake)
