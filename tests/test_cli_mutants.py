@@ -40,6 +40,7 @@ def test_explore_a_mutation_at_its_smallest_configuration(tmp_path: Path) -> Non
     code, stdout, _ = run("explore", *shlex.split(describe_config(m.smallest)), "--mutation", SAFE, "-q", "--trace-out", str(out))
     assert code == 1, stdout
     assert f"invariant {m.expected} violated" in stdout
+    assert stdout.startswith(f"mutation {SAFE} (B2), expected to be caught by S15")
     meta = json.loads(out.read_text())["#meta"]
     assert meta["mutation"] == SAFE and meta["property"]["id"] == m.expected
 

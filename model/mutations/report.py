@@ -82,7 +82,25 @@ def as_json(outcomes: list[Outcome], total_seconds: float) -> dict[str, Any]:
     }
 
 
-def doc_text(outcomes: list[Outcome]) -> str:
+DOC_HOW = """
+## How a mutation is written
+
+`model/mutations/base.py`: `patch(spec, action, body)` wraps an action (the original body runs,
+then the mutation writes what the bug does differently; reads taken before the original see the
+old state), `replace(spec, action, body)` swaps a body whose guard the bug weakens, and a new
+`@spec.action` adds the step a bug introduces. Each declaration names its source, the expected
+property, its smallest configuration and the interleaving; tests check that the changed actions
+are exactly the ones it names, that it is caught by exactly its property with a shortest trace
+that replays, that a carrier or a session fewer, a bound one lower or an option back at its
+base value does not show it (safety ones), and that the unmutated model passes at the same
+configuration.
+
+## Not in the catalogue
+
+"""
+
+
+def doc_text(outcomes: list[Outcome], not_in_catalogue: dict[str, str]) -> str:
     rows = [
         "| mutation | source | interleaving | expected | caught by | length | smallest configuration | changes |",
         "|---|---|---|---|---|---|---|---|",
@@ -106,4 +124,13 @@ def doc_text(outcomes: list[Outcome]) -> str:
             + " |"
         )
     caught = sum(o.caught for o in outcomes)
-    return DOC_HEADER + "\n" + "\n".join(rows) + f"\n\nCaught by the expected property: {caught}/{len(outcomes)}.\n"
+    left_out = [f"- {bug}: {why}" for bug, why in not_in_catalogue.items()]
+    return (
+        DOC_HEADER
+        + "\n"
+        + "\n".join(rows)
+        + f"\n\nCaught by the expected property: {caught}/{len(outcomes)}.\n"
+        + DOC_HOW
+        + "\n".join(left_out)
+        + "\n"
+    )

@@ -13,6 +13,7 @@ from pgcheck.checker.memory import human_bytes
 from pgcheck.checker.session import CheckRun, run_check
 from pgcheck.checker.summary import counterexample_lines, summary_dict, summary_lines
 from pgcheck.model import load, make_config, parse_options
+from pgcheck.model.mutations import get as get_mutation
 from pgcheck.model.vocabulary import MODES
 
 
@@ -98,10 +99,15 @@ def command(
         mutation=mutation,
     )
     progress.done()
+    seeded = None if mutation is None else get_mutation(mutation)
     if as_json:
         doc: dict[str, Any] = summary_dict(run)
+        if seeded is not None:
+            doc["mutation"] = {"name": seeded.name, "source": seeded.source, "expected": seeded.expected}
         click.echo(json.dumps(doc, indent=2))
     else:
+        if seeded is not None:
+            click.echo(f"mutation {seeded.name} ({seeded.source}), expected to be caught by {seeded.expected}")
         for line in summary_lines(run):
             click.echo(line)
         if run.result.violation is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from pgcheck.checker.errors import UsageError
-from pgcheck.model.mutations import CATALOGUE, get
+from pgcheck.model.mutations import CATALOGUE, NOT_IN_CATALOGUE, get
 from pgcheck.model.mutations.check import check_mutation
 from pgcheck.model.mutations.report import as_json, doc_text, table_lines
 
@@ -42,7 +42,7 @@ def command(names: tuple[str, ...], as_json_flag: bool, doc_path: str | None) ->
             click.echo(line)
     if doc_path is not None:
         try:
-            Path(doc_path).write_text(doc_text(outcomes))
+            Path(doc_path).write_text(doc_text(outcomes, NOT_IN_CATALOGUE))
         except OSError as e:
             raise UsageError(f"cannot write {doc_path}: {e.strerror}") from None
         click.echo(f"catalogue written to {doc_path}", err=True)
