@@ -1,7 +1,7 @@
 """The PostgreSQL runtime model (scheduler-digest.md), written in pgcheck's modeling language.
 
 `load(config, mutation=None)` builds the spec for one configuration; mutations (seeded
-bugs) are small changes to named actions, declared in `model/mutations.py`.
+bugs) are small changes to named actions, declared in `model/mutations/`.
 """
 
 from __future__ import annotations
@@ -13,5 +13,10 @@ from pgcheck.model.runtime import MODEL_NAME, build
 __all__ = ["MODEL_NAME", "ModelConfig", "build", "load", "make_config", "parse_options"]
 
 
-def load(cfg: ModelConfig) -> Spec:
-    return build(cfg)
+def load(cfg: ModelConfig, mutation: str | None = None) -> Spec:
+    """The model at `cfg`, with the named mutation of the catalogue applied if one is given."""
+    if mutation is None:
+        return build(cfg)
+    from pgcheck.model.mutations import get
+
+    return get(mutation).build(cfg)

@@ -29,6 +29,28 @@ def next_runnable_is(s: Any, c: int, b: int, cfg: ModelConfig) -> X.Expr:
     return ~X.is_empty(s.sched.runnable) & (X.fifo_head(s.sched.runnable) == b)
 
 
+def pop_runnable(s: Any, c: int, b: int) -> None:
+    """T9's effect: b leaves the runnable queue, LEASED to carrier c."""
+    s.sched.runnable = X.fifo_remove(s.sched.runnable, b)
+    s.sched.runnable_count = s.sched.runnable_count - 1
+    s.session[b].q = "leased"
+    s.session[b].lease_owner = c
+    s.carrier[c].loc = "leasing"
+
+
+def take_parked(s: Any, c: int) -> None:
+    """T5's effect for the whole parked queue: every parked backend becomes POLLING in c's batch."""
+    taken = s.sched.parked
+    for i in s.session.ids():
+        mine = X.fifo_has(taken, i)
+        s.session[i].q = X.when(mine, "polling", s.session[i].q)
+        s.session[i].poll_owner = X.when(mine, c, s.session[i].poll_owner)
+    s.carrier[c].batch = taken
+    s.sched.parked = ()
+    s.sched.parked_count = 0
+    s.carrier[c].loc = "poll"
+
+
 def add_carrier_loop(spec: Spec, cfg: ModelConfig) -> None:
     @spec.action(c="carrier", fairness="weak", cite="§2.5 demand start, §2.3 Register")
     def StartCarrier(s: Any, c: int) -> None:
@@ -48,11 +70,7 @@ def add_carrier_loop(spec: Spec, cfg: ModelConfig) -> None:
         """An idle carrier pops the head of the FIFO runnable queue under the lock."""
         require(s.carrier[c].loc == "loop")
         require(next_runnable_is(s, c, b, cfg))
-        s.sched.runnable = X.fifo_remove(s.sched.runnable, b)
-        s.sched.runnable_count = s.sched.runnable_count - 1
-        s.session[b].q = "leased"
-        s.session[b].lease_owner = c
-        s.carrier[c].loc = "leasing"
+        pop_runnable(s, c, b)
 
     @spec.action(c="carrier", b="session", fairness="weak", cite="T10 PgCarrierLeaseRunnableProtocolBackend")
     def AttachLeased(s: Any, c: int, b: int) -> None:
@@ -82,15 +100,7 @@ def add_carrier_loop(spec: Spec, cfg: ModelConfig) -> None:
         require(~leasable(s, c, cfg))
         require(X.is_empty(s.sched.newconn))
         require(~X.is_empty(s.sched.parked))
-        taken = s.sched.parked
-        for i in s.session.ids():
-            mine = X.fifo_has(taken, i)
-            s.session[i].q = X.when(mine, "polling", s.session[i].q)
-            s.session[i].poll_owner = X.when(mine, c, s.session[i].poll_owner)
-        s.carrier[c].batch = taken
-        s.sched.parked = ()
-        s.sched.parked_count = 0
-        s.carrier[c].loc = "poll"
+        take_parked(s, c)
 
     @spec.action(c="carrier", fairness="weak", cite="T7 T8 T6, §2.6 steps 3-10")
     def PollPass(s: Any, c: int) -> None:

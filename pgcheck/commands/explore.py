@@ -20,6 +20,7 @@ from pgcheck.checker.session import ENGINES, CheckRun, run_check
 from pgcheck.checker.summary import counterexample_lines, summary_dict, summary_lines
 from pgcheck.checker.witness_trace import check_witness_id, write_witness_trace
 from pgcheck.model import load, make_config, parse_options
+from pgcheck.model.mutations import get as get_mutation
 from pgcheck.model.vocabulary import MODES
 
 
@@ -55,7 +56,7 @@ class ProgressPrinter:
 
 
 # What a resumed run takes from the checkpoint directory instead of the command line.
-RESUMED = ("mode", "carriers", "sessions", "options", "invariants", "no_symmetry")
+RESUMED = ("mode", "carriers", "sessions", "options", "invariants", "no_symmetry", "mutation")
 
 
 def exit_code(run: CheckRun) -> int:
@@ -84,6 +85,7 @@ def exit_code(run: CheckRun) -> int:
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
               help="continue the search saved in this directory (its configuration comes from there)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@click.option("--mutation", default=None, metavar="NAME", help="explore a seeded bug of the catalogue (see 'pgcheck mutants')")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
 @click.option("--liveness", is_flag=True, help="also check the liveness properties L1-L14 under fairness (symmetry off)")
 @click.option("--property", "properties", multiple=True, metavar="ID", help="check only these liveness properties (implies --liveness)")
@@ -107,6 +109,7 @@ def command(
     checkpoint_every: float,
     resume_dir: str | None,
     as_json: bool,
+    mutation: str | None,
     quiet: bool,
     liveness: bool,
     properties: tuple[str, ...],
@@ -129,16 +132,17 @@ def command(
         saved = load_run(Path(resume_dir))
         mode, carriers, sessions = saved["mode"], saved["carriers"], saved["sessions"]
         options, invariants, no_symmetry = tuple(saved["options"]), tuple(saved["invariants"]), not saved["symmetry"]
+        mutation = saved.get("mutation")
         checkpoint = Checkpointing(Path(resume_dir), checkpoint_every, resume=True)
         engine = "native"
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
-    spec = load(cfg)
+    spec = load(cfg, mutation)
     if witness is not None:
         check_witness_id(spec, witness)
     if checkpoint_dir is not None:
         save_run(Path(checkpoint_dir), {
             "mode": mode, "carriers": carriers, "sessions": sessions, "options": list(options),
-            "invariants": list(invariants), "symmetry": not no_symmetry,
+            "invariants": list(invariants), "symmetry": not no_symmetry, "mutation": mutation,
         })
         checkpoint = Checkpointing(Path(checkpoint_dir), checkpoint_every)
     progress = ProgressPrinter(enabled=not quiet)
@@ -155,8 +159,10 @@ def command(
         engine=engine,
         workers=workers,
         checkpoint=checkpoint,
+        mutation=mutation,
     )
     progress.done()
+    seeded = None if mutation is None else get_mutation(mutation)
     rows = coverage(run.model, run.result)
     extra: list[str] = [dead_line(rows)]
     if show_coverage:
@@ -166,8 +172,12 @@ def command(
     if as_json:
         doc: dict[str, Any] = summary_dict(run)
         doc["coverage"] = [vars(r) for r in rows]
+        if seeded is not None:
+            doc["mutation"] = {"name": seeded.name, "source": seeded.source, "expected": seeded.expected}
         click.echo(json.dumps(doc, indent=2))
     else:
+        if seeded is not None:
+            click.echo(f"mutation {seeded.name} ({seeded.source}), expected to be caught by {seeded.expected}")
         for line in summary_lines(run):
             click.echo(line)
         for line in extra:

@@ -10,6 +10,7 @@ import click
 from pgcheck.checker.spec import TracedModel
 from pgcheck.model import load, make_config
 from pgcheck.model.config import PARAMS, Param
+from pgcheck.model.mutations import CATALOGUE, describe_config
 from pgcheck.model.vocabulary import MODES
 from pgcheck.specs.liveness import RELIES
 from pgcheck.specs.safety import NOT_APPLICABLE
@@ -70,6 +71,10 @@ def catalogue(model: TracedModel) -> dict[str, Any]:
         "liveness": _liveness(model),
         "liveness_not_checked": [{"id": k, "reason": v} for k, v in model.meta.get("liveness_skipped", {}).items()],
         "relies": RELIES,
+        "mutations": [
+            {"name": m.name, "source": m.source, "expected": m.expected, "config": describe_config(m.smallest)}
+            for m in CATALOGUE
+        ],
     }
 
 
@@ -126,6 +131,9 @@ def _lines(doc: dict[str, Any]) -> list[str]:
     out.append("fairness and assumptions named above:")
     for k, v in doc["relies"].items():
         out.append(f"  {k}: {v}")
+    out.append("mutations (seeded bugs; pgcheck explore --mutation NAME, pgcheck mutants):")
+    for m in doc["mutations"]:
+        out.append(f"  {m['name']:<36} {m['source']:<11} caught by {m['expected']:<4} at {m['config']}")
     return out
 
 

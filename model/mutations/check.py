@@ -1,0 +1,69 @@
+"""Run one mutation at its smallest configuration and say whether its expected property caught it.
+
+Safety mutations run the breadth-first explorer with every invariant. Liveness mutations
+(expected id L...) need the liveness checker (`pgcheck.checker.liveness`); where it is not
+installed they are reported "not checked" and count as not caught, never as passed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pgcheck.checker.session import CheckRun, run_check
+from pgcheck.model.config import ModelConfig
+from pgcheck.model.mutations.base import Mutation
+
+NO_LIVENESS = "not checked: liveness checker not available"
+
+
+def liveness_available() -> bool:
+    try:
+        return importlib.util.find_spec("pgcheck.checker.liveness") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@dataclass
+class Outcome:
+    mutation: Mutation
+    caught_by: str | None  # the property (or "deadlock", "model-error") that reported it
+    length: int | None  # steps of the shortest counterexample
+    states: int | None  # distinct states explored
+    seconds: float
+    run: CheckRun | None
+    note: str = ""
+
+    @property
+    def caught(self) -> bool:
+        return self.caught_by == self.mutation.expected
+
+    @property
+    def status(self) -> str:
+        if self.run is None:
+            return self.note
+        if self.caught:
+            return "caught"
+        if self.caught_by is None:
+            return "NOT CAUGHT"
+        return f"caught by {self.caught_by}, not {self.mutation.expected}"
+
+
+def check_mutation(m: Mutation, cfg: ModelConfig | None = None, *, symmetry: bool = True) -> Outcome:
+    t0 = time.monotonic()
+    if m.liveness and not liveness_available():
+        return Outcome(m, None, None, None, 0.0, None, NO_LIVENESS)
+    spec = m.build(cfg)
+    extra: dict[str, Any] = {"liveness": True, "properties": [m.expected]} if m.liveness else {}
+    run = run_check(spec, symmetry=symmetry, default_trace_dir=None, mutation=m.name, **extra)
+    v = run.result.violation
+    return Outcome(
+        m,
+        v.property_id if v is not None else None,
+        len(v.trace) - 1 if v is not None else None,
+        run.result.distinct,
+        time.monotonic() - t0,
+        run,
+    )
