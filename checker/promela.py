@@ -36,12 +36,13 @@ from pgcheck.checker.types import Bool, Enum, FieldType, Fifo, Int, Ref, Set
 PROCESS = "pgcheck_model"
 END_LABEL = "end_model"
 # Spin keywords and pan names a generated variable must not take.
-RESERVED = frozenset(
-    "active assert atomic bit bool break byte c_code c_decl c_expr c_state c_track chan d_step do else "
-    "empty enabled eval false fi full goto hidden if init inline int len local mtype nempty never nfull "
-    "od of pc_value printf printm priority proctype provided run select short skip timeout true typedef "
-    "unless unsigned xr xs deadlock model_error model_error_at".split()
-)
+_KEYWORDS = """
+    active assert atomic bit bool break byte c_code c_decl c_expr c_state c_track chan d_step do else
+    empty enabled eval false fi full goto hidden if init inline int len local mtype nempty never nfull
+    od of pc_value printf printm priority proctype provided run select short skip timeout true typedef
+    unless unsigned xr xs deadlock model_error model_error_at
+"""
+RESERVED = frozenset(_KEYWORDS.split())
 
 
 @dataclass(frozen=True)
