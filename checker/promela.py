@@ -218,8 +218,15 @@ class _Emitter:
         return [head, *(f"       {s};" for s in steps[:-1]), f"       {steps[-1]}", "     }"]
 
 
-def to_promela(model: TracedModel, invariants: list[str] | None = None, about: list[str] | None = None) -> str:
-    """The model as one Promela source. `invariants` limits the asserted invariants."""
+def to_promela(
+    model: TracedModel,
+    invariants: list[str] | None = None,
+    about: list[str] | None = None,
+    *,
+    check_deadlock: bool = True,
+) -> str:
+    """The model as one Promela source. `invariants` names the invariants to assert (None:
+    all of them); without `check_deadlock` every stop is a valid end state."""
     known = [p.id for p, _ in model.invariants]
     unknown = [i for i in invariants or [] if i not in known]
     if unknown:
@@ -227,7 +234,7 @@ def to_promela(model: TracedModel, invariants: list[str] | None = None, about: l
     layout = _Layout(model)
     em = _Emitter(model, layout)
     options: list[str] = []
-    checked = [(p, e) for p, e in model.invariants if not invariants or p.id in invariants]
+    checked = [(p, e) for p, e in model.invariants if invariants is None or p.id in invariants]
     names: list[str] = []
     for p, e in checked:
         name = "invariant_" + _ident(p.id)
@@ -235,12 +242,14 @@ def to_promela(model: TracedModel, invariants: list[str] | None = None, about: l
         options.append(f"  :: d_step {{ !{em.guard(e)} -> assert({name}) }}  /* {_comment(p.statement)} */")
     for b in model.bindings:
         options += em.binding(b)
-    quiet = em.guard(model.quiescent)
-    options.append(f"  :: atomic {{ timeout && !{quiet} -> assert(deadlock) }}")
+    if check_deadlock:
+        quiet = em.guard(model.quiescent)
+        options.append(f"  :: atomic {{ timeout && !{quiet} -> assert(deadlock) }}")
     header = [
         "/*",
         f" * pgcheck model {model.name} as Promela: {len(model.bindings)} action bindings, "
-        f"{len(checked)} invariants, {len(model.slots)} state fields.",
+        f"{len(checked)} invariants, {len(model.slots)} state fields"
+        + ("." if check_deadlock else ", no deadlock check."),
         *(f" * {_comment(line)}" for line in about or []),
         " * Each binding is one d_step; invariants and deadlock freedom are assertions.",
         " * Verify (partial-order reduction off, so the stored-state count is comparable):",
@@ -263,6 +272,8 @@ def to_promela(model: TracedModel, invariants: list[str] | None = None, about: l
     return "\n".join([*header, *layout.decls, "", *hidden, "", *body]) + "\n"
 
 
-def spec_to_promela(spec: Spec, invariants: list[str] | None = None, about: list[str] | None = None) -> str:
-    """Trace `spec` (a model, a mutation of it, or a test variant) and export it."""
-    return to_promela(spec.trace(), invariants, about)
+def spec_to_promela(
+    spec: Spec, invariants: list[str] | None = None, about: list[str] | None = None, *, check_deadlock: bool = True
+) -> str:
+    """Trace `spec` (the model, a mutation of it, or a test variant) and export it."""
+    return to_promela(spec.trace(), invariants, about, check_deadlock=check_deadlock)
