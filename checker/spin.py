@@ -57,7 +57,9 @@ def missing_tools() -> list[str]:
     return [t for t in ("spin", "gcc") if shutil.which(t) is None]
 
 
-def build(pml: str, workdir: Path, *, reduce: bool = False, optimize: str = "-O2") -> tuple[Path, float]:
+def build(
+    pml: str, workdir: Path, *, reduce: bool = False, optimize: str = "-O2", memory_limit_mb: int | None = None
+) -> tuple[Path, float]:
     """Write `pml`, generate pan.c and compile it. Returns the pan binary and the seconds spent."""
     missing = missing_tools()
     if missing:
@@ -67,6 +69,7 @@ def build(pml: str, workdir: Path, *, reduce: bool = False, optimize: str = "-O2
     start = time.monotonic()
     _run(["spin", "-a", "model.pml"], workdir, "spin -a")
     flags = [optimize, "-DSAFETY", "-w"] + ([] if reduce else ["-DNOREDUCE"])
+    flags += [f"-DMEMLIM={memory_limit_mb}"] if memory_limit_mb else []
     _run(["gcc", *flags, "-o", "pan", "pan.c"], workdir, "gcc")
     return workdir / "pan", time.monotonic() - start
 
@@ -130,9 +133,10 @@ def verify(
     max_depth: int = 1_000_000,
     time_limit: float | None = None,
     optimize: str = "-O2",
+    memory_limit_mb: int | None = None,
 ) -> SpinRun:
     """Build and run pan on `pml` in `workdir` (which keeps model.pml, pan.c and any trail)."""
-    pan, build_s = build(pml, workdir, reduce=reduce, optimize=optimize)
+    pan, build_s = build(pml, workdir, reduce=reduce, optimize=optimize, memory_limit_mb=memory_limit_mb)
     while True:
         out, rss, elapsed, finished = run_pan(pan, hash_bits=hash_bits, max_depth=max_depth, time_limit=time_limit)
         if "max search depth too small" not in out or not finished or max_depth >= 10**8:
@@ -140,7 +144,7 @@ def verify(
         max_depth *= 10
     nums = parse(out)
     first_error = next((line.strip() for line in out.splitlines() if line.startswith("pan:1:")), "")
-    complete = finished and "max search depth too small" not in out
+    complete = finished and "max search depth too small" not in out and "MEMLIM" not in out
     return SpinRun(
         states=int(nums["states"]),
         transitions=int(nums["transitions"]),
