@@ -356,21 +356,21 @@ class Translator:
         if op in ("and", "or", "if"):
             return self._lazy(e, env)
         if op == "deref":
-            out, idx = self.stmt(a[2], env)
+            pre, idx = self.stmt(a[2], env)
             t = self.scalar_temp()
-            out += [f"{t} = {self._scalar(idx)}", f"if :: {t} < 0 -> {ERROR_STMT} :: else -> skip fi"]
-            vals: list[Value] = []
+            pre += [f"{t} = {self._scalar(idx)}", f"if :: {t} < 0 -> {ERROR_STMT} :: else -> skip fi"]
+            cands: list[Value] = []
             for c in a[3]:
                 st, v = self.stmt(c, env)
-                out += st
-                vals.append(self.materialize(out, v) if isinstance(v, Seq) else v)
-            return out, self._deref(e, t, vals)
+                pre += st
+                cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
+            return pre, self._deref(e, t, cands)
         if op == "fifo_filter":
             return self._filter(a[0], env, str(a[1].args[0]), a[2], None)
         if op == "fifo_remove":
             return self._filter(a[0], env, None, None, a[1])
-        out = []
-        vals = []
+        out: list[str] = []
+        vals: list[Value] = []
         for c in a:
             if isinstance(c, Expr):
                 st, v = self.stmt(c, env)
@@ -378,23 +378,23 @@ class Translator:
                 vals.append(v)
         if op == "fifo_push":
             src, x = self._seq(vals[0]), self._scalar(vals[1])
-            name, t = self.fifo_temp(src.maxlen + 1)
+            name, made = self.fifo_temp(src.maxlen + 1)
             out += self._copy(src, name)
             out += [f"{name}[{src.n}] = {x}", f"{name}_n = {src.n} + 1"]
-            return out, t
+            return out, made
         if op == "fifo_pop":
             src = self._seq(vals[0])
-            name, t = self.fifo_temp(src.maxlen)
+            name, made = self.fifo_temp(src.maxlen)
             out += [f"{name}[{p}] = {src.item(p + 1)}" for p in range(src.maxlen - 1)]
             out.append(f"{name}_n = ({src.n} > 0 -> {src.n} - 1 : 0)")
-            return out, t
+            return out, made
         if op == "fifo_concat":
-            x, y = self._seq(vals[0]), self._seq(vals[1])
-            name, t = self.fifo_temp(x.maxlen + y.maxlen)
-            out += self._copy(x, name)
-            out += [f"{name}[{x.n} + {p}] = {y.item(p)}" for p in range(y.maxlen)]
-            out.append(f"{name}_n = {x.n} + {y.n}")
-            return out, t
+            left, right = self._seq(vals[0]), self._seq(vals[1])
+            name, made = self.fifo_temp(left.maxlen + right.maxlen)
+            out += self._copy(left, name)
+            out += [f"{name}[{left.n} + {p}] = {right.item(p)}" for p in range(right.maxlen)]
+            out.append(f"{name}_n = {left.n} + {right.n}")
+            return out, made
         return out, self.apply(e, vals, env)
 
     def _copy(self, src: Seq, name: str) -> list[str]:
@@ -432,9 +432,9 @@ class Translator:
             out.append(f"if :: {c_s} -> {'; '.join(b1)} :: else -> {'; '.join(b2)} fi")
             return out, t_seq
         t = self.scalar_temp()
-        b1 = "; ".join([*st1, f"{t} = {self._scalar(v1)}"])
-        b2 = "; ".join([*st2, f"{t} = {self._scalar(v2)}"])
-        out.append(f"if :: {c_s} -> {b1} :: else -> {b2} fi")
+        then = "; ".join([*st1, f"{t} = {self._scalar(v1)}"])
+        other = "; ".join([*st2, f"{t} = {self._scalar(v2)}"])
+        out.append(f"if :: {c_s} -> {then} :: else -> {other} fi")
         return out, t
 
     def _filter(
