@@ -253,7 +253,7 @@ def to_promela(
         *(f" * {_comment(line)}" for line in about or []),
         " * Each binding is one d_step; invariants and deadlock freedom are assertions.",
         " * Verify (partial-order reduction off, so the stored-state count is comparable):",
-        " *   spin -a model.pml && gcc -O2 -DNOREDUCE -DSAFETY -o pan pan.c && ./pan -m1000000",
+        " *   spin -o2 -a model.pml && gcc -O2 -DNOREDUCE -DSAFETY -o pan pan.c && ./pan -m1000000",
         " * See docs/spin.md.",
         " */",
         "",

@@ -1,10 +1,12 @@
 """Run Spin on an exported model and read pan's report.
 
-    spin -a model.pml                       # generate the verifier pan.c
+    spin -o2 -a model.pml                   # generate the verifier pan.c, keeping write-only variables
     gcc -O2 -DSAFETY [-DNOREDUCE] pan.c     # compile it (partial-order reduction off or on)
     ./pan -m DEPTH -w BITS                  # exhaustive search, stopping at the first error
 
-pan searches depth first; `-m` bounds its stack. When pan says the depth bound was too
+`-o2` matters for the state count: by default Spin leaves variables that nothing reads out
+of the state vector, and so merges states that pgcheck (which stores every field) tells
+apart. pan searches depth first; `-m` bounds its stack. When pan says the depth bound was too
 small the search is incomplete, so `verify` runs it again with a ten times larger bound.
 """
 
@@ -67,7 +69,7 @@ def build(
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "model.pml").write_text(pml)
     start = time.monotonic()
-    _run(["spin", "-a", "model.pml"], workdir, "spin -a")
+    _run(["spin", "-o2", "-a", "model.pml"], workdir, "spin -a")
     flags = [optimize, "-DSAFETY", "-w"] + ([] if reduce else ["-DNOREDUCE"])
     flags += [f"-DMEMLIM={memory_limit_mb}"] if memory_limit_mb else []
     _run(["gcc", *flags, "-o", "pan", "pan.c"], workdir, "gcc")

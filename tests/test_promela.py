@@ -21,7 +21,7 @@ from pgcheck.checker.promela import spec_to_promela, to_promela
 from pgcheck.checker.session import run_check
 from pgcheck.checker.spec import Spec, require
 from pgcheck.checker.spin import SpinRun, missing_tools, verify
-from pgcheck.checker.types import Enum, Fifo
+from pgcheck.checker.types import Enum, Fifo, Ref
 from pgcheck.model import load, make_config
 from pgcheck.model.config import ModelConfig
 from variants import VARIANTS, Variant, config
@@ -122,3 +122,17 @@ def test_model_errors_stop_spin_too(tmp_path: Path) -> None:
     run = run_check(spec, symmetry=False, default_trace_dir=None)
     assert run.result.violation is not None and run.result.violation.kind == "model-error"
     assert spin(to_promela(spec.trace()), tmp_path).violation == "model_error"
+
+
+def test_a_field_nothing_reads_still_counts(tmp_path: Path) -> None:
+    """pgcheck tells states apart by every field; Spin must not drop write-only variables."""
+    spec = Spec("write-only")
+    spec.entity("e", 1, {"f": Ref("e")})
+
+    @spec.action()
+    def point(s: Any) -> None:
+        s.e[0].f = 0
+
+    expected = run_check(spec, symmetry=False, default_trace_dir=None).result
+    assert expected.distinct == 2
+    assert spin(to_promela(spec.trace(), check_deadlock=False), tmp_path).states == 2
