@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from pgcheck.checker.errors import UsageError
 from pgcheck.checker.session import CheckRun, run_check
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations.base import Mutation
@@ -57,7 +58,10 @@ def check_mutation(m: Mutation, cfg: ModelConfig | None = None, *, symmetry: boo
         return Outcome(m, None, None, None, 0.0, None, NO_LIVENESS)
     spec = m.build(cfg)
     extra: dict[str, Any] = {"liveness": True, "properties": [m.expected]} if m.liveness else {}
-    run = run_check(spec, symmetry=symmetry, default_trace_dir=None, mutation=m.name, **extra)
+    try:
+        run = run_check(spec, symmetry=symmetry, default_trace_dir=None, mutation=m.name, **extra)
+    except UsageError as e:  # e.g. a property that does not apply at this configuration: not caught
+        return Outcome(m, None, None, None, time.monotonic() - t0, None, f"not checked: {e}")
     v = run.result.violation
     return Outcome(
         m,

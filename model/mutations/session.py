@@ -238,7 +238,7 @@ MUTATIONS = [
         ("ClientSendByte",), busy_clients,
     ),
     Mutation(
-        "yield-re-leased-first", "B8b", "L13", config("pooled", 1, 2, messages=1, active_clients=2),
+        "yield-re-leased-first", "B8b", "L3", config("pooled", 1, 2, messages=1, active_clients=2),
         "Clients are always busy; a budget yield parks a session at the protocol boundary with its next "
         "message pending whenever another session is runnable, but the yielded session is pushed to the "
         "head of the runnable queue, so the carrier that yielded it leases it again first and the "
