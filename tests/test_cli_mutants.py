@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from pgcheck.model.mutations import CATALOGUE, describe_config, get
-from pgcheck.model.mutations.check import liveness_available
 from test_cli_explore import assert_bad_input, run, run_process
 
 SAFE = "stale-latch-after-migration"
@@ -58,11 +57,8 @@ def test_mutants_json_reports_liveness_rows_honestly() -> None:
     doc = json.loads(stdout)
     rows = {r["name"]: r for r in doc["mutations"]}
     assert rows[SAFE]["caught"] and rows[SAFE]["caught_by"] == "S15" and rows[SAFE]["length"] > 0
-    if liveness_available():
-        assert code == (0 if rows[LIVE]["caught"] else 1)
-    else:
-        assert code == 1 and doc["caught"] == 1 and doc["total"] == 2
-        assert not rows[LIVE]["caught"] and rows[LIVE]["status"] == "not checked: liveness checker not available"
+    assert rows[LIVE]["caught"] and rows[LIVE]["caught_by"] == rows[LIVE]["expected"] and rows[LIVE]["length"] > 0
+    assert code == 0 and doc["caught"] == doc["total"] == 2
 
 
 def test_whole_catalogue_exit_code_says_whether_all_were_caught(tmp_path: Path) -> None:
@@ -71,7 +67,7 @@ def test_whole_catalogue_exit_code_says_whether_all_were_caught(tmp_path: Path) 
     doc = json.loads(stdout)
     assert doc["total"] == len(CATALOGUE)
     assert code == (0 if doc["caught"] == doc["total"] else 1)
-    assert all(r["caught"] for r in doc["mutations"] if not r["expected"].startswith("L"))
+    assert all(r["caught"] for r in doc["mutations"])
     assert doc_path.read_text() == (Path(__file__).resolve().parent.parent / "docs" / "bugs.md").read_text()
 
 

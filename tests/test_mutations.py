@@ -15,7 +15,7 @@ from pgcheck.checker.session import run_check
 from pgcheck.model.config import make_config
 from pgcheck.model.mutations import CATALOGUE, MUTATION_BY_NAME, NOT_IN_CATALOGUE, Mutation, get
 from pgcheck.model.mutations.base import smaller_configs
-from pgcheck.model.mutations.check import Outcome, check_mutation, liveness_available
+from pgcheck.model.mutations.check import Outcome, check_mutation
 from pgcheck.model.mutations.report import doc_text
 from pgcheck.model.runtime import build
 from replay import assert_replays_to, labels
@@ -124,7 +124,6 @@ def test_liveness_mutation_breaks_no_safety_property(m: Mutation) -> None:
 
 @pytest.mark.parametrize("m", LIVENESS, ids=ids(LIVENESS))
 def test_liveness_mutation_is_caught_by_exactly_its_property(m: Mutation, outcomes: dict[str, Outcome]) -> None:
-    pytest.importorskip("pgcheck.checker.liveness")
     o = outcomes[m.name]
     assert o.run is not None and o.caught, o.status
     viol = o.run.result.violation
@@ -133,15 +132,6 @@ def test_liveness_mutation_is_caught_by_exactly_its_property(m: Mutation, outcom
     extra: dict[str, Any] = {"liveness": True, "properties": [m.expected]}
     plain = run_check(build(m.smallest), default_trace_dir=None, **extra)
     assert plain.result.violation is None
-
-
-def test_liveness_rows_are_never_counted_as_caught_without_the_checker(outcomes: dict[str, Outcome]) -> None:
-    if liveness_available():
-        pytest.skip("the liveness checker is installed")
-    for m in LIVENESS:
-        o = outcomes[m.name]
-        assert o.run is None and not o.caught
-        assert o.status == "not checked: liveness checker not available"
 
 
 # ------------------------------------------------------------------ docs/bugs.md

@@ -1,13 +1,12 @@
 """Run one mutation at its smallest configuration and say whether its expected property caught it.
 
-Safety mutations run the breadth-first explorer with every invariant. Liveness mutations
-(expected id L...) need the liveness checker (`pgcheck.checker.liveness`); where it is not
-installed they are reported "not checked" and count as not caught, never as passed.
+Safety mutations run the breadth-first explorer with every invariant; liveness mutations
+(expected id L...) also run the liveness checker for their expected property. A run that
+cannot check its property is reported "not checked" and counts as not caught, never as passed.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,15 +15,6 @@ from pgcheck.checker.errors import UsageError
 from pgcheck.checker.session import CheckRun, run_check
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations.base import Mutation
-
-NO_LIVENESS = "not checked: liveness checker not available"
-
-
-def liveness_available() -> bool:
-    try:
-        return importlib.util.find_spec("pgcheck.checker.liveness") is not None
-    except ModuleNotFoundError:
-        return False
 
 
 @dataclass
@@ -54,8 +44,6 @@ class Outcome:
 
 def check_mutation(m: Mutation, cfg: ModelConfig | None = None, *, symmetry: bool = True) -> Outcome:
     t0 = time.monotonic()
-    if m.liveness and not liveness_available():
-        return Outcome(m, None, None, None, 0.0, None, NO_LIVENESS)
     spec = m.build(cfg)
     extra: dict[str, Any] = {"liveness": True, "properties": [m.expected]} if m.liveness else {}
     try:

@@ -50,7 +50,7 @@ def table_lines(outcomes: list[Outcome], total_seconds: float) -> list[str]:
     unchecked = sum(o.run is None for o in outcomes)
     tail = f"caught {caught}/{len(outcomes)} by their expected property"
     if unchecked:
-        tail += f" ({unchecked} not checked: liveness checker not available)"
+        tail += f" ({unchecked} not checked)"
     out += ["", f"{tail}; total time {total_seconds:.1f} s"]
     return out
 
