@@ -23,9 +23,10 @@ from pgcheck.checker.native.distributed import RayExplorer  # noqa: E402
 from pgcheck.checker.native.explorer import NativeExplorer  # noqa: E402
 from pgcheck.checker.session import native_unavailable, prepare  # noqa: E402
 from pgcheck.checker.spec import Spec  # noqa: E402
-from pgcheck.cli import main  # noqa: E402
 from pgcheck.model import load, make_config  # noqa: E402
 from variants import VARIANTS, Variant  # noqa: E402
+
+from pgcheck.cli import main  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     native_unavailable(load(make_config("pooled", 1, 1, {})).trace()) is not None, reason="no C compiler"
