@@ -27,7 +27,8 @@ from pgcheck.checker.native import build, cgen
 from pgcheck.checker.native.explorer import Checkpointing, NativeExplorer, NativeModel
 from pgcheck.checker.spec import Property, Spec, TracedModel
 
-ENGINES = ("auto", "native", "python")
+ENGINES = ("auto", "native", "python", "ray")
+INSTALL_RAY = "--engine=ray needs Ray: pip install 'pgcheck[distributed]'"
 
 
 @dataclass
@@ -86,6 +87,7 @@ def run_check(
     liveness: bool = False,
     properties: list[str] | None = None,
     check_deadlock: bool = True,
+    address: str | None = None,
 ) -> CheckRun:
     """Explore `spec` and check its invariants; with `liveness` (or `properties`, ids of
     temporal properties) also its liveness properties over the explored graph.
@@ -105,8 +107,20 @@ def run_check(
     explorer: Explorer | NativeExplorer
     chosen = choose_engine(engine, model, keep_graph, workers)
     if checkpoint is not None and chosen != "native":
-        raise UsageError("--checkpoint and --resume need the native engine (a C compiler; drop --engine=python)")
-    if chosen == "native":
+        raise UsageError(f"--checkpoint and --resume need the native engine, not {chosen} (use --engine=native)")
+    if address is not None and chosen != "ray":
+        raise UsageError("--address needs --engine=ray")
+    if chosen == "ray":
+        from pgcheck.checker.native.distributed import RayExplorer
+
+        t0 = time.monotonic()
+        native = native_model(compiled, symmetry)
+        compile_s += time.monotonic() - t0
+        explorer = RayExplorer(
+            compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, actors=workers, address=address,
+            native=native,
+        )
+    elif chosen == "native":
         t0 = time.monotonic()
         native = native_model(compiled, symmetry)
         compile_s += time.monotonic() - t0
@@ -160,6 +174,13 @@ def choose_engine(engine: str, model: TracedModel, keep_graph: bool, workers: in
     """The engine a run uses; asking for one that cannot run here is a usage error."""
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "ray":
+        if not ray_available():
+            raise UsageError(INSTALL_RAY)
+        reason = native_unavailable(model) or ("an explored graph is needed" if keep_graph else None)
+        if reason is not None:
+            raise UsageError(f"--engine=ray runs the native engine's library, which cannot run this: {reason}")
+        return "ray"
     if engine == "python":
         if workers != 1:
             raise UsageError("--workers needs the native engine (drop --engine=python)")
@@ -182,6 +203,13 @@ def native_unavailable(model: TracedModel) -> str | None:
     except (build.NoCompiler, cgen.Unsupported) as e:
         return str(e)
     return None
+
+
+def ray_available() -> bool:
+    """Whether the distributed engine's dependency (the `distributed` extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
 
 
 def native_model(compiled: CompiledModel, symmetry: bool) -> NativeModel:

@@ -423,8 +423,15 @@ static void note_witnesses(const int64_t *s, int64_t id, int64_t depth)
 #endif
 }
 
+#define CAPTURE_BATCH (-2) /* emit() hands successors to batch_emit() (distributed batches) */
+static void batch_emit(struct worker *w, int binding, const int64_t *next);
+
 static void emit(struct worker *w, int binding, const int64_t *next)
 {
+    if (w->capture == CAPTURE_BATCH) {
+        batch_emit(w, binding, next);
+        return;
+    }
     if (w->capture >= 0) {
         if (binding == w->capture && !w->captured) {
             memcpy(w->capture_out, next, sizeof(int64_t) * NSLOTS);
@@ -973,3 +980,197 @@ int pg_step(int binding, const int64_t *s, int64_t *out)
 }
 
 int pg_error_site(void) { return pg_err_site; }
+
+
+/* ------------------------------------------------------------------ batches (distributed engine)
+ *
+ * Entry points for the distributed engine, where each process owns the states whose
+ * fingerprint is k (mod K). States travel as records: fingerprint (8 bytes), parent
+ * fingerprint (8), binding (4), a flag (4), then the canonical packed state. A process
+ * expands a batch of its own records into successor records routed by owner, and absorbs
+ * the records routed to it: the new ones (its own visited set decides) are checked and
+ * kept, in arrival order, as its part of the next level.
+ */
+
+#define REC_BYTES (24 + PACKED_BYTES)
+
+static struct {
+    uint8_t *out;
+    int64_t count;
+    int symmetry;
+    uint64_t parent_fp;
+    int64_t *fired;
+} bx;
+
+static void batch_emit(struct worker *w, int binding, const int64_t *next)
+{
+    int64_t c[NSLOTS];
+    const int64_t *s = next;
+    if (bx.symmetry) {
+        canon(next, c);
+        s = c;
+    }
+    uint8_t *r = bx.out + (size_t)bx.count * REC_BYTES;
+    memset(r, 0, REC_BYTES);
+    pack(s, r + 24);
+    uint64_t fp = fingerprint(r + 24);
+    int32_t b = binding;
+    memcpy(r, &fp, 8);
+    memcpy(r + 8, &bx.parent_fp, 8);
+    memcpy(r + 16, &b, 4);
+    bx.count++;
+    bx.fired[binding]++;
+    w->nsucc++;
+}
+
+int pg_rec_bytes(void) { return REC_BYTES; }
+int pg_packed_bytes(void) { return PACKED_BYTES; }
+
+/* The record of a (concrete) state as a root: canonical if symmetry, no parent. */
+uint64_t pg_root_record(const int64_t *s, int symmetry, uint8_t *rec)
+{
+    int64_t c[NSLOTS];
+    if (symmetry)
+        canon(s, c);
+    else
+        memcpy(c, s, sizeof(c));
+    memset(rec, 0, REC_BYTES);
+    pack(c, rec + 24);
+    uint64_t fp = fingerprint(rec + 24);
+    int32_t b = -1;
+    memcpy(rec, &fp, 8);
+    memcpy(rec + 16, &b, 4);
+    return fp;
+}
+
+/* Expand records in[0..n) into out (room for cap records). Stops before a state whose
+ * successors might not fit; *done says how many states were expanded. stats: [0] states
+ * without successors that are quiescent, [1] the first deadlocked state's fingerprint
+ * (0: none), [2] the first state whose expansion failed (0: none), [3] that error's site.
+ * fired: NBINDINGS counters. Returns the number of successor records written. */
+int64_t pg_expand_batch(const uint8_t *in, int64_t n, int symmetry, uint8_t *out, int64_t cap, int64_t *done,
+                        int64_t *stats, int64_t *fired)
+{
+    struct worker *w = calloc(1, sizeof(struct worker));
+    if (!w)
+        return -1;
+    w->capture = CAPTURE_BATCH;
+    bx.out = out;
+    bx.count = 0;
+    bx.symmetry = symmetry;
+    bx.fired = fired;
+    int64_t i = 0;
+    for (; i < n && bx.count + NBINDINGS <= cap; i++) {
+        const uint8_t *r = in + (size_t)i * REC_BYTES;
+        int64_t s[NSLOTS];
+        memcpy(&bx.parent_fp, r, 8);
+        unpack(r + 24, s);
+        w->nsucc = 0;
+        pg_err_site = -1;
+        if (expand(s, w) < 0) {
+            if (!stats[2]) {
+                stats[2] = (int64_t)bx.parent_fp;
+                stats[3] = pg_err_site;
+            }
+            continue;
+        }
+        if (w->nsucc == 0) {
+            if (is_quiescent(s))
+                stats[0]++;
+            else if (!stats[1])
+                stats[1] = (int64_t)bx.parent_fp;
+        }
+    }
+    free(w);
+    *done = i;
+    return bx.count;
+}
+
+/* Stable counting sort of n records by owner (fingerprint mod k) into out; counts[j] is
+ * how many records go to owner j. */
+void pg_route(const uint8_t *in, int64_t n, int k, uint8_t *out, int64_t *counts)
+{
+    int64_t start[MAX_WORKERS + 1];
+    for (int j = 0; j < k; j++)
+        counts[j] = 0;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t fp;
+        memcpy(&fp, in + (size_t)i * REC_BYTES, 8);
+        counts[fp % (uint64_t)k]++;
+    }
+    start[0] = 0;
+    for (int j = 0; j < k; j++)
+        start[j + 1] = start[j] + counts[j];
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t fp;
+        memcpy(&fp, in + (size_t)i * REC_BYTES, 8);
+        memcpy(out + (size_t)(start[fp % (uint64_t)k]++) * REC_BYTES, in + (size_t)i * REC_BYTES, REC_BYTES);
+    }
+}
+
+/* An empty visited set for this process's share of the states. */
+int pg_visit_init(void)
+{
+    free_all();
+    use_locks = 0;
+    for (int i = 0; i < NSHARDS; i++) {
+        shards[i].slots = calloc(1024, sizeof(uint64_t));
+        shards[i].mask = 1023;
+        shards[i].count = 0;
+        if (!shards[i].slots)
+            return -1;
+    }
+    return 0;
+}
+
+int64_t pg_visited_bytes(void) { return visited_bytes(); }
+
+/* Absorb n records: the new ones are copied, in order, to out with their flag set to -1
+ * (fine), an invariant index, or -2 - site (the model could not be evaluated); fresh
+ * counts them per binding; witnesses gets the union of their witness hits and wit_fp[i]
+ * the first new state hitting witness i. Returns the number of new records, -1 when out
+ * of memory. *bad is the index in out of the first flagged record (-1: none). */
+int64_t pg_absorb(const uint8_t *in, int64_t n, uint8_t *out, int64_t *fresh, uint64_t *witnesses,
+                  uint64_t *wit_fp, int64_t *bad)
+{
+    int64_t m = 0;
+    *bad = -1;
+    for (int64_t i = 0; i < n; i++) {
+        const uint8_t *r = in + (size_t)i * REC_BYTES;
+        uint64_t fp;
+        memcpy(&fp, r, 8);
+        int v = visit(fp);
+        if (v < 0)
+            return -1;
+        if (v == 0)
+            continue;
+        uint8_t *o = out + (size_t)m * REC_BYTES;
+        memcpy(o, r, REC_BYTES);
+        int64_t s[NSLOTS];
+        unpack(o + 24, s);
+        pg_err_site = -1;
+        int32_t flag = first_violation(s);
+        if (pg_err_site >= 0)
+            flag = -2 - pg_err_site;
+        memcpy(o + 20, &flag, 4);
+        if (flag != -1 && *bad < 0)
+            *bad = m;
+        int32_t b;
+        memcpy(&b, o + 16, 4);
+        if (b >= 0)
+            fresh[b]++;
+#if NWIT > 0
+        uint64_t hits = witness_hits(s) & ~*witnesses;
+        *witnesses |= hits;
+        while (hits) {
+            int k = __builtin_ctzll(hits);
+            hits &= hits - 1;
+            wit_fp[k] = fp;
+        }
+#else
+        (void)witnesses; (void)wit_fp;
+#endif
+        m++;
+    }
+    return m;
+}

@@ -75,9 +75,12 @@ def exit_code(run: CheckRun) -> int:
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None, help="where to write a counterexample (ITF JSON)")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
-              help="native: the model generated as C (needs a C compiler); python: the reference explorer")
+              help="native: the model generated as C (needs a C compiler); python: the reference explorer; "
+              "ray: the native engine's states partitioned across Ray actors (pgcheck[distributed])")
 @click.option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True,
-              help="threads exploring each level (native engine)")
+              help="threads exploring each level (native engine); actors (ray engine)")
+@click.option("--address", default=None, metavar="ADDRESS",
+              help="with --engine=ray: the cluster to join ('auto': the one 'ray start' runs here); default: a local one")
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None,
               help="save the search in this directory periodically (native engine)")
 @click.option("--checkpoint-every", type=click.FloatRange(min=0), default=60.0, show_default=True,
@@ -105,6 +108,7 @@ def command(
     trace_out: str | None,
     engine: str,
     workers: int,
+    address: str | None,
     checkpoint_dir: str | None,
     checkpoint_every: float,
     resume_dir: str | None,
@@ -160,6 +164,7 @@ def command(
         workers=workers,
         checkpoint=checkpoint,
         mutation=mutation,
+        address=address,
     )
     progress.done()
     seeded = None if mutation is None else get_mutation(mutation)
