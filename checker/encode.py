@@ -47,6 +47,13 @@ State = list[Val]
 Ren = tuple[tuple[str, str], ...]  # variable name -> its name by binding depth
 
 
+def _pad(f: FifoVal, cap: int) -> FifoVal:
+    """The same FIFO with room for `cap` items (FIFO types of one kind may differ in capacity)."""
+    if len(f.items) >= cap:
+        return f
+    return FifoVal(f.length, f.items + (num(NULL_REF),) * (cap - len(f.items)))
+
+
 class Encoder:
     """Z3 terms for the states, predicates and steps of one traced model."""
 
@@ -104,7 +111,8 @@ class Encoder:
 
     def equal(self, a: Val, b: Val) -> z3.BoolRef:
         if isinstance(a, FifoVal):
-            return T.and_([T.eq(a.length, b.length), *(T.eq(x, y) for x, y in zip(a.items, b.items, strict=True))])
+            # Equal lengths leave only padding beyond the smaller capacity.
+            return T.and_([T.eq(a.length, b.length), *(T.eq(x, y) for x, y in zip(a.items, b.items, strict=False))])
         if isinstance(a, tuple):
             return T.and_([T.eq(x, y) for x, y in zip(a, b, strict=True)])
         return T.eq(a, b)
@@ -236,6 +244,7 @@ class Encoder:
 
     def ite(self, c: z3.BoolRef, x: Val, y: Val) -> Val:
         if isinstance(x, FifoVal):
+            x, y = _pad(x, len(y.items)), _pad(y, len(x.items))
             return FifoVal(T.ite(c, x.length, y.length), tuple(T.ite(c, p, q) for p, q in zip(x.items, y.items, strict=True)))
         if isinstance(x, tuple):
             return tuple(T.ite(c, p, q) for p, q in zip(x, y, strict=True))

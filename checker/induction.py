@@ -17,11 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import z3
-
 from pgcheck.checker import terms as T
 from pgcheck.checker.encode import Encoder
+from pgcheck.checker.errors import ModelError
 from pgcheck.checker.explore import Step
 from pgcheck.checker.expr import Expr
+from pgcheck.checker.interpret import evaluate
 from pgcheck.checker.spec import Property, TracedModel
 from pgcheck.checker.terms import var
 
@@ -86,19 +87,19 @@ def prove(
         return True
 
     verdicts: dict[str, Verdict] = {}
-    # Init ⇒ P: the initial state is one concrete state.
+    # Init ⇒ P: the initial state is one concrete state, so P is simply evaluated there.
     note(0, "initial state")
-    init = z3.SolverFor("QF_BV")
-    init.add(enc.init(s))
     alive: list[Candidate] = []
     for c in candidates:
-        init.push()
-        init.add(T.not_(enc.pred(c.expr, s)))
-        if init.check() == z3.sat:
-            verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "initial", "false in the initial state")
-        else:
+        try:
+            holds = bool(evaluate(c.expr, model.init))
+            why = "false in the initial state"
+        except ModelError as e:
+            holds, why = False, f"cannot be evaluated in the initial state: {e}"
+        if holds:
             alive.append(c)
-        init.pop()
+        else:
+            verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "initial", why)
 
     note(0, f"encoding {len(model.bindings)} actions")
     solver = z3.SolverFor("QF_BV")
