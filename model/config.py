@@ -111,16 +111,27 @@ def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def make_config(mode: str, carriers: int | None, sessions: int, options: dict[str, Any]) -> ModelConfig:
-    """Validate a configuration; in the per-session shapes every session has its own carrier."""
+def make_config(
+    mode: str,
+    carriers: int | None,
+    sessions: int,
+    options: dict[str, Any],
+    *,
+    max_carriers: int = MAX_CARRIERS,
+    max_sessions: int = MAX_SESSIONS,
+) -> ModelConfig:
+    """Validate a configuration; in the per-session shapes every session has its own carrier.
+
+    The maxima bound explicit exploration; the symbolic engines pass larger ones.
+    """
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
-    if not 1 <= sessions <= MAX_SESSIONS:
-        raise UsageError(f"--sessions must be within 1..{MAX_SESSIONS}, got {sessions}")
+    if not 1 <= sessions <= max_sessions:
+        raise UsageError(f"--sessions must be within 1..{max_sessions}, got {sessions}")
     if mode == "pooled":
         n = 2 if carriers is None else carriers
-        if not 1 <= n <= MAX_CARRIERS:
-            raise UsageError(f"--carriers must be within 1..{MAX_CARRIERS}, got {n}")
+        if not 1 <= n <= max_carriers:
+            raise UsageError(f"--carriers must be within 1..{max_carriers}, got {n}")
     else:
         if carriers is not None:
             raise UsageError(

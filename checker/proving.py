@@ -1,0 +1,68 @@
+"""One `prove` run for one configuration: the candidates, the proof, the report lines.
+
+Shared by `pgcheck prove`, its `--parametric` sweep and the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pgcheck.checker.errors import UsageError
+from pgcheck.checker.induction import Candidate, ProveProgress, ProveResult, prove, trace_property
+from pgcheck.checker.spec import Property, Spec, TracedModel
+from pgcheck.specs.lemmas import lemmas_for
+
+
+@dataclass
+class ProveRun:
+    model: TracedModel
+    result: ProveResult
+    props: dict[str, Property]
+
+
+def candidates(model: TracedModel, mode: str, invariants: list[str] | None, with_lemmas: bool) -> list[Candidate]:
+    known = [p.id for p, _ in model.invariants]
+    unknown = [i for i in invariants or [] if i not in known]
+    if unknown:
+        raise UsageError(f"unknown invariant {', '.join(unknown)} for this configuration; known: {', '.join(known)}")
+    out = [Candidate(p, e) for p, e in model.invariants if not invariants or p.id in invariants]
+    if with_lemmas:
+        for lm in lemmas_for(mode):
+            prop = Property(lm.id, "lemma", lm.statement, lm.why, lm.fn)
+            out.append(Candidate(prop, trace_property(model, prop), lemma=True))
+    return out
+
+
+def run_prove(
+    spec: Spec,
+    mode: str,
+    *,
+    invariants: list[str] | None = None,
+    with_lemmas: bool = True,
+    time_limit: float | None = None,
+    on_progress: Callable[[ProveProgress], None] | None = None,
+) -> ProveRun:
+    model = spec.trace()
+    cands = candidates(model, mode, invariants, with_lemmas)
+    result = prove(model, cands, time_limit=time_limit, on_progress=on_progress)
+    return ProveRun(model, result, {c.prop.id: c.prop for c in cands})
+
+
+STATUS_TEXT = {
+    "proven": "proven",
+    "cti": "NOT PROVEN (CTI)",
+    "initial": "FALSE initially",
+    "unknown": "not proven (unknown)",
+    "timeout": "not proven (timeout)",
+}
+
+
+def verdict_lines(run: ProveRun) -> list[str]:
+    out = []
+    for v in run.result.verdicts:
+        p = run.props[v.id]
+        tag = "lemma " if v.lemma else ""
+        reason = f" — {v.reason}" if v.status != "proven" else ""
+        out.append(f"  {v.id:<4} {STATUS_TEXT[v.status]:<22} {tag}{p.statement}{reason}")
+    return out

@@ -1,0 +1,125 @@
+"""`pgcheck prove`: are the safety invariants inductive (with the lemmas of specs/lemmas.py)?"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pgcheck.checker.errors import UsageError
+from pgcheck.checker.smt import z3mod
+from pgcheck.model import load, make_config, parse_options
+from pgcheck.model.vocabulary import MODES
+
+MAX_CARRIERS, MAX_SESSIONS = 64, 256
+
+
+def _progress(enabled: bool, t0: float) -> Any:
+    def show(p: Any) -> None:
+        if enabled:
+            where = f"round {p.round}" if hasattr(p, "round") else f"depth {p.depth}"
+            sys.stderr.write(f"prove: {where}: {p.what} ({time.monotonic() - t0:.1f}s)\n")
+            sys.stderr.flush()
+
+    return show
+
+
+@click.command("prove")
+@click.option("--mode", type=click.Choice(MODES), default="pooled", show_default=True, help="runtime shape (§2.1)")
+@click.option("--carriers", type=int, default=None, help="carrier threads in the pool (pooled mode only) [default: 2]")
+@click.option("--sessions", type=int, default=3, show_default=True, help="client sessions")
+@click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="model option or bound (see 'pgcheck list')")
+@click.option("--invariant", "invariants", multiple=True, metavar="ID", help="prove only these invariants (repeatable)")
+@click.option("--no-lemmas", is_flag=True, help="do not add the strengthening lemmas of specs/lemmas.py")
+@click.option("--show-cti", is_flag=True, help="print each counterexample to induction and write it as ITF")
+@click.option("--cti-dir", type=click.Path(file_okay=False), default=".", show_default=True, help="where --show-cti writes CTIs")
+@click.option("--parametric", is_flag=True, help="prove at every size up to --max-size and report per invariant")
+@click.option("--max-size", type=click.IntRange(1, MAX_SESSIONS), default=4, show_default=True, help="largest size for --parametric")
+@click.option("--markdown", type=click.Path(dir_okay=False), default=None, help="with --parametric: write the table (docs/proofs.md)")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
+def command(
+    mode: str,
+    carriers: int | None,
+    sessions: int,
+    options: tuple[str, ...],
+    invariants: tuple[str, ...],
+    no_lemmas: bool,
+    show_cti: bool,
+    cti_dir: str,
+    parametric: bool,
+    max_size: int,
+    markdown: str | None,
+    time_limit: float | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Prove the safety invariants inductive with Z3: Init ⇒ Inv and Inv ∧ Next ⇒ Inv'.
+
+    Exit code 0: every selected invariant is proven; 1: some invariant has a counterexample
+    to induction or is false initially; 2: bad input; 3: Z3 gave up (unknown or time limit).
+    """
+    z3mod()
+    from pgcheck.checker.cti import changed_slots, write_cti
+    from pgcheck.checker.proving import run_prove, verdict_lines
+
+    opts = parse_options(list(options))
+    if markdown and not parametric:
+        raise UsageError("--markdown writes the --parametric table; add --parametric")
+    t0 = time.monotonic()
+    if parametric:
+        from pgcheck.checker.parametric import markdown_table, sweep
+
+        table = sweep(mode, opts, list(invariants) or None, not no_lemmas, max_size, time_limit, _progress(not quiet, t0))
+        lines = table.lines()
+        if as_json:
+            click.echo(json.dumps(table.as_dict(), indent=2))
+        else:
+            for line in lines:
+                click.echo(line)
+        if markdown:
+            Path(markdown).write_text(markdown_table(table))
+        sys.exit(table.exit_code())
+    cfg = make_config(mode, carriers, sessions, opts, max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS)
+    run = run_prove(
+        load(cfg), mode, invariants=list(invariants) or None, with_lemmas=not no_lemmas,
+        time_limit=time_limit, on_progress=_progress(not quiet, t0),
+    )
+    res = run.result
+    statuses = [v.status for v in res.verdicts if not v.lemma]
+    if as_json:
+        click.echo(json.dumps({
+            "config": {"mode": mode, "carriers": cfg.carriers, "sessions": cfg.sessions},
+            "verdicts": [{"id": v.id, "lemma": v.lemma, "status": v.status, "reason": v.reason} for v in res.verdicts],
+            "model_errors_not_excluded": res.model_errors,
+            "seconds": round(res.elapsed, 2),
+        }, indent=2))
+    else:
+        click.echo(f"pgcheck prove: {mode}, {cfg.carriers} carriers, {cfg.sessions} sessions; "
+                   f"{len(run.model.bindings)} action bindings, {len(run.model.slots)} state slots")
+        click.echo("engine: Z3 (bit vectors), induction with Houdini pruning of candidates")
+        for line in verdict_lines(run):
+            click.echo(line)
+        proven = statuses.count("proven")
+        click.echo(f"result: {proven} of {len(statuses)} invariants proven inductive "
+                   f"in {res.elapsed:.1f} s ({res.rounds} rounds)")
+        if res.model_errors:
+            click.echo(f"note: {len(res.model_errors)} run-time checks (range, capacity) are not implied by the proven "
+                       f"set, e.g. {res.model_errors[0]}; the proofs cover runs without model errors, "
+                       "which 'pgcheck explore' and 'pgcheck bmc' check")
+    if show_cti:
+        for v in res.verdicts:
+            if v.status == "cti":
+                path = write_cti(run.model, v, run.props[v.id], cti_dir)
+                if not as_json:
+                    click.echo(f"\nCTI for {v.id} ({path}): {v.reason}")
+                    for line in changed_slots(run.model, v):
+                        click.echo(f"    {line}")
+    if any(s in ("cti", "initial") for s in statuses):
+        sys.exit(1)
+    sys.exit(3 if any(s != "proven" for s in statuses) else 0)
