@@ -245,6 +245,8 @@ def to_promela(
     if check_deadlock:
         quiet = em.guard(model.quiescent)
         options.append(f"  :: atomic {{ timeout && !{quiet} -> assert(deadlock) }}")
+    if not options:  # nothing can ever happen: Promela has no empty do, so block at the end label
+        options.append("  :: false")
     header = [
         "/*",
         f" * pgcheck model {model.name} as Promela: {len(model.bindings)} action bindings, "

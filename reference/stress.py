@@ -78,7 +78,7 @@ def run_stress(
     def client_main(n: int) -> None:
         rng = random.Random(seed * 1000 + n)
         try:
-            client = PgClient("127.0.0.1", port, timeout=15.0).connect()
+            client = PgClient("127.0.0.1", port, timeout=60.0).connect()
         except (OSError, ClientError) as exc:
             fail(f"client {n}: connect: {exc}")
             ready.abort()
@@ -114,7 +114,7 @@ def run_stress(
                 finished.wait(30)
                 expected = result.notifies_sent
                 while len(client.notifications) < expected:
-                    client.wait_notification(timeout=3.0)
+                    client.wait_notification(timeout=30.0)
                     client.notifications.append(client.notifications.pop())
                 with lock:
                     result.notifications_received[n] = len(client.notifications)
@@ -127,7 +127,7 @@ def run_stress(
         client.send_raw(query_message("SELECT pg_sleep(30)"))
         time.sleep(0.2)
         client.cancel()
-        answer = client.read_until_ready(timeout=5.0)
+        answer = client.read_until_ready(timeout=30.0)
         if answer.error_codes != ["57014"]:
             fail(f"cancel of pid {client.pid} answered {answer}")
         with lock:
