@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pgcheck.checker.spec import TracedModel
@@ -177,42 +178,12 @@ def _generate(cz: Canonicalizer) -> tuple[str, dict[str, Any]]:
     slots = model.slots
     lines: list[str] = []
     # Signatures: one tuple per instance, per group.
-    for gi, kinds in enumerate(cz.groups):
+    for gi in range(len(cz.groups)):
         n = cz.counts[gi]
         lines.append(f"def sigs_{gi}(s):")
         rows = []
         for i in range(n):
-            feats: list[str] = []
-            for kind in kinds:
-                for fname in model.kinds[kind].fields:
-                    j = cz.slot_of[(kind, i, fname)]
-                    vm = cz.value_map[j]
-                    if vm is None:
-                        feats.append(f"s[{j}]")
-                    elif vm[1] == "ref":
-                        self_mark = f"2 if s[{j}] == {i} else 1" if vm[0] == gi else "1"
-                        feats.append(f"(-1 if s[{j}] == -1 else ({self_mark}))")
-                    elif vm[1] == "fifo":
-                        feats.append(f"len(s[{j}])")
-                    else:
-                        feats.append(f"bin(s[{j}]).count('1')")
-            for j in range(len(slots)):
-                vm = cz.value_map[j]
-                if vm is None or vm[0] != gi or cz.owner[j] != -1:
-                    continue
-                if vm[1] == "fifo":
-                    feats.append(f"(s[{j}].index({i}) if {i} in s[{j}] else -1)")
-                elif vm[1] == "ref":
-                    feats.append(f"(s[{j}] == {i})")
-                else:
-                    feats.append(f"((s[{j}] >> {i}) & 1)")
-            ref_groups: dict[tuple[str, str], list[int]] = {}
-            for j, info in enumerate(slots):
-                vm = cz.value_map[j]
-                if vm is not None and vm[0] == gi and vm[1] == "ref" and cz.owner[j] >= 0 and cz.owner[j] != gi:
-                    ref_groups.setdefault((info.kind, info.field), []).append(j)
-            for js in ref_groups.values():
-                feats.append("(" + " + ".join(f"(s[{j}] == {i})" for j in js) + ")")
+            feats = [PY_FEATURE[f.kind].format(j=f.slot, i=i, mark=f.self_mark, plus=f.plus) for f in signature_plan(cz, gi, i)]
             rows.append("(" + ", ".join(feats) + ",)")
         lines.append("    return [" + ", ".join(rows) + "]")
     # Raw own fields and "is referenced from anywhere" per instance: a tie run whose members
@@ -280,6 +251,59 @@ def _generate(cz: Canonicalizer) -> tuple[str, dict[str, Any]]:
     lines.append("    return best")
     ns: dict[str, Any] = {"_ref": _ref, "_bits": _bits, "_inv": _inv, "_tie_perms": _tie_perms, "_product": itertools.product}
     return "\n".join(lines) + "\n", ns
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One permutation-invariant feature of instance i of a symmetry group, read from slot
+    `slot` (or, for "count", from the slots in `plus`). Both engines render the same plan."""
+
+    kind: str  # raw | ref | fifo_len | popcount | fifo_pos | is_ref | bit | count
+    slot: int = -1
+    self_mark: str = "1"  # ref: the value when it points into its own group at itself
+    plus: str = ""  # count: the slots summed, as "j1,j2,..."
+
+
+def signature_plan(cz: Canonicalizer, gi: int, i: int) -> list[Feature]:
+    """Own fields (references abstracted), incoming references from unmoved slots (FIFO
+    position, equality, set bit), and per (kind, field) counts of references from other
+    groups: all invariant under renaming this group's instances."""
+    model = cz.model
+    out: list[Feature] = []
+    for kind in cz.groups[gi]:
+        for fname in model.kinds[kind].fields:
+            j = cz.slot_of[(kind, i, fname)]
+            vm = cz.value_map[j]
+            if vm is None:
+                out.append(Feature("raw", j))
+            elif vm[1] == "ref":
+                out.append(Feature("ref", j, "2" if vm[0] == gi else "1"))
+            else:
+                out.append(Feature("fifo_len" if vm[1] == "fifo" else "popcount", j))
+    for j in range(len(model.slots)):
+        vm = cz.value_map[j]
+        if vm is not None and vm[0] == gi and cz.owner[j] == -1:
+            out.append(Feature({"fifo": "fifo_pos", "ref": "is_ref", "set": "bit"}[vm[1]], j))
+    ref_groups: dict[tuple[str, str], list[int]] = {}
+    for j, info in enumerate(model.slots):
+        vm = cz.value_map[j]
+        if vm is not None and vm[0] == gi and vm[1] == "ref" and cz.owner[j] >= 0 and cz.owner[j] != gi:
+            ref_groups.setdefault((info.kind, info.field), []).append(j)
+    out += [Feature("count", plus=",".join(map(str, js))) for js in ref_groups.values()]
+    return out
+
+
+# How each feature reads in Python; {j} slot, {i} instance, {mark} self mark, {plus} slots.
+PY_FEATURE = {
+    "raw": "s[{j}]",
+    "ref": "(-1 if s[{j}] == -1 else ({mark} if s[{j}] == {i} else 1))",
+    "fifo_len": "len(s[{j}])",
+    "popcount": "bin(s[{j}]).count('1')",
+    "fifo_pos": "(s[{j}].index({i}) if {i} in s[{j}] else -1)",
+    "is_ref": "(s[{j}] == {i})",
+    "bit": "((s[{j}] >> {i}) & 1)",
+    "count": "sum(s[k] == {i} for k in ({plus},))",
+}
 
 
 def _ref(p: tuple[int, ...], v: int) -> int:

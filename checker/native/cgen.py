@@ -15,7 +15,7 @@ from typing import Any
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.expr import Expr
 from pgcheck.checker.spec import Binding, TracedModel
-from pgcheck.checker.symmetry import Canonicalizer
+from pgcheck.checker.symmetry import Canonicalizer, signature_plan
 from pgcheck.checker.types import Bool, Enum, FieldType, Fifo, Int, Ref, Set
 
 FIFO_ROOM = 14  # items a packed FIFO cell holds (prelude.c)
@@ -309,6 +309,19 @@ def _pack(model: TracedModel, layout: list[tuple[int, int]]) -> tuple[list[str],
     return [*pack, "}", *unpack, "}"], 8 * len(words)
 
 
+# The features of checker/symmetry.py's signature plan, read in C.
+C_FEATURE = {
+    "raw": "s[{j}]",
+    "ref": "(s[{j}] == -1 ? -1 : (s[{j}] == {i} ? {mark} : 1))",
+    "fifo_len": "fifo_len(s[{j}])",
+    "popcount": "popcount64(s[{j}])",
+    "fifo_pos": "fifo_index(s[{j}], {i})",
+    "is_ref": "(s[{j}] == {i})",
+    "bit": "((s[{j}] >> {i}) & 1)",
+    "count": "count_refs((const int[]){{{plus}}}, sizeof((const int[]){{{plus}}}) / sizeof(int), s, {i})",
+}
+
+
 def _symmetry(cz: Canonicalizer | None, model: TracedModel) -> list[str]:
     """Signatures, identity tests and the permutation, mirroring checker/symmetry.py."""
     if cz is None or not cz.active:
@@ -329,37 +342,7 @@ def _symmetry(cz: Canonicalizer | None, model: TracedModel) -> list[str]:
         n = cz.counts[gi]
         rows: list[list[str]] = []
         for i in range(n):
-            feats: list[str] = []
-            for kind in kinds:
-                for fname in model.kinds[kind].fields:
-                    j = cz.slot_of[(kind, i, fname)]
-                    vm = cz.value_map[j]
-                    if vm is None:
-                        feats.append(f"s[{j}]")
-                    elif vm[1] == "ref":
-                        mark = f"(s[{j}] == {i} ? 2 : 1)" if vm[0] == gi else "1"
-                        feats.append(f"(s[{j}] == -1 ? -1 : {mark})")
-                    elif vm[1] == "fifo":
-                        feats.append(f"fifo_len(s[{j}])")
-                    else:
-                        feats.append(f"popcount64(s[{j}])")
-            for j in range(len(slots)):
-                vm = cz.value_map[j]
-                if vm is None or vm[0] != gi or cz.owner[j] != -1:
-                    continue
-                if vm[1] == "fifo":
-                    feats.append(f"fifo_index(s[{j}], {i})")
-                elif vm[1] == "ref":
-                    feats.append(f"(s[{j}] == {i})")
-                else:
-                    feats.append(f"((s[{j}] >> {i}) & 1)")
-            ref_groups: dict[tuple[str, str], list[int]] = {}
-            for j, info in enumerate(slots):
-                vm = cz.value_map[j]
-                if vm is not None and vm[0] == gi and vm[1] == "ref" and cz.owner[j] >= 0 and cz.owner[j] != gi:
-                    ref_groups.setdefault((info.kind, info.field), []).append(j)
-            for js in ref_groups.values():
-                feats.append("(" + " + ".join(f"(s[{j}] == {i})" for j in js) + ")")
+            feats = [C_FEATURE[f.kind].format(j=f.slot, i=i, mark=f.self_mark, plus=f.plus) for f in signature_plan(cz, gi, i)]
             rows.append(feats)
         nf = len(rows[0])
         feats_per_group.append(nf)

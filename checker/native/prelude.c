@@ -111,6 +111,15 @@ static inline int64_t rename_fifo(int64_t v, const int *p)
     return out;
 }
 
+/* How many of the slots js[0..n) hold instance i (a symmetry feature). */
+static inline int64_t count_refs(const int *js, size_t n, const int64_t *s, int64_t i)
+{
+    int64_t c = 0;
+    for (size_t k = 0; k < n; k++)
+        c += s[js[k]] == i;
+    return c;
+}
+
 static inline int64_t popcount64(int64_t v) { return __builtin_popcountll((uint64_t)v); }
 
 /* Set operations check the member index as the Python engine does (a negative shift is
