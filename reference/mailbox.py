@@ -8,6 +8,8 @@ import select
 import threading
 from enum import IntEnum
 
+from pgcheck.reference.events import INTERRUPT_NAMES
+
 
 class Interrupt(IntEnum):
     """`PgBackendInterruptType`; the mailbox bit is `1 << value` (§2.9)."""
@@ -25,8 +27,8 @@ class Interrupt(IntEnum):
 
 
 def mask_names(mask: int) -> list[str]:
-    """The interrupt names set in `mask`, in bit order (for snapshots and events)."""
-    return [kind.name for kind in Interrupt if mask & kind.bit]
+    """The interrupts set in `mask` in the model's names (events.INTERRUPT_NAMES), bit order."""
+    return [INTERRUPT_NAMES[kind.name] for kind in Interrupt if mask & kind.bit]
 
 
 class Latch:
