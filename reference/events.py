@@ -145,6 +145,10 @@ class EventLog:
         self.sink = sink
         self._lock = threading.Lock()
         self._seq = 0
+        # Linearization: mailbox writes (SendInterrupt) and the steps that read or consume the
+        # mailbox hold this lock from their effect to their event, so the log order is an
+        # order in which the model can take them.  Lock order: order -> scheduler -> queue.
+        self.order = threading.RLock()
 
     @property
     def enabled(self) -> bool:

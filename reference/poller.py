@@ -9,6 +9,7 @@ repark (T6).
 
 from __future__ import annotations
 
+import contextlib
 import select
 from typing import TYPE_CHECKING
 
@@ -110,7 +111,7 @@ def poll_pass(carrier: Carrier) -> int:
     rt = carrier.rt
     batch = list(carrier.batch)
     marked: dict[int, Backend] = {}
-    with rt.recorder.step(Action.POLL_PASS, c=carrier, others=batch) as st:
+    with contextlib.ExitStack() as order, rt.recorder.step(Action.POLL_PASS, c=carrier, others=batch) as st:
 
         def unmarked() -> list[Backend]:
             return [b for b in batch if b.index not in marked and b.q is QueueState.POLLING]
@@ -143,7 +144,9 @@ def poll_pass(carrier: Carrier) -> int:
             for fd in readable:
                 reasons, events = socket_wake(polling[fd])
                 mark(polling[fd], reasons, events)
-            immediate_checks()  # step 9: interrupts/timeouts that arrived during the poll
+        if rt.events.enabled and not rt.controlled:
+            order.enter_context(rt.events.order)  # held until the event is out (events.py)
+        immediate_checks()  # step 9: interrupts/timeouts that arrived during the poll
         ready = [b for b in batch if b.index in marked]
         for b in ready:
             _make_runnable(rt, b)

@@ -276,16 +276,18 @@ class Runtime:
         """`SendInterrupt` (§2.9): set the mailbox bit, SetLatch if newly set or NOTIFY."""
         if b.exited:
             return
-        if b.mailbox.send(kind):
-            b.latch.set()
         params: dict[str, Any] = {"b": b.index, "kind": INTERRUPT_NAMES[kind.name]}
         if sender is not None:
             params["by"] = sender.index
-        self.events.emit(
-            Action.SEND_INTERRUPT,
-            params,
-            {f"backend[{b.index}].mbox": mask_names(b.mailbox.peek())},
-        )
+        with self.events.order:  # the bit and its event together (linearization, events.py)
+            newly = b.mailbox.send(kind)
+            self.events.emit(
+                Action.SEND_INTERRUPT,
+                params,
+                {f"backend[{b.index}].mbox": mask_names(b.mailbox.peek())},
+            )
+        if newly:
+            b.latch.set()
 
     def cancel(self, pid: int, key: int) -> bool:
         """A CancelRequest: QUERY_CANCEL to the backend if the secret key matches."""

@@ -156,7 +156,8 @@ class SessionStepper:
             conn.wait_readable(wait)
             result = conn.probe()
         if result is ProbeResult.AVAILABLE:
-            return Choice(Action.CONSUME_TYPE_BYTE, b)
+            # Terminate ('X') ends the session like EOF: no reply, the step returns DONE (§2.7 5)
+            return Choice(Action.READ_EOF if conn.inbuf[:1] == b"X" else Action.CONSUME_TYPE_BYTE, b)
         if result is ProbeResult.EOF:
             return Choice(Action.READ_EOF, b)
         return Choice(Action.PREPARE_PARK, b)
