@@ -192,8 +192,9 @@ class Carrier(threading.Thread):
             st.params["b"] = b.index
             self.attach_locked(b)
             self.stepper.startup_output(b, self.rt.protocol_minor(b))
+            b.pc = Action.TAKE_NEW_CONNECTION.value
             view = backend_view(b)
-            for name in ("car", "ecar", "rfq"):
+            for name in ("pc", "car", "ecar", "rfq"):
                 st.writes[f"backend[{b.index}].{name}"] = view[name]
             return b
 

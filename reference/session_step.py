@@ -232,6 +232,7 @@ class SessionStepper:
             params["fired"] = None if kind is None else kind.value
             self._fatal(b, FATAL_IDLE_SESSION if kind is TimeoutKind.IDLE_SESSION else FATAL_IDLE_IN_XACT)
         if b.exiting:
+            t.disable()  # the session ends: no timeout stays armed
             return
         if s.notify_pending and (not s.in_transaction_block or self.rt.mutations.notify_in_xact):
             params["notified"] = self._deliver_notifications(b)
