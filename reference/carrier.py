@@ -10,11 +10,11 @@ on itself; it ends with its session.
 from __future__ import annotations
 
 import logging
-import select
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pgcheck.reference import fdwait
 from pgcheck.reference.backend import Backend
 from pgcheck.reference.events import Action
 from pgcheck.reference.gate import CarrierStopped, Choice, Peek
@@ -245,7 +245,7 @@ class Carrier(threading.Thread):
         if delay is not None:
             timeout = min(timeout, delay)
         try:
-            readable, _, _ = select.select([conn.fileno(), b.latch.fileno()], [], [], timeout)
+            readable = fdwait.wait([conn.fileno(), b.latch.fileno()], timeout)
         except (OSError, ValueError):
             return WakeReason.STALE_TRANSPORT, WaitEvent.NONE
         if conn.fileno() in readable:

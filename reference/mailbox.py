@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import threading
 from enum import IntEnum
 
+from pgcheck.reference import fdwait
 from pgcheck.reference.events import INTERRUPT_NAMES
 
 
@@ -75,7 +75,7 @@ class Latch:
         if self._is_set:
             return True
         if timeout > 0 and not self._closed:
-            select.select([self._r], [], [], timeout)
+            fdwait.wait([self._r], timeout)
         return self._is_set
 
     def close(self) -> None:

@@ -10,9 +10,9 @@ repark (T6).
 from __future__ import annotations
 
 import contextlib
-import select
 from typing import TYPE_CHECKING
 
+from pgcheck.reference import fdwait
 from pgcheck.reference.backend import Backend
 from pgcheck.reference.events import Action
 from pgcheck.reference.mailbox import Interrupt
@@ -138,7 +138,7 @@ def poll_pass(carrier: Carrier) -> int:
                 if delay is not None:
                     timeout = min(timeout, delay)
             try:
-                readable, _, _ = select.select(list(polling), [], [], timeout)
+                readable = fdwait.wait(list(polling), timeout)
             except (OSError, ValueError):
                 readable = []  # a socket went away: the re-check below marks STALE_TRANSPORT
             for fd in readable:

@@ -93,6 +93,11 @@ class Runtime:
         return int(self.listener.getsockname()[1])
 
     def _signal_notify(self, target: Backend, sender: Backend) -> None:
+        if target is sender:
+            # The sender is the current backend on this thread (§2.9: InterruptPending is set
+            # directly): the notification goes out before its ReadyForQuery, as psql expects.
+            target.session.notify_pending = True
+            return
         self.send_interrupt(target, Interrupt.NOTIFY, sender)
 
     # --- lifecycle ------------------------------------------------------------------
@@ -141,6 +146,9 @@ class Runtime:
                 b.connection.close()
         if self.postmaster is not None:
             self.postmaster.join(timeout)
+        with self._registry_lock:
+            for b in self.backends:  # latch pipes of sessions that never exited
+                b.latch.close()
         self.events.close()
 
     def __enter__(self) -> Runtime:

@@ -194,12 +194,7 @@ class SessionStepper:
                     if t.idle_in_transaction_ms > 0:
                         t.enable(TimeoutKind.IDLE_IN_TRANSACTION, t.idle_in_transaction_ms)
                 else:
-                    # ProcessNotifyInterrupt(false) before ReadyForQuery: a notification to self
-                    # arrives before the Z (psql relies on it); the service below would consume
-                    # the bit anyway, and this is one step.
-                    if b.mailbox.consume(Interrupt.NOTIFY.bit):
-                        s.notify_pending = True
-                    if s.notify_pending:
+                    if s.notify_pending:  # ProcessNotifyInterrupt(false) before ReadyForQuery
                         st.params["notified"] = self._deliver_notifications(b)
                     if t.idle_session_ms > 0:
                         t.enable(TimeoutKind.IDLE_SESSION, t.idle_session_ms)
@@ -357,45 +352,56 @@ class SessionStepper:
         b.session.send_ready_for_query = True
 
     def deep_wait(self, b: Backend, more: bool) -> bool:
-        """pg_sleep: a deep wait that keeps the carrier pinned (S12); cancel/die end it early.
+        """pg_sleep: a deep wait that keeps the carrier pinned (S12).
 
-        Ends with DeepWaitWake when a cancel or terminate is pending, else DeepWaitElapsed.
-        Returns True if the statement was canceled.  `more`: statements follow in the query.
+        SendInterrupt sets the latch and wakes the wait: DeepWaitWake runs CHECK_FOR_INTERRUPTS
+        (the whole mailbox); a cancel ends the statement, a terminate the session, anything else
+        (NOTIFY, reload) only sets its flag and the wait goes on.  DeepWaitElapsed ends it by
+        time.  Returns True if the statement was canceled.  `more`: statements follow.
         """
         c = self.c
-        seconds = b.sleep_request or 0.0
-        stop_bits = Interrupt.QUERY_CANCEL.bit | Interrupt.PROC_DIE.bit
-        if not self.rt.controlled:
-            deadline = time.monotonic() + seconds
-            while not self.rt.stopping:
-                b.latch.reset()
-                remaining = deadline - time.monotonic()
-                if b.mailbox.peek() & stop_bits or remaining <= 0:
-                    break
-                b.latch.wait(min(remaining, 0.2))
+        deadline = time.monotonic() + (b.sleep_request or 0.0)
 
         def ending() -> Choice:
-            woken = bool(b.mailbox.peek() & stop_bits) or self.rt.stopping
+            woken = bool(b.mailbox.peek()) or self.rt.stopping
             return Choice(Action.DEEP_WAIT_WAKE if woken else Action.DEEP_WAIT_ELAPSED, b)
 
-        action = c.choose(ending).action
-        owns = MBOX if action is Action.DEEP_WAIT_WAKE else frozenset()
-        with self.rt.recorder.step(action, c=c, b=b, owns=owns) as st:
-            b.deep_wait = False
-            b.sleep_request = None
-            canceled = False
-            if action is Action.DEEP_WAIT_WAKE:  # the latch woke the wait: CHECK_FOR_INTERRUPTS
+        while True:
+            if not self.rt.controlled:
+                while not self.rt.stopping:
+                    b.latch.reset()
+                    remaining = deadline - time.monotonic()
+                    if b.mailbox.peek() or remaining <= 0:
+                        break
+                    b.latch.wait(min(remaining, 0.2))
+            action = c.choose(ending).action
+            if action is Action.DEEP_WAIT_ELAPSED:
+                with self.rt.recorder.step(action, c=c, b=b) as st:
+                    st.params["result"] = "completed"
+                    self._end_deep_wait(b, canceled=False, more=more)
+                return False
+            with self.rt.recorder.step(action, c=c, b=b, owns=MBOX) as st:  # the latch woke it
                 bits = b.mailbox.consume()
                 canceled = bool(bits & Interrupt.QUERY_CANCEL.bit)
                 self._apply_interrupts(b, bits)
                 if self.rt.stopping:
                     self._fatal(b, FATAL_TERMINATED)
-            st.params["result"] = "terminated" if b.exiting else "canceled" if canceled else "completed"
-            if not b.exiting:
-                self._send(b, finish_sleep(b, canceled))
-                if canceled or not more:
-                    self._end_message(b)
-        return canceled
+                result = "terminated" if b.exiting else "canceled" if canceled else "waiting"
+                st.params["result"] = result
+                if b.exiting:
+                    b.deep_wait = False
+                    b.sleep_request = None
+                elif canceled:
+                    self._end_deep_wait(b, canceled=True, more=more)
+            if result != "waiting":
+                return canceled
+
+    def _end_deep_wait(self, b: Backend, canceled: bool, more: bool) -> None:
+        b.deep_wait = False
+        b.sleep_request = None
+        self._send(b, finish_sleep(b, canceled))
+        if canceled or not more:
+            self._end_message(b)
 
     # --- park (T1-T4) ------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ step, the differing fields, and an ITF file of the model's run so far.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -42,7 +43,7 @@ COMMAND_SQL = {
     "listen": "LISTEN ch",
     "sleep": "SELECT pg_sleep(1)",
 }
-INTERRUPTS = ("cancel", "die", "reload", "notify")
+INTERRUPTS = ("notify", "cancel", "die", "reload")
 # Environment events the harness applies to the model itself (it knows the model's parameters).
 ENVIRONMENT = frozenset(
     {"ClientConnect", "ClientSendByte", "ClientSendBody", "ClientClose", "SendInterrupt", "TimeoutDue"}
@@ -56,7 +57,7 @@ class ConformanceError(AssertionError):
     """The implementation did something the model does not allow."""
 
 
-def model_config(carriers: int, sessions: int) -> ModelConfig:
+def model_config(carriers: int, sessions: int, timeouts: bool = True) -> ModelConfig:
     return ModelConfig(
         "pooled",
         carriers,
@@ -70,15 +71,15 @@ def model_config(carriers: int, sessions: int) -> ModelConfig:
             "terminates": 2,
             "reloads": 2,
             "notifies": 3,
-            "idle_session_timeout": True,
-            "idle_in_xact_timeout": True,
+            "idle_session_timeout": timeouts,
+            "idle_in_xact_timeout": timeouts,
         },
     )
 
 
 @lru_cache(maxsize=4)
-def compiled(carriers: int, sessions: int) -> tuple[TracedModel, CompiledModel]:
-    model = build(model_config(carriers, sessions)).trace()
+def compiled(carriers: int, sessions: int, timeouts: bool) -> tuple[TracedModel, CompiledModel]:
+    model = build(model_config(carriers, sessions, timeouts)).trace()
     return model, compile_model(model)
 
 
@@ -130,17 +131,23 @@ class ClientView:
 
 class Conformance:
     def __init__(
-        self, carriers: int = 2, sessions: int = 3, mutations: frozenset[str] = frozenset(), seed: int = 0
+        self,
+        carriers: int = 2,
+        sessions: int = 3,
+        mutations: frozenset[str] = frozenset(),
+        seed: int = 0,
+        timeouts: bool = True,
     ) -> None:
+        """`timeouts`: idle_session_timeout and idle_in_transaction_session_timeout are set."""
         self.carriers, self.sessions = carriers, sessions
-        self.model, self.compiled = compiled(carriers, sessions)
+        self.model, self.compiled = compiled(carriers, sessions, timeouts)
         self.oracle = ModelOracle(self.model, self.compiled.binding_step)
         self.mutations = mutations
         self.ctl = ControlledRuntime(
             carriers=carriers,
             seed=seed,
-            idle_session_timeout_ms=TIMEOUT_MS,
-            idle_in_transaction_timeout_ms=TIMEOUT_MS,
+            idle_session_timeout_ms=TIMEOUT_MS if timeouts else 0,
+            idle_in_transaction_timeout_ms=TIMEOUT_MS if timeouts else 0,
             mutations=mutations,
         )
         self.state = self.model.init
@@ -301,10 +308,8 @@ class Conformance:
 
     def close(self) -> None:
         for view in self.views:
-            try:
+            with contextlib.suppress(OSError):
                 view.client.sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
         self.ctl.close()
 
 
