@@ -97,6 +97,17 @@ class Connection:
         except OSError:
             return True
 
+    def peek_terminate(self) -> bool:
+        """True if the next unread byte is a Terminate ('X'): an orderly close (§2.7 5)."""
+        if self.closed:
+            return False
+        if self.inbuf:
+            return self.inbuf[:1] == b"X"
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK) == b"X"
+        except OSError:
+            return False
+
     def take_type_byte(self) -> bytes:
         if not self.inbuf:
             raise ProtocolViolation("no type byte buffered")

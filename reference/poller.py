@@ -53,7 +53,7 @@ def socket_wake(b: Backend) -> tuple[WakeReason, WaitEvent]:
     conn = b.connection
     events = WaitEvent.SOCKET_READABLE
     reasons = WakeReason.TRANSPORT
-    if conn is None or conn.peek_eof():
+    if conn is None or conn.peek_eof() or conn.peek_terminate():  # Terminate closes like EOF
         events |= WaitEvent.SOCKET_CLOSED
         reasons |= WakeReason.CLOSED
     if b.mailbox.peek() & Interrupt.NOTIFY.bit:
@@ -80,24 +80,25 @@ def poll_take(carrier: Carrier) -> int:
         carrier.batch = rt.scheduler.take_parked_locked(limit=1 << 30)
         if carrier.batch:
             carrier.loc = CarrierLoc.POLLING
+        else:
+            st.suppress = True  # another carrier took them first: nothing happened
         st.params["batch"] = [b.index for b in carrier.batch]
         return len(carrier.batch)
 
 
-def _make_runnable(rt: Runtime, b: Backend) -> None:
-    """T8 under the scheduler lock; the seeded bugs B1 and B8b change it."""
-    with rt.scheduler.lock:
-        sched = rt.scheduler
-        if rt.mutations.wake_before_claim:  # seeded B1: enqueue without claiming the entry
-            sched.runnable.append(b)
-            sched.counters.runnable_count += 1
-            sched.counters.runnable_enqueue_count += 1
-            return
-        if not sched.mark_runnable_locked(b):
-            raise SchedulerError(f"could not make polled protocol backend runnable: {b}")
-        if rt.mutations.runnable_to_head:  # seeded B8b: the woken backend is leased first
-            sched.runnable.remove(b)
-            sched.runnable.appendleft(b)
+def _make_runnable_locked(rt: Runtime, b: Backend) -> None:
+    """T8 (the caller holds the scheduler lock); the seeded bugs B1 and B8b change it."""
+    sched = rt.scheduler
+    if rt.mutations.wake_before_claim:  # seeded B1: enqueue without claiming the entry
+        sched.runnable.append(b)
+        sched.counters.runnable_count += 1
+        sched.counters.runnable_enqueue_count += 1
+        return
+    if not sched.mark_runnable_locked(b):
+        raise SchedulerError(f"could not make polled protocol backend runnable: {b}")
+    if rt.mutations.runnable_to_head:  # seeded B8b: the woken backend is leased first
+        sched.runnable.remove(b)
+        sched.runnable.appendleft(b)
 
 
 def poll_pass(carrier: Carrier) -> int:
@@ -148,10 +149,17 @@ def poll_pass(carrier: Carrier) -> int:
             order.enter_context(rt.events.order)  # held until the event is out (events.py)
         immediate_checks()  # step 9: interrupts/timeouts that arrived during the poll
         ready = [b for b in batch if b.index in marked]
-        for b in ready:
-            _make_runnable(rt, b)
         reparked = []
-        with rt.scheduler.lock:
+        if rt.events.enabled and not rt.controlled:
+            # T8/T6 and this event under one hold of the lock: the log orders them with the
+            # other locked steps as they happened.
+            order.enter_context(rt.scheduler.lock)
+            held: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        else:
+            held = rt.scheduler.lock
+        with held:
+            for b in ready:
+                _make_runnable_locked(rt, b)
             for b in batch:
                 if b.q is QueueState.POLLING:  # (with the seeded B1 bug: the woken ones too)
                     if not rt.scheduler.repark_if_polling_locked(b):  # T6

@@ -13,6 +13,7 @@ import random
 import secrets
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -150,6 +151,16 @@ class Runtime:
             for b in self.backends:  # latch pipes of sessions that never exited
                 b.latch.close()
         self.events.close()
+
+    def wait_sessions_ended(self, timeout: float) -> bool:
+        """Wait until every session has exited (clients sent Terminate or closed); True if so."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._registry_lock:
+                if not self.live:
+                    return True
+            time.sleep(0.01)
+        return False
 
     def __enter__(self) -> Runtime:
         return self.start()

@@ -167,6 +167,8 @@ def main() -> int:
             seconds=args.seconds,
             seed=args.seed,
         )
+        if not rt.wait_sessions_ended(30.0):
+            result.failures.append("some sessions did not end after their clients left (hang)")
     finally:
         rt.stop()
     print(result.summary())
