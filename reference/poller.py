@@ -124,8 +124,11 @@ def poll_pass(carrier: Carrier) -> int:
             if mark_wake(b, b.spec.generation, reasons, events):  # T7
                 marked[b.index] = b
 
-        def immediate_checks() -> None:
-            for b in unmarked():
+        def immediate_checks(every: bool = False) -> None:
+            """Step 3 (unmarked backends), or step 9 for all: wake bits accumulate (§3.4)."""
+            for b in batch if every else unmarked():
+                if b.q is not QueueState.POLLING:
+                    continue
                 reasons, events = immediate_wake(rt, b)
                 if reasons:
                     mark(b, reasons, events)
@@ -147,7 +150,7 @@ def poll_pass(carrier: Carrier) -> int:
                 mark(polling[fd], reasons, events)
         if rt.events.enabled and not rt.controlled:
             order.enter_context(rt.events.order)  # held until the event is out (events.py)
-        immediate_checks()  # step 9: interrupts/timeouts that arrived during the poll
+        immediate_checks(every=True)  # step 9: interrupts/timeouts that arrived during the poll
         ready = [b for b in batch if b.index in marked]
         reparked = []
         if rt.events.enabled and not rt.controlled:
