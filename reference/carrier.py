@@ -185,6 +185,9 @@ class Carrier(threading.Thread):
         """§2.5 step 2: dequeue a logical start, attach it and run the startup
         (BackendStartSessionWithStartupData, attached) in the same step, as the model does."""
         with self.rt.recorder.step(Action.TAKE_NEW_CONNECTION, c=self, locked=True) as st:
+            if self.rt.scheduler.leasable_by(self) is not None:  # runnable first (§2.5), re-checked
+                st.suppress = True
+                return None
             b = self.rt.pop_new_connection()
             if b is None:
                 st.suppress = True

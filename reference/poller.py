@@ -77,6 +77,11 @@ def poll_take(carrier: Carrier) -> int:
     """T5 for every parked backend (max_backends = all)."""
     rt = carrier.rt
     with rt.recorder.step(Action.POLL_TAKE, c=carrier, locked=True) as st:
+        # §2.5 priority, re-checked under the lock: work that arrived since the carrier
+        # looked goes first (free-running mode; a controlled peek is never stale).
+        if rt.scheduler.leasable_by(carrier) is not None or rt.peek_new_connection() is not None:
+            st.suppress = True
+            return 0
         carrier.batch = rt.scheduler.take_parked_locked(limit=1 << 30)
         if carrier.batch:
             carrier.loc = CarrierLoc.POLLING
