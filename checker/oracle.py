@@ -1,8 +1,9 @@
 """The model as an oracle for an implementation: look up bindings by action and
 parameters, take one step, read and write fields by label ("session[2].q", "sched.parked").
 
-Used by the conformance tests (a compiled model) and by `pgcheck check-trace` (the
-interpreter, which needs no compilation for large instance counts).  Values are plain
+Used by the conformance tests (a compiled model) and by `pgcheck check-trace`, which
+compiles only the bindings a log uses, when first used (a whole model with hundreds of
+sessions would take long to compile).  Values are plain
 Python: enum names, bools, ints, `None` for a null reference, sorted name lists for sets,
 lists for FIFOs.
 """
@@ -13,7 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pgcheck.checker.interpret import apply_binding
+from pgcheck.checker.compile import _binding_block, _Gen
+from pgcheck.checker.errors import ModelError
 from pgcheck.checker.spec import Binding, TracedModel
 from pgcheck.checker.types import NULL_REF, Enum, Fifo, Ref, Set
 
@@ -25,6 +27,7 @@ class ModelOracle:
     def __init__(self, model: TracedModel, steps: list[Callable[[State], State | None]] | None = None) -> None:
         self.model = model
         self._steps = steps
+        self._lazy: dict[int, Callable[[State], State | None]] = {}
         self._by_key: dict[tuple[str, tuple[tuple[str, Any], ...]], Binding] = {}
         self.params_of: dict[str, tuple[str, ...]] = {}
         for b in model.bindings:
@@ -42,7 +45,10 @@ class ModelOracle:
         """The successor under `b`, or None where its guard is false."""
         if self._steps is not None:
             return self._steps[b.index](state)
-        return apply_binding(b, state)
+        fn = self._lazy.get(b.index)
+        if fn is None:
+            fn = self._lazy[b.index] = _compile_one(self.model, b)
+        return fn(state)
 
     def enabled(self, state: State, action: str, params: dict[str, Any]) -> bool:
         b = self.binding(action, params)
@@ -77,3 +83,19 @@ class ModelOracle:
         out = list(state)
         out[slot] = ty.encode(value)
         return tuple(out)
+
+
+def _compile_one(model: TracedModel, b: Binding) -> Callable[[State], State | None]:
+    """The step function of one binding, generated as compile.py generates them all."""
+    g = _Gen(model)
+    lines = ["def step(s):", *_binding_block(g, b, "    ", "return {n}"), "    return None"]
+    sites = g.sites
+
+    def _null(site: int) -> Any:
+        raise ModelError(sites[site])
+
+    namespace: dict[str, Any] = {"_null": _null, "NULL_REF": NULL_REF}
+    exec(compile("\n".join(lines) + "\n", f"<pgcheck binding {b.label}>", "exec"), namespace)
+    fn: Callable[[State], State | None] = namespace["step"]
+    return fn
+

@@ -165,13 +165,16 @@ class TraceChecker:
         binding = self.oracle.binding(e.action, e.params)
         if binding is None:
             return Mismatch(e.seq, e.action, e.params, "the model has no such action binding")
-        start = self.state
         choice: list[tuple[str, dict[str, Any]]] = []
-        for b in self._involved(e):
-            found = self._hint_for(e, b, choice)
-            if found is not None:
-                choice = found
-        state = self._apply_hints(start, choice)
+        plain = self.oracle.step(self.state, binding)
+        if plain is None or self._differences(e, plain):
+            # search only where it can help: the backends the event names or differs on
+            suspects = self._involved(e) if plain is None else self._differing(e, plain)
+            for b in suspects:
+                found = self._hint_for(e, b, choice)
+                if found is not None:
+                    choice = found
+        state = self._apply_hints(self.state, choice)
         after = None if state is None else self.oracle.step(state, binding)
         if after is None:
             return Mismatch(e.seq, e.action, e.params, "not an enabled model action in any candidate state")
@@ -190,6 +193,14 @@ class TraceChecker:
         for key in ("ready", "reparked", "batch"):
             out += [int(x) for x in e.params.get(key, []) if isinstance(x, int)]
         return list(dict.fromkeys(out))
+
+    def _differing(self, e: Event, after: State) -> list[int]:
+        out = []
+        for name, _, _ in self._differences(e, after):
+            if name.startswith("backend["):
+                out.append(int(name[8 : name.index("]")]))
+        involved = self._involved(e)
+        return list(dict.fromkeys(out)) if out else involved
 
     def _hint_for(
         self, e: Event, b: int, chosen: list[tuple[str, dict[str, Any]]]
@@ -250,14 +261,16 @@ class TraceChecker:
         return None
 
     def _differences(self, e: Event, after: State, only: int | None = None) -> list[tuple[str, Any, Any]]:
-        views = {i: dict(v) for i, v in self.views.items()}
+        views: dict[int, dict[str, Any]] = {}
         touched: dict[int, set[str]] = defaultdict(set)
         out: list[tuple[str, Any, Any]] = []
         for key, value in e.writes.items():
             head, _, name = key.partition(".")
             if head.startswith("backend["):
                 i = int(head[8:-1])
-                views.setdefault(i, fresh_backend_view())[name] = value
+                if i not in views:
+                    views[i] = dict(self.views.get(i) or fresh_backend_view())
+                views[i][name] = value
                 if name in SESSION_SOURCE:
                     touched[i].add(SESSION_SOURCE[name])
             elif only is None and head.startswith("carrier[") and name in ("loc", "cur", "reg", "idle", "batch"):
