@@ -112,6 +112,7 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per run before it counts as not finished")
     ap.add_argument("--quick", action="store_true", help="only the first three configurations")
     ap.add_argument("--no-write", action="store_true", help="print, do not update RESULTS.md")
+    ap.add_argument("--spin-configs", type=int, default=4, help="how many pooled configurations Spin runs (building pan is slow)")
     ns = ap.parse_args()
     sys.path.insert(0, str(HERE))
     configs = CONFIGS[:3] if ns.quick else CONFIGS
@@ -126,7 +127,7 @@ def main() -> None:
                 rows.append(fmt_row(name, sym, engine, d))
                 print(rows[-1], flush=True)
     ratios = ratio_lines(configs, results)
-    spin = spin_rows([name for name, _ in configs if name.startswith("pooled")][:4], ns.budget)
+    spin = spin_rows([name for name, _ in configs if name.startswith("pooled")][: ns.spin_configs], ns.budget)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     text = [
         BEGIN,

@@ -47,7 +47,7 @@ class Session:
 
     user: str = ""
     database: str = ""
-    send_ready_for_query: bool = True
+    send_ready_for_query: bool = False  # set by the startup (ReadyForQuery due)
     doing_command_read: bool = False
     step_error_boundary_active: bool = False
     in_transaction_block: bool = False

@@ -10,11 +10,11 @@ on itself; it ends with its session.
 from __future__ import annotations
 
 import logging
-import select
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pgcheck.reference import fdwait
 from pgcheck.reference.backend import Backend
 from pgcheck.reference.events import Action
 from pgcheck.reference.gate import CarrierStopped, Choice, Peek
@@ -23,6 +23,7 @@ from pgcheck.reference.poller import immediate_wake, mark_wake, poll_pass, poll_
 from pgcheck.reference.scheduler import SchedulerError
 from pgcheck.reference.session_step import Outcome, SessionStepper
 from pgcheck.reference.states import CarrierLoc, ParkState, QueueState, WaitEvent, WakeReason
+from pgcheck.reference.views import backend_view
 
 if TYPE_CHECKING:
     from pgcheck.reference.runtime import Runtime
@@ -138,13 +139,11 @@ class Carrier(threading.Thread):
                 self.attach_leased(b)
                 self.pause(Action.RESUME, b)
                 self.stepper.resume(b)
-                self.stepper.run_attached(b)
+                self.stepper.run_attached(b, resumed=True)
             elif choice.action is Action.TAKE_NEW_CONNECTION:
                 b = self.take_new_connection()
                 if b is None:
                     continue
-                self.pause(Action.STARTUP, b)
-                self.stepper.startup(b, rt.protocol_minor(b))
                 self.stepper.run_attached(b)
             elif choice.action is Action.POLL_TAKE:
                 if poll_take(self):
@@ -163,6 +162,7 @@ class Carrier(threading.Thread):
                 st.suppress = True
                 return None
             self.leased = b
+            self.loc = CarrierLoc.LEASING
             st.params["b"] = b.index
             st.writes[f"backend[{b.index}].q"] = b.q.value
             return b
@@ -182,16 +182,23 @@ class Carrier(threading.Thread):
             self.rt.scheduler.counters.carrier_lease_count += 1
 
     def take_new_connection(self) -> Backend | None:
-        """§2.5 step 2: dequeue a logical start and attach it."""
+        """§2.5 step 2: dequeue a logical start, attach it and run the startup
+        (BackendStartSessionWithStartupData, attached) in the same step, as the model does."""
         with self.rt.recorder.step(Action.TAKE_NEW_CONNECTION, c=self, locked=True) as st:
+            if self.rt.scheduler.leasable_by(self) is not None:  # runnable first (§2.5), re-checked
+                st.suppress = True
+                return None
             b = self.rt.pop_new_connection()
             if b is None:
                 st.suppress = True
                 return None
             st.params["b"] = b.index
             self.attach_locked(b)
-            st.writes[f"backend[{b.index}].car"] = self.index
-            st.writes[f"backend[{b.index}].ecar"] = self.index
+            self.stepper.startup_output(b, self.rt.protocol_minor(b))
+            b.pc = Action.TAKE_NEW_CONNECTION.value
+            view = backend_view(b)
+            for name in ("pc", "car", "ecar", "rfq"):
+                st.writes[f"backend[{b.index}].{name}"] = view[name]
             return b
 
     def carrier_sleep(self) -> None:
@@ -215,15 +222,17 @@ class Carrier(threading.Thread):
             self.attach_locked(b)
         self.pause(Action.STARTUP, b)
         self.stepper.startup(b, rt.protocol_minor(b))
+        resumed = False
         while True:
-            if self.stepper.run_attached(b) is Outcome.EXITED:
+            if self.stepper.run_attached(b, resumed) is Outcome.EXITED:
                 return
-            self.pause(Action.STAGING_WAIT, b, ready=lambda: self.staging_wake(b, 0.0)[0] != WakeReason.NONE)
+            self.pause(Action.STAGING_WAKE, b, ready=lambda: self.staging_wake(b, 0.0)[0] != WakeReason.NONE)
             self.staging_wait(b)
             self.pause(Action.STAGING_LEASE, b)
             self.staging_lease(b)
             self.pause(Action.RESUME, b)
             self.stepper.resume(b)
+            resumed = True
 
     def staging_wake(self, b: Backend, timeout: float) -> tuple[WakeReason, WaitEvent]:
         """`PgSessionStagingWaitProtocolRead`'s checks and one wait of at most `timeout`.
@@ -239,7 +248,7 @@ class Carrier(threading.Thread):
         if delay is not None:
             timeout = min(timeout, delay)
         try:
-            readable, _, _ = select.select([conn.fileno(), b.latch.fileno()], [], [], timeout)
+            readable = fdwait.wait([conn.fileno(), b.latch.fileno()], timeout)
         except (OSError, ValueError):
             return WakeReason.STALE_TRANSPORT, WaitEvent.NONE
         if conn.fileno() in readable:
@@ -262,7 +271,7 @@ class Carrier(threading.Thread):
                 reasons, events = WakeReason.POSTMASTER, WaitEvent.POSTMASTER_DEATH
                 break
             reasons, events = self.staging_wake(b, 0.0 if self.rt.controlled else 0.5)
-        with self.rt.recorder.step(Action.STAGING_WAIT, c=self, b=b) as st:
+        with self.rt.recorder.step(Action.STAGING_WAKE, c=self, b=b) as st:
             st.params["reasons"] = [r.name for r in WakeReason if r.value and r in reasons]
             mark_wake(b, b.spec.generation, reasons, events)
 

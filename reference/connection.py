@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import select
 import socket
 import struct
 import time
 from enum import StrEnum
 
+from pgcheck.reference import fdwait
 from pgcheck.reference.protocol import MAX_MESSAGE, ProtocolViolation
 
 
@@ -83,7 +83,7 @@ class Connection:
         """Wait (attached, e.g. sticky idle) until the socket is readable or `timeout` passes."""
         if self.inbuf or self.eof or self.closed:
             return True
-        readable, _, _ = select.select([self.sock], [], [], max(0.0, timeout))
+        readable = fdwait.wait([self.sock.fileno()], max(0.0, timeout))
         return bool(readable)
 
     def peek_eof(self) -> bool:
@@ -96,6 +96,17 @@ class Connection:
             return False
         except OSError:
             return True
+
+    def peek_terminate(self) -> bool:
+        """True if the next unread byte is a Terminate ('X'): an orderly close (§2.7 5)."""
+        if self.closed:
+            return False
+        if self.inbuf:
+            return self.inbuf[:1] == b"X"
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK) == b"X"
+        except OSError:
+            return False
 
     def take_type_byte(self) -> bytes:
         if not self.inbuf:
@@ -135,7 +146,7 @@ class Connection:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ConnectionClosed("timed out reading message body")
-            select.select([self.sock], [], [], min(remaining, 0.5))
+            fdwait.wait([self.sock.fileno()], min(remaining, 0.5))
             self.fill()
 
     # --- output ------------------------------------------------------------
@@ -154,7 +165,7 @@ class Connection:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise ConnectionClosed("timed out writing to client") from None
-                select.select([], [self.sock], [], min(remaining, 0.5))
+                fdwait.wait([self.sock.fileno()], min(remaining, 0.5), fdwait.WRITE)
             except OSError as exc:
                 raise ConnectionClosed(str(exc)) from exc
 

@@ -9,7 +9,7 @@
     ctl.close()
 
 Determinism: every carrier thread blocks at a gate before each step and only one runs at
-a time; clocks are replaced by explicit steps (TimeoutDue, DeepWaitEnd, a zero poll
+a time; clocks are replaced by explicit steps (TimeoutDue, DeepWaitElapsed, a zero poll
 timeout, no sleeping); client bytes are known to have reached the server socket before the
 client helper returns.  The same choices therefore give the same event log.
 """
@@ -55,10 +55,20 @@ class ControlledRuntime:
         carriers: int = 2,
         affinity_enforced: bool = False,
         seed: int = 0,
+        idle_session_timeout_ms: int = 0,
+        idle_in_transaction_timeout_ms: int = 0,
+        mutations: frozenset[str] = frozenset(),
     ) -> None:
         self.sink = ListSink()
         config = RuntimeConfig(
-            mode=mode, carriers=carriers, affinity_enforced=affinity_enforced, controlled=True, seed=seed
+            mode=mode,
+            carriers=carriers,
+            affinity_enforced=affinity_enforced,
+            controlled=True,
+            seed=seed,
+            idle_session_timeout_ms=idle_session_timeout_ms,
+            idle_in_transaction_timeout_ms=idle_in_transaction_timeout_ms,
+            mutations=mutations,
         )
         self.rt = Runtime(config, sink=self.sink).start()
         gate = self.rt.gate

@@ -28,17 +28,19 @@ class Action(StrEnum):
     TAKE_NEW_CONNECTION = "TakeNewConnection"  # §2.5 step 2
     POLL_TAKE = "PollTake"  # T5, whole batch (§2.6 step 1)
     POLL_PASS = "PollPass"  # T7/T8/T6 over the batch (§2.6 steps 3-10)
-    CARRIER_SLEEP = "CarrierSleep"  # §2.5 step 4
+    CARRIER_SLEEP = "CarrierSleep"  # §2.5 step 4; a stutter, no model action
+    START_CARRIER = "StartCarrier"  # §2.5 demand start, §2.3 Register
     # session step (§2.7)
     STARTUP = "Startup"
-    STEP_TOP = "StepTop"  # §2.7 step 2, ReadyForQuery
-    SERVICE_WAKES = "ServiceWakes"  # §2.7 4a, T14/T15
+    STEP_TOP = "StepTop"  # §2.7 steps 2-3 and 4a, ReadyForQuery
+    SERVICE_WAKES = "ServiceWakes"  # §2.7 4a after a resume, T14/T15
     CONSUME_TYPE_BYTE = "ConsumeTypeByte"  # §2.7 4e/5
+    READ_EOF = "ReadEOF"  # §2.7 4e SocketBackendHandleEOF
     PREPARE_PARK = "PreparePark"  # T1
     READ_BODY = "ReadBody"
     EXECUTE = "Execute"
-    DEEP_WAIT_START = "DeepWaitStart"  # S12
-    DEEP_WAIT_END = "DeepWaitEnd"
+    DEEP_WAIT_ELAPSED = "DeepWaitElapsed"  # S12: the wait ends by time
+    DEEP_WAIT_WAKE = "DeepWaitWake"  # S12: a cancel or terminate ends it
     UNWIND_STEP = "UnwindStep"  # T2
     COMMIT_PARK = "CommitPark"  # T3 fields
     DETACH = "Detach"  # T3 detach
@@ -46,7 +48,7 @@ class Action(StrEnum):
     RESUME = "Resume"  # T12
     LOGICAL_EXIT = "LogicalExit"  # T13 + exit (S28, S29)
     # staging, thread-per-session (§2.8)
-    STAGING_WAIT = "StagingWait"  # T7
+    STAGING_WAKE = "StagingWake"  # T7
     STAGING_LEASE = "StagingLease"  # T11 + attach
     # environment
     CLIENT_CONNECT = "ClientConnect"  # postmaster queues a logical start (§2.5 arrival)
@@ -57,10 +59,22 @@ class Action(StrEnum):
     TIMEOUT_DUE = "TimeoutDue"  # §2.10
 
 
+# Interrupt kinds as the model names them (model/vocabulary.py INTR), keyed by the
+# `Interrupt` member name of §2.9.
+INTERRUPT_NAMES = {
+    "QUERY_CANCEL": "cancel",
+    "PROC_DIE": "die",
+    "CONFIG_RELOAD": "reload",
+    "NOTIFY": "notify",
+    "IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "idle_in_xact_timeout",
+    "IDLE_SESSION_TIMEOUT": "idle_session_timeout",
+}
+
+
 # Which actor performs each action; the trace validator uses this to know which
 # parameter names to expect ("c" and/or "b").
 CARRIER_ACTIONS = frozenset(
-    {Action.LEASE_RUNNABLE, Action.POLL_TAKE, Action.POLL_PASS, Action.CARRIER_SLEEP}
+    {Action.LEASE_RUNNABLE, Action.POLL_TAKE, Action.POLL_PASS, Action.CARRIER_SLEEP, Action.START_CARRIER}
 )
 ENVIRONMENT_ACTIONS = frozenset(
     {
@@ -131,6 +145,10 @@ class EventLog:
         self.sink = sink
         self._lock = threading.Lock()
         self._seq = 0
+        # Linearization: mailbox writes (SendInterrupt) and the steps that read or consume the
+        # mailbox hold this lock from their effect to their event, so the log order is an
+        # order in which the model can take them.  Lock order: order -> scheduler -> queue.
+        self.order = threading.RLock()
 
     @property
     def enabled(self) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import threading
 from enum import IntEnum
+
+from pgcheck.reference import fdwait
+from pgcheck.reference.events import INTERRUPT_NAMES
 
 
 class Interrupt(IntEnum):
@@ -25,8 +27,8 @@ class Interrupt(IntEnum):
 
 
 def mask_names(mask: int) -> list[str]:
-    """The interrupt names set in `mask`, in bit order (for snapshots and events)."""
-    return [kind.name for kind in Interrupt if mask & kind.bit]
+    """The interrupts set in `mask` in the model's names (events.INTERRUPT_NAMES), bit order."""
+    return [INTERRUPT_NAMES[kind.name] for kind in Interrupt if mask & kind.bit]
 
 
 class Latch:
@@ -73,7 +75,7 @@ class Latch:
         if self._is_set:
             return True
         if timeout > 0 and not self._closed:
-            select.select([self._r], [], [], timeout)
+            fdwait.wait([self._r], timeout)
         return self._is_set
 
     def close(self) -> None:

@@ -9,9 +9,10 @@ repark (T6).
 
 from __future__ import annotations
 
-import select
+import contextlib
 from typing import TYPE_CHECKING
 
+from pgcheck.reference import fdwait
 from pgcheck.reference.backend import Backend
 from pgcheck.reference.events import Action
 from pgcheck.reference.mailbox import Interrupt
@@ -52,7 +53,7 @@ def socket_wake(b: Backend) -> tuple[WakeReason, WaitEvent]:
     conn = b.connection
     events = WaitEvent.SOCKET_READABLE
     reasons = WakeReason.TRANSPORT
-    if conn is None or conn.peek_eof():
+    if conn is None or conn.peek_eof() or conn.peek_terminate():  # Terminate closes like EOF
         events |= WaitEvent.SOCKET_CLOSED
         reasons |= WakeReason.CLOSED
     if b.mailbox.peek() & Interrupt.NOTIFY.bit:
@@ -76,64 +77,102 @@ def poll_take(carrier: Carrier) -> int:
     """T5 for every parked backend (max_backends = all)."""
     rt = carrier.rt
     with rt.recorder.step(Action.POLL_TAKE, c=carrier, locked=True) as st:
+        # §2.5 priority, re-checked under the lock: work that arrived since the carrier
+        # looked goes first (free-running mode; a controlled peek is never stale).
+        if rt.scheduler.leasable_by(carrier) is not None or rt.peek_new_connection() is not None:
+            st.suppress = True
+            return 0
         carrier.batch = rt.scheduler.take_parked_locked(limit=1 << 30)
         if carrier.batch:
             carrier.loc = CarrierLoc.POLLING
+        else:
+            st.suppress = True  # another carrier took them first: nothing happened
         st.params["batch"] = [b.index for b in carrier.batch]
         return len(carrier.batch)
 
 
-def _wake(rt: Runtime, b: Backend, reasons: WakeReason, events: WaitEvent) -> bool:
-    if not mark_wake(b, b.spec.generation, reasons, events):
-        return False
-    with rt.scheduler.lock:
-        if not rt.scheduler.mark_runnable_locked(b):  # T8
-            raise SchedulerError(f"could not make polled protocol backend runnable: {b}")
-    return True
+def _make_runnable_locked(rt: Runtime, b: Backend) -> None:
+    """T8 (the caller holds the scheduler lock); the seeded bugs B1 and B8b change it."""
+    sched = rt.scheduler
+    if rt.mutations.wake_before_claim:  # seeded B1: enqueue without claiming the entry
+        sched.runnable.append(b)
+        sched.counters.runnable_count += 1
+        sched.counters.runnable_enqueue_count += 1
+        return
+    if not sched.mark_runnable_locked(b):
+        raise SchedulerError(f"could not make polled protocol backend runnable: {b}")
+    if rt.mutations.runnable_to_head:  # seeded B8b: the woken backend is leased first
+        sched.runnable.remove(b)
+        sched.runnable.appendleft(b)
 
 
 def poll_pass(carrier: Carrier) -> int:
-    """§2.6 steps 2-10 for the batch taken by `poll_take`; returns how many became runnable."""
+    """§2.6 steps 2-10 for the batch taken by `poll_take`; returns how many became runnable.
+
+    As in the model's PollPass, one pass marks every backend that is ready by an immediate
+    check, by its socket, or by the re-check after the wait, and makes them runnable in batch
+    order.  (The C poller returns early after immediate hits, §2.6 step 4, leaving socket-ready
+    backends for the next pass; docs/reference.md lists this simplification.)
+    """
     rt = carrier.rt
     batch = list(carrier.batch)
-    ready: list[Backend] = []
-    with rt.recorder.step(Action.POLL_PASS, c=carrier, others=batch) as st:
+    marked: dict[int, Backend] = {}
+    with contextlib.ExitStack() as order, rt.recorder.step(Action.POLL_PASS, c=carrier, others=batch) as st:
 
-        def still_polling() -> list[Backend]:
-            return [b for b in batch if b.q is QueueState.POLLING]
+        def unmarked() -> list[Backend]:
+            return [b for b in batch if b.index not in marked and b.q is QueueState.POLLING]
 
-        def immediate_checks() -> None:
-            for b in still_polling():
+        def mark(b: Backend, reasons: WakeReason, events: WaitEvent) -> None:
+            if rt.mutations.poller_consumes_mailbox and events & WaitEvent.LATCH_SET:
+                b.mailbox.consume()  # seeded H5: edge-triggered consumption, the wake is lost
+                return
+            if mark_wake(b, b.spec.generation, reasons, events):  # T7
+                marked[b.index] = b
+
+        def immediate_checks(every: bool = False) -> None:
+            """Step 3 (unmarked backends), or step 9 for all: wake bits accumulate (§3.4)."""
+            for b in batch if every else unmarked():
+                if b.q is not QueueState.POLLING:
+                    continue
                 reasons, events = immediate_wake(rt, b)
-                if reasons and _wake(rt, b, reasons, events):
-                    ready.append(b)
+                if reasons:
+                    mark(b, reasons, events)
 
         immediate_checks()
-        if not ready:
-            polling = {b.connection.fileno(): b for b in still_polling() if b.connection is not None}
-            if polling:
-                timeout = 0.0 if rt.controlled else rt.config.poll_timeout_ms / 1000.0
-                for b in polling.values():
-                    delay = b.timeouts.delay()
-                    if delay is not None:
-                        timeout = min(timeout, delay)
-                try:
-                    readable, _, _ = select.select(list(polling), [], [], timeout)
-                except (OSError, ValueError):
-                    readable = []  # a socket went away: the re-check below marks STALE_TRANSPORT
-                for fd in readable:
-                    b = polling[fd]
-                    if b.q is QueueState.POLLING:
-                        reasons, events = socket_wake(b)
-                        if _wake(rt, b, reasons, events):
-                            ready.append(b)
-                immediate_checks()  # step 9: interrupts/timeouts that arrived during the poll
+        polling = {b.connection.fileno(): b for b in unmarked() if b.connection is not None}
+        if polling:
+            timeout = 0.0 if rt.controlled or marked else rt.config.poll_timeout_ms / 1000.0
+            for b in polling.values():
+                delay = b.timeouts.delay()
+                if delay is not None:
+                    timeout = min(timeout, delay)
+            try:
+                readable = fdwait.wait(list(polling), timeout)
+            except (OSError, ValueError):
+                readable = []  # a socket went away: the re-check below marks STALE_TRANSPORT
+            for fd in readable:
+                reasons, events = socket_wake(polling[fd])
+                mark(polling[fd], reasons, events)
+        if rt.events.enabled and not rt.controlled:
+            order.enter_context(rt.events.order)  # held until the event is out (events.py)
+        immediate_checks(every=True)  # step 9: interrupts/timeouts that arrived during the poll
+        ready = [b for b in batch if b.index in marked]
         reparked = []
-        with rt.scheduler.lock:
-            for b in still_polling():
-                if not rt.scheduler.repark_if_polling_locked(b):  # T6
-                    raise SchedulerError(f"could not return unready protocol backend to parked queue: {b}")
-                reparked.append(b.index)
+        if rt.events.enabled and not rt.controlled:
+            # T8/T6 and this event under one hold of the lock: the log orders them with the
+            # other locked steps as they happened.
+            order.enter_context(rt.scheduler.lock)
+            held: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        else:
+            held = rt.scheduler.lock
+        with held:
+            for b in ready:
+                _make_runnable_locked(rt, b)
+            for b in batch:
+                if b.q is QueueState.POLLING:  # (with the seeded B1 bug: the woken ones too)
+                    if not rt.scheduler.repark_if_polling_locked(b):  # T6
+                        raise SchedulerError(f"could not return unready protocol backend to parked queue: {b}")
+                    reparked.append(b.index)
         carrier.batch = []
         carrier.loc = CarrierLoc.SCHEDULER_LOOP
         st.params["ready"] = [b.index for b in ready]

@@ -13,6 +13,7 @@ import random
 import secrets
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -21,9 +22,10 @@ from pgcheck.reference import protocol as pq
 from pgcheck.reference.backend import Backend
 from pgcheck.reference.carrier import Carrier
 from pgcheck.reference.connection import Connection
-from pgcheck.reference.events import Action, EventLog, EventSink
+from pgcheck.reference.events import INTERRUPT_NAMES, Action, EventLog, EventSink
 from pgcheck.reference.gate import ControlledGate
-from pgcheck.reference.mailbox import Interrupt
+from pgcheck.reference.mailbox import Interrupt, mask_names
+from pgcheck.reference.mutations import Mutations
 from pgcheck.reference.notify import NotifyHub
 from pgcheck.reference.postmaster import Postmaster
 from pgcheck.reference.scheduler import Scheduler
@@ -50,6 +52,9 @@ class RuntimeConfig:
     handshake_timeout_s: float = 10.0
     controlled: bool = False
     seed: int = 0  # cancel keys in controlled mode
+    idle_session_timeout_ms: int = 0  # server default of idle_session_timeout (0: off)
+    idle_in_transaction_timeout_ms: int = 0  # server default of idle_in_transaction_session_timeout
+    mutations: frozenset[str] = frozenset()  # seeded bugs, tests only (reference/mutations.py)
     server_version: str = "16.0 (pgcheck reference)"
 
 
@@ -59,6 +64,7 @@ class Runtime:
         if self.config.host not in ("127.0.0.1", "localhost"):
             raise ValueError("the reference runtime binds 127.0.0.1 only")
         self.events = EventLog(sink)
+        self.mutations = Mutations.of(self.config.mutations)
         pooled = self.config.mode is Mode.POOLED
         self.scheduler = Scheduler(self.config.carriers if pooled else 0, self.config.affinity_enforced)
         self.gate: ControlledGate | None = ControlledGate() if self.config.controlled else None
@@ -88,6 +94,11 @@ class Runtime:
         return int(self.listener.getsockname()[1])
 
     def _signal_notify(self, target: Backend, sender: Backend) -> None:
+        if target is sender:
+            # The sender is the current backend on this thread (§2.9: InterruptPending is set
+            # directly): the notification goes out before its ReadyForQuery, as psql expects.
+            target.session.notify_pending = True
+            return
         self.send_interrupt(target, Interrupt.NOTIFY, sender)
 
     # --- lifecycle ------------------------------------------------------------------
@@ -136,7 +147,20 @@ class Runtime:
                 b.connection.close()
         if self.postmaster is not None:
             self.postmaster.join(timeout)
+        with self._registry_lock:
+            for b in self.backends:  # latch pipes of sessions that never exited
+                b.latch.close()
         self.events.close()
+
+    def wait_sessions_ended(self, timeout: float) -> bool:
+        """Wait until every session has exited (clients sent Terminate or closed); True if so."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._registry_lock:
+                if not self.live:
+                    return True
+            time.sleep(0.01)
+        return False
 
     def __enter__(self) -> Runtime:
         return self.start()
@@ -184,39 +208,54 @@ class Runtime:
             b.session.database = packet.parameters.get("database", b.session.user)
             self.backends.append(b)
             self.live[b.pid] = b
-        started: int | None = None
         if self.config.mode is Mode.THREAD_PER_SESSION:
-            started = self.start_carrier(staging_backend=b).index
-            new: list[int] = []
-        else:
-            # Lock order is scheduler -> queue (a carrier's TakeNewConnection); the postmaster
-            # therefore never starts a carrier (scheduler lock) while holding the queue lock.
-            with self._admit_lock:
-                if not self.carriers:
-                    started = self.start_carrier().index
-                with self._queue_cond:
-                    self.new_connections.append(b)
-                    new = [x.index for x in self.new_connections]
-                    queued = len(self.new_connections)
-                    self._queue_cond.notify()
-                idle = self.scheduler.counters.idle_carrier_count
-                if len(self.carriers) < self.config.carriers and queued > idle:
-                    started = self.start_carrier().index
-        writes: dict[str, Any] = {"postmaster.new": new}
+            self.events.emit(Action.CLIENT_CONNECT, {"b": b.index}, {})
+            self.start_carrier(staging_backend=b)
+            return b
+        # §2.5 arrival: enqueue, then demand-start a carrier if the pool is empty or queued
+        # starts outnumber idle carriers.  The decision is taken under the scheduler and queue
+        # locks (that order, as in TakeNewConnection) so that the events it emits are exact.
+        started: Carrier | None = None
+        with self._admit_lock, self.scheduler.lock, self._queue_cond:
+            self.new_connections.append(b)
+            queued = len(self.new_connections)
+            self.events.emit(
+                Action.CLIENT_CONNECT, {"b": b.index}, {"postmaster.new": [x.index for x in self.new_connections]}
+            )
+            self._queue_cond.notify()
+            idle = self.scheduler.counters.idle_carrier_count
+            if not self.carriers or (len(self.carriers) < self.config.carriers and queued > idle):
+                started = self._new_carrier_locked(None)
         if started is not None:
-            writes[f"carrier[{started}].reg"] = True
-        self.events.emit(Action.CLIENT_CONNECT, {"b": b.index}, writes)
+            started.start()
         return b
 
-    def start_carrier(self, staging_backend: Backend | None = None) -> Carrier:
-        """Demand-start one carrier thread (registered before it runs, §2.3 Register)."""
+    def _new_carrier_locked(self, staging_backend: Backend | None) -> Carrier:
+        """Register a new carrier (§2.3 Register); the caller holds the scheduler lock."""
         c = Carrier(self, len(self.carriers), staging_backend)
-        with self.scheduler.lock:
-            if not self.scheduler.register_locked(c):
-                raise RuntimeError("carrier limit reached")
+        if not self.scheduler.register_locked(c):
+            raise RuntimeError("carrier limit reached")
         self.carriers.append(c)
         if self.gate is not None:
             self.gate.add(c)
+        if staging_backend is None:
+            k = self.scheduler.counters
+            self.events.emit(
+                Action.START_CARRIER,
+                {"c": c.index},
+                {
+                    f"carrier[{c.index}].reg": True,
+                    f"carrier[{c.index}].idle": True,
+                    "scheduler.registered": k.registered_carrier_count,
+                    "scheduler.idle": k.idle_carrier_count,
+                },
+            )
+        return c
+
+    def start_carrier(self, staging_backend: Backend | None = None) -> Carrier:
+        """Demand-start one carrier thread (registered before it runs, §2.3 Register)."""
+        with self.scheduler.lock:
+            c = self._new_carrier_locked(staging_backend)
         c.start()
         return c
 
@@ -256,16 +295,18 @@ class Runtime:
         """`SendInterrupt` (§2.9): set the mailbox bit, SetLatch if newly set or NOTIFY."""
         if b.exited:
             return
-        if b.mailbox.send(kind):
-            b.latch.set()
-        params: dict[str, Any] = {"b": b.index, "kind": kind.name}
+        params: dict[str, Any] = {"b": b.index, "kind": INTERRUPT_NAMES[kind.name]}
         if sender is not None:
             params["by"] = sender.index
-        self.events.emit(
-            Action.SEND_INTERRUPT,
-            params,
-            {f"backend[{b.index}].mbox": [k.name for k in Interrupt if b.mailbox.peek() & k.bit]},
-        )
+        with self.events.order:  # the bit and its event together (linearization, events.py)
+            newly = b.mailbox.send(kind)
+            self.events.emit(
+                Action.SEND_INTERRUPT,
+                params,
+                {f"backend[{b.index}].mbox": mask_names(b.mailbox.peek())},
+            )
+        if newly:
+            b.latch.set()
 
     def cancel(self, pid: int, key: int) -> bool:
         """A CancelRequest: QUERY_CANCEL to the backend if the secret key matches."""

@@ -20,7 +20,7 @@ from pgcheck.reference.connection import ConnectionClosed, ProbeResult
 from pgcheck.reference.events import Action
 from pgcheck.reference.executor import finish_sleep, run_statements
 from pgcheck.reference.gate import Choice
-from pgcheck.reference.mailbox import Interrupt
+from pgcheck.reference.mailbox import Interrupt, mask_names
 from pgcheck.reference.scheduler import SchedulerError
 from pgcheck.reference.states import CarrierLoc, ParkState, QueueState, WaitEvent, WakeReason
 from pgcheck.reference.timeouts import TimeoutKind
@@ -59,63 +59,74 @@ class SessionStepper:
         b.exit_error = None
 
     def _fatal(self, b: Backend, code_text: tuple[str, str]) -> None:
+        """ereport(FATAL): the message goes out now; the exit follows at LogicalExit."""
+        if b.exiting:
+            return
         b.exiting = True
         b.exit_error = pq.error_response("FATAL", code_text[0], code_text[1])
+        conn = b.connection
+        if conn is not None and not conn.closed:
+            with contextlib.suppress(ConnectionClosed, OSError):
+                conn.send(b.exit_error, timeout=2.0)
 
     def _deliver_notifications(self, b: Backend) -> int:
         """ProcessNotifyInterrupt: write pending notifications (only outside a transaction, S24)."""
-        assert not b.session.in_transaction_block
+        assert not b.session.in_transaction_block or self.rt.mutations.notify_in_xact
         items = b.take_inbox()
         b.session.notify_pending = False
         self._send(b, b"".join(pq.notification_response(n.sender_pid, n.channel, n.payload) for n in items))
         return len(items)
 
-    def _apply_interrupts(self, b: Backend, bits: int, idle: bool) -> None:
-        """Map consumed mailbox bits to their effect (PgCurrentBackendApplyInterrupts)."""
+    def _apply_interrupts(self, b: Backend, bits: int) -> None:
+        """Map consumed mailbox bits to their effect (PgCurrentBackendApplyInterrupts).
+
+        QUERY_CANCEL is handled by the caller: a no-op while idle (§3.2), an error in Execute.
+        """
         if bits & Interrupt.PROC_DIE.bit:
             self._fatal(b, FATAL_TERMINATED)
         if bits & Interrupt.CONFIG_RELOAD.bit:
             b.session.reload_count += 1
         if bits & Interrupt.NOTIFY.bit:
             b.session.notify_pending = True
-        # QUERY_CANCEL while idle (DoingCommandRead) is a no-op (§3.2)
-        del idle
 
     # --- the loop -----------------------------------------------------------------
 
-    def run_attached(self, b: Backend) -> Outcome:
+    def run_attached(self, b: Backend, resumed: bool = False) -> Outcome:
+        """The protocol loop; after a resume it enters at the wake service (§3.4), else at the top."""
         c = self.c
+        at_top = not resumed
         while True:
             if b.exiting:
                 c.pause(Action.LOGICAL_EXIT, b)
                 self.logical_exit(b)
                 return Outcome.EXITED
-            c.pause(Action.STEP_TOP, b)
-            self.step_top(b)
-            if b.exiting:
-                continue
-            c.pause(Action.SERVICE_WAKES, b)
-            self.service_wakes(b)
+            if at_top:
+                c.pause(Action.STEP_TOP, b)
+                self.step_top(b)
+            else:
+                c.pause(Action.SERVICE_WAKES, b)
+                self.service_wakes(b)
+            at_top = False
             if b.exiting:
                 continue
             choice = c.choose(lambda: self.peek_probe(b))
-            if choice.action is Action.LOGICAL_EXIT:  # EOF at the boundary: SocketBackendHandleEOF
-                b.exiting = True
-                self.logical_exit(b)
-                return Outcome.EXITED
+            if choice.action is Action.READ_EOF:  # SocketBackendHandleEOF
+                self.read_eof(b)
+                continue
             if choice.action is Action.CONSUME_TYPE_BYTE:
                 self.consume_type_byte(b)
-                if b.exiting:
-                    continue
                 c.pause(Action.READ_BODY, b, ready=lambda: self.body_ready(b))
                 self.read_body(b)
-                if b.exiting:
-                    continue
-                self.run_message(b)
+                if not b.exiting:
+                    self.run_message(b)
+                at_top = True
                 continue
             # PREPARE_PARK
             if not self.prepare_park(b):
                 continue
+            if self.rt.mutations.detach_before_unwind:  # seeded S11 bug
+                c.pause(Action.DETACH, b)
+                self.detach(b)
             c.pause(Action.UNWIND_STEP, b)
             self.unwind_step(b)
             c.pause(Action.COMMIT_PARK, b)
@@ -134,7 +145,7 @@ class SessionStepper:
         """§2.7 4b/4c: probe, with sticky idle in free-running mode."""
         conn = b.connection
         if conn is None:
-            return Choice(Action.LOGICAL_EXIT, b)
+            return Choice(Action.READ_EOF, b)
         result = conn.probe()
         sticky = self.rt.config.sticky_idle_ms
         if result is ProbeResult.NONE and sticky > 0 and not self.rt.controlled:
@@ -145,38 +156,45 @@ class SessionStepper:
             conn.wait_readable(wait)
             result = conn.probe()
         if result is ProbeResult.AVAILABLE:
-            return Choice(Action.CONSUME_TYPE_BYTE, b)
+            # Terminate ('X') ends the session like EOF: no reply, the step returns DONE (§2.7 5)
+            return Choice(Action.READ_EOF if conn.inbuf[:1] == b"X" else Action.CONSUME_TYPE_BYTE, b)
         if result is ProbeResult.EOF:
-            return Choice(Action.LOGICAL_EXIT, b)
+            return Choice(Action.READ_EOF, b)
         return Choice(Action.PREPARE_PARK, b)
 
     # --- steps ------------------------------------------------------------------------
 
     def startup(self, b: Backend, minor: int) -> None:
+        """Thread-per-session: the own carrier runs the startup as a step of its own."""
         with self.rt.recorder.step(Action.STARTUP, c=self.c, b=b):
-            out = bytearray()
-            if minor > 0:
-                out += pq.negotiate_protocol_version(0, [])
-            out += pq.authentication_ok()
-            for name, value in self.rt.parameter_status():
-                out += pq.parameter_status(name, value)
-            out += pq.backend_key_data(b.pid, b.secret)
-            b.session.send_ready_for_query = True
-            self._send(b, bytes(out))
+            self.startup_output(b, minor)
+
+    def startup_output(self, b: Backend, minor: int) -> None:
+        """AuthenticationOk, ParameterStatus, BackendKeyData; ReadyForQuery becomes due."""
+        out = bytearray()
+        if minor > 0:
+            out += pq.negotiate_protocol_version(0, [])
+        out += pq.authentication_ok()
+        for name, value in self.rt.parameter_status():
+            out += pq.parameter_status(name, value)
+        out += pq.backend_key_data(b.pid, b.secret)
+        b.session.send_ready_for_query = True
+        b.timeouts.idle_session_ms = self.rt.config.idle_session_timeout_ms  # server GUC defaults
+        b.timeouts.idle_in_transaction_ms = self.rt.config.idle_in_transaction_timeout_ms
+        self._send(b, bytes(out))
 
     def step_top(self, b: Backend) -> None:
-        """§2.7 step 2-3: deliver notifications outside a transaction, arm idle timeouts, ReadyForQuery."""
+        """§2.7 steps 2-3 then 4a, one step as in the model: deliver notifications outside a
+        transaction, arm the idle timeout, ReadyForQuery; doing_command_read; service wakes."""
         s = b.session
-        with self.rt.recorder.step(Action.STEP_TOP, c=self.c, b=b, owns=MBOX) as st:
+        with self.rt.recorder.step(Action.STEP_TOP, c=self.c, b=b, owns=MBOX | {"tdue"}) as st:
             if s.send_ready_for_query:
                 t = b.timeouts
                 if s.in_transaction_block:
                     if t.idle_in_transaction_ms > 0:
                         t.enable(TimeoutKind.IDLE_IN_TRANSACTION, t.idle_in_transaction_ms)
                 else:
-                    if b.mailbox.consume(Interrupt.NOTIFY.bit):
-                        s.notify_pending = True
-                    if s.notify_pending:
+                    if s.notify_pending:  # ProcessNotifyInterrupt(false) before ReadyForQuery
                         st.params["notified"] = self._deliver_notifications(b)
                     if t.idle_session_ms > 0:
                         t.enable(TimeoutKind.IDLE_SESSION, t.idle_session_ms)
@@ -186,33 +204,39 @@ class SessionStepper:
                 self._send(b, pq.ready_for_query(status))
             s.doing_command_read = True
             s.step_error_boundary_active = True
+            self._service(b, st.params)
 
     def service_wakes(self, b: Backend) -> None:
-        """§2.7 4a `PgSessionServiceProtocolReadWake`: timeouts, mailbox, notify (T14/T15)."""
-        s = b.session
+        """§2.7 4a `PgSessionServiceProtocolReadWake` after a resume (the wake service contract)."""
         with self.rt.recorder.step(Action.SERVICE_WAKES, c=self.c, b=b, owns=MBOX | {"tdue"}) as st:
-            t = b.timeouts
-            if t.is_due():  # process_due_logical_timeouts (S22: fired only attached)
-                self.rt.observe_timeout_due(b)
-                kind = t.active
-                t.disable()
-                st.params["fired"] = None if kind is None else kind.value
-                self._fatal(b, FATAL_IDLE_SESSION if kind is TimeoutKind.IDLE_SESSION else FATAL_IDLE_IN_XACT)
-                return
-            bits = b.mailbox.consume()
-            if bits:
-                st.params["consumed"] = [k.name for k in Interrupt if bits & k.bit]
-            self._apply_interrupts(b, bits, idle=True)
-            if b.exiting:
-                return
-            if s.notify_pending and not s.in_transaction_block:
-                st.params["notified"] = self._deliver_notifications(b)
-            if s.notify_pending:
-                self._mark_deferred_notify(b)  # T14
-            else:  # T15
-                b.deferred_notify_generation = 0
-                b.deferred_notify_park_generation = 0
-                b.deferred_notify_reasons = WakeReason.NONE
+            self._service(b, st.params)
+
+    def _service(self, b: Backend, params: dict[str, object]) -> None:
+        """Consume the mailbox, fire a due timeout (S22: only attached), deliver a notification
+        outside a transaction or defer it inside one (T14), else clear the deferral (T15)."""
+        s = b.session
+        t = b.timeouts
+        bits = b.mailbox.consume()
+        if bits:
+            params["consumed"] = mask_names(bits)
+        self._apply_interrupts(b, bits)
+        if t.is_due():  # process_due_logical_timeouts
+            self.rt.observe_timeout_due(b)
+            kind = t.active
+            t.disable()
+            params["fired"] = None if kind is None else kind.value
+            self._fatal(b, FATAL_IDLE_SESSION if kind is TimeoutKind.IDLE_SESSION else FATAL_IDLE_IN_XACT)
+        if b.exiting:
+            t.disable()  # the session ends: no timeout stays armed
+            return
+        if s.notify_pending and (not s.in_transaction_block or self.rt.mutations.notify_in_xact):
+            params["notified"] = self._deliver_notifications(b)
+        if s.notify_pending:
+            self._mark_deferred_notify(b)  # T14
+        else:  # T15
+            b.deferred_notify_generation = 0
+            b.deferred_notify_park_generation = 0
+            b.deferred_notify_reasons = WakeReason.NONE
 
     def _mark_deferred_notify(self, b: Backend) -> None:
         """T14 `PgBackendMarkProtocolReadParkDeferredNotify`."""
@@ -228,17 +252,22 @@ class SessionStepper:
             b.deferred_notify_reasons = reasons
 
     def consume_type_byte(self, b: Backend) -> None:
-        """§2.7 4e/5: the byte pins the backend to this carrier until the command ends (S9)."""
+        """§2.7 4e/5: the byte pins the backend to this carrier until the command ends (S9).
+        CHECK_FOR_INTERRUPTS runs at the start of Execute, as in the model."""
         conn = b.connection
         assert conn is not None
-        with self.rt.recorder.step(Action.CONSUME_TYPE_BYTE, c=self.c, b=b, owns=MBOX) as st:
+        with self.rt.recorder.step(Action.CONSUME_TYPE_BYTE, c=self.c, b=b) as st:
             b.pending_type = conn.take_type_byte()
             st.params["type"] = b.pending_type.decode("latin-1")
             b.mid_msg = True
             b.byte_carrier = self.c
             b.timeouts.disable()  # disable idle timeouts
-            self._apply_interrupts(b, b.mailbox.consume(), idle=True)  # CHECK_FOR_INTERRUPTS
             b.session.doing_command_read = False
+
+    def read_eof(self, b: Backend) -> None:
+        """§2.7 4e `SocketBackendHandleEOF`: the client went away; the step returns DONE (L6)."""
+        with self.rt.recorder.step(Action.READ_EOF, c=self.c, b=b):
+            self._lost_client(b)
 
     def read_body(self, b: Backend) -> None:
         conn = b.connection
@@ -254,22 +283,24 @@ class SessionStepper:
                 self._fatal(b, ("08P01", str(exc)))
 
     def run_message(self, b: Backend) -> None:
-        """Dispatch one frontend message: Execute, then deep waits and further Execute steps."""
+        """Dispatch one frontend message: Execute (which may start a deep wait), then further
+        Execute steps for the statements after a pg_sleep."""
         c = self.c
         statements: list[str] = []
         first = True
         while True:
             c.pause(Action.EXECUTE, b)
-            with self.rt.recorder.step(Action.EXECUTE, c=c, b=b) as st:
+            with self.rt.recorder.step(Action.EXECUTE, c=c, b=b, owns=MBOX) as st:
                 if first:
-                    statements = self._start_message(b, st.params)
                     first = False
+                    statements = self._start_message(b, st.params) if self._check_interrupts(b, st.params) else []
                 else:
                     st.params["continued"] = True
                 if statements and not b.exiting:
                     result, statements = run_statements(b, statements, self.rt.notify_hub)
                     self._send(b, result.output)
                     b.sleep_request = result.sleep
+                    b.deep_wait = result.sleep is not None  # pinned (S12)
                 if b.sleep_request is None:
                     self._end_message(b)
             if b.exiting or b.sleep_request is None:
@@ -277,6 +308,21 @@ class SessionStepper:
             canceled = self.deep_wait(b, more=bool(statements))
             if b.exiting or canceled or not statements:
                 return
+
+    def _check_interrupts(self, b: Backend, params: dict[str, object]) -> bool:
+        """CHECK_FOR_INTERRUPTS before dispatch: a terminate exits, a cancel fails the message
+        (57014).  Returns False when the message must not run."""
+        bits = b.mailbox.consume()
+        if bits:
+            params["consumed"] = mask_names(bits)
+        self._apply_interrupts(b, bits)
+        if b.exiting:
+            return False
+        if bits & Interrupt.QUERY_CANCEL.bit:
+            params["msg"] = "canceled"
+            self._send(b, finish_sleep(b, canceled=True))
+            return False
+        return True
 
     def _start_message(self, b: Backend, params: dict[str, object]) -> list[str]:
         body = b.pending_body or b""
@@ -306,39 +352,56 @@ class SessionStepper:
         b.session.send_ready_for_query = True
 
     def deep_wait(self, b: Backend, more: bool) -> bool:
-        """pg_sleep: a deep wait that keeps the carrier pinned (S12); cancel/die end it early.
+        """pg_sleep: a deep wait that keeps the carrier pinned (S12).
 
-        Returns True if the statement was canceled.  `more`: statements follow in the query.
+        SendInterrupt sets the latch and wakes the wait: DeepWaitWake runs CHECK_FOR_INTERRUPTS
+        (the whole mailbox); a cancel ends the statement, a terminate the session, anything else
+        (NOTIFY, reload) only sets its flag and the wait goes on.  DeepWaitElapsed ends it by
+        time.  Returns True if the statement was canceled.  `more`: statements follow.
         """
         c = self.c
-        seconds = b.sleep_request or 0.0
-        c.pause(Action.DEEP_WAIT_START, b)
-        with self.rt.recorder.step(Action.DEEP_WAIT_START, c=c, b=b, params={"seconds": seconds}):
-            b.deep_wait = True
-        if not self.rt.controlled:
-            deadline = time.monotonic() + seconds
-            stop_bits = Interrupt.QUERY_CANCEL.bit | Interrupt.PROC_DIE.bit
-            while not self.rt.stopping:
-                b.latch.reset()
-                remaining = deadline - time.monotonic()
-                if b.mailbox.peek() & stop_bits or remaining <= 0:
-                    break
-                b.latch.wait(min(remaining, 0.2))
-        c.pause(Action.DEEP_WAIT_END, b)
-        with self.rt.recorder.step(Action.DEEP_WAIT_END, c=c, b=b, owns=MBOX) as st:
-            b.deep_wait = False
-            b.sleep_request = None
-            bits = b.mailbox.consume()  # CHECK_FOR_INTERRUPTS
-            canceled = bool(bits & Interrupt.QUERY_CANCEL.bit)
-            self._apply_interrupts(b, bits & ~Interrupt.QUERY_CANCEL.bit, idle=False)
-            if self.rt.stopping and not b.exiting:
-                self._fatal(b, FATAL_TERMINATED)
-            st.params["result"] = "terminated" if b.exiting else "canceled" if canceled else "completed"
-            if not b.exiting:
-                self._send(b, finish_sleep(b, canceled))
-                if canceled or not more:
-                    self._end_message(b)
-        return canceled
+        deadline = time.monotonic() + (b.sleep_request or 0.0)
+
+        def ending() -> Choice:
+            woken = bool(b.mailbox.peek()) or self.rt.stopping
+            return Choice(Action.DEEP_WAIT_WAKE if woken else Action.DEEP_WAIT_ELAPSED, b)
+
+        while True:
+            if not self.rt.controlled:
+                while not self.rt.stopping:
+                    b.latch.reset()
+                    remaining = deadline - time.monotonic()
+                    if b.mailbox.peek() or remaining <= 0:
+                        break
+                    b.latch.wait(min(remaining, 0.2))
+            action = c.choose(ending).action
+            if action is Action.DEEP_WAIT_ELAPSED:
+                with self.rt.recorder.step(action, c=c, b=b) as st:
+                    st.params["result"] = "completed"
+                    self._end_deep_wait(b, canceled=False, more=more)
+                return False
+            with self.rt.recorder.step(action, c=c, b=b, owns=MBOX) as st:  # the latch woke it
+                bits = b.mailbox.consume()
+                canceled = bool(bits & Interrupt.QUERY_CANCEL.bit)
+                self._apply_interrupts(b, bits)
+                if self.rt.stopping:
+                    self._fatal(b, FATAL_TERMINATED)
+                result = "terminated" if b.exiting else "canceled" if canceled else "waiting"
+                st.params["result"] = result
+                if b.exiting:
+                    b.deep_wait = False
+                    b.sleep_request = None
+                elif canceled:
+                    self._end_deep_wait(b, canceled=True, more=more)
+            if result != "waiting":
+                return canceled
+
+    def _end_deep_wait(self, b: Backend, canceled: bool, more: bool) -> None:
+        b.deep_wait = False
+        b.sleep_request = None
+        self._send(b, finish_sleep(b, canceled))
+        if canceled or not more:
+            self._end_message(b)
 
     # --- park (T1-T4) ------------------------------------------------------------------
 
@@ -372,7 +435,6 @@ class SessionStepper:
         """T2: the step frame returns PG_STEP_PARK_PROTOCOL_READ and unwinds (S11)."""
         with self.rt.recorder.step(Action.UNWIND_STEP, c=self.c, b=b):
             b.session.step_error_boundary_active = False
-            self.c.loc = CarrierLoc.COMMITTING
 
     def commit_park(self, b: Backend) -> None:
         """T3, field half."""
@@ -390,6 +452,7 @@ class SessionStepper:
         """T3, detach half (`PgCarrierDetachBackend`)."""
         with self.rt.recorder.step(Action.DETACH, c=self.c, b=b, locked=True):
             self.c.detach_locked(b)
+            self.c.loc = CarrierLoc.COMMITTING  # the commit window (S8, H5)
 
     def enqueue_park(self, b: Backend) -> None:
         """T4 `PgRuntimeProtocolSchedulerParkBackend`."""
@@ -431,10 +494,7 @@ class SessionStepper:
         """`backend_pooled_protocol_exit_logical`: T13, close, unpublish, detach (S28, S29)."""
         conn = b.connection
         if conn is not None:
-            if b.exit_error is not None:
-                with contextlib.suppress(ConnectionClosed):
-                    conn.send(b.exit_error, timeout=2.0)
-            conn.close()
+            conn.close()  # the FATAL, if any, went out when it was raised
         self.rt.notify_hub.unlisten(b, "*")
         with self.rt.recorder.step(Action.LOGICAL_EXIT, c=self.c, b=b, locked=True) as st:
             fatal = None if b.exit_error is None else pq.parse_error_fields(b.exit_error[5:])

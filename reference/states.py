@@ -27,6 +27,7 @@ class CarrierLoc(StrEnum):
     """Where a carrier thread is (`loc(c)` in §4)."""
 
     SCHEDULER_LOOP = "scheduler_loop"
+    LEASING = "leasing"  # T9 popped a runnable backend, T10 attach next
     IN_STEP = "in_step"
     COMMITTING = "committing"
     POLLING = "polling"

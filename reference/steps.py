@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pgcheck.reference.events import Action
-from pgcheck.reference.views import backend_view, carrier_view, diff, scheduler_view
+from pgcheck.reference.views import ENVIRONMENT_FIELDS, backend_view, carrier_view, diff, scheduler_view
 
 if TYPE_CHECKING:
     from pgcheck.reference.backend import Backend
@@ -55,6 +55,26 @@ class StepRecorder:
         locked: bool = False,
         owns: frozenset[str] = frozenset(),
         params: dict[str, Any] | None = None,
+    ) -> Iterator[StepInfo]:
+        log = self.rt.events
+        if owns & ENVIRONMENT_FIELDS and log.enabled and not self.rt.controlled:
+            # the step consumes the mailbox: linearize with SendInterrupt
+            with log.order, self._step(action, c, b, others, locked, owns, params) as info:
+                yield info
+            return
+        with self._step(action, c, b, others, locked, owns, params) as info:
+            yield info
+
+    @contextmanager
+    def _step(
+        self,
+        action: Action,
+        c: Carrier | None,
+        b: Backend | None,
+        others: Sequence[Backend],
+        locked: bool,
+        owns: frozenset[str],
+        params: dict[str, Any] | None,
     ) -> Iterator[StepInfo]:
         log = self.rt.events
         lock = self.rt.scheduler.lock if locked else nullcontext()

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from pgcheck.reference import fdwait
 from pgcheck.reference.client import ClientError, PgClient, query_message
 from pgcheck.reference.runtime import Runtime, RuntimeConfig
 from pgcheck.reference.states import Mode
@@ -125,7 +126,10 @@ def run_stress(
 
     def run_cancel(client: PgClient) -> None:
         client.send_raw(query_message("SELECT pg_sleep(30)"))
-        time.sleep(0.2)
+        # RowDescription comes from the Execute step that starts the deep wait: cancel after
+        # it, so the cancel cannot reach a session that is still idle (where it is a no-op).
+        if client.sock is not None:
+            fdwait.wait([client.sock.fileno()], 30.0)
         client.cancel()
         answer = client.read_until_ready(timeout=30.0)
         if answer.error_codes != ["57014"]:
@@ -167,6 +171,8 @@ def main() -> int:
             seconds=args.seconds,
             seed=args.seed,
         )
+        if not rt.wait_sessions_ended(30.0):
+            result.failures.append("some sessions did not end after their clients left (hang)")
     finally:
         rt.stop()
     print(result.summary())

@@ -87,8 +87,8 @@ def test_enabled_lists_waiting_carriers_and_step_takes_exactly_one() -> None:
         a = ctl.connect()
         assert ctl.enabled() == [(0, "TakeNewConnection")]
         ctl.step(0)
-        assert ctl.enabled() == [(0, "Startup")]
-        assert [e.action for e in ctl.events] == ["ClientConnect", "TakeNewConnection"]
+        assert ctl.enabled() == [(0, "StepTop")]
+        assert [e.action for e in ctl.events] == ["ClientConnect", "StartCarrier", "TakeNewConnection"]
         ctl.run_until_quiet()
         assert a.messages()[-1] == (b"Z", b"I")
         with pytest.raises(ValueError):
@@ -166,11 +166,11 @@ def test_client_close_while_parked_exits() -> None:
         names = [e.action for e in ctl.events]
         close = names.index("ClientClose")
         assert names[close + 1 :] == [
-            "StagingWait",
+            "StagingWake",
             "StagingLease",
             "Resume",
-            "StepTop",
             "ServiceWakes",
+            "ReadEOF",
             "LogicalExit",
         ]
         wait = ctl.events[close + 1]
@@ -183,11 +183,13 @@ def test_deep_wait_cancel_in_controlled_mode() -> None:
         ctl.run_until_quiet()
         a.messages()
         a.send_query("SELECT pg_sleep(100)")
-        while ctl.snapshot()["backends"][0]["pc"] != "DeepWaitStart":
+        while not ctl.snapshot()["backends"][0]["deep_wait"]:
             ctl.step(ctl.enabled()[0][0])
-        assert ctl.enabled()[0][1] == "DeepWaitEnd"
+        assert ctl.enabled()[0][1] == "DeepWaitElapsed"
         assert not ctl.cancel(0, key=12345)
+        assert ctl.enabled()[0][1] == "DeepWaitElapsed"  # a wrong key cancels nothing
         assert ctl.cancel(0)
+        assert ctl.enabled()[0][1] == "DeepWaitWake"
         ctl.run_until_quiet()
         messages = a.messages()
         assert [k for k, _ in messages] == [b"T", b"E", b"Z"] and b"57014" in messages[1][1]
