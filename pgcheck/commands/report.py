@@ -27,8 +27,16 @@ def stale_files(bundle: dict[str, bytes], folder: Path) -> list[str]:
     return sorted(lines, key=lambda ln: ln.split(": ", 1)[1])
 
 
+# Folders that hold only generated files: --out removes what a fresh bundle no longer has.
+GENERATED_FOLDERS = ("diagrams", "witnesses")
+
+
 def write_bundle(bundle: dict[str, bytes], folder: Path) -> None:
     try:
+        for sub in GENERATED_FOLDERS:
+            for path in sorted((folder / sub).glob("*")):
+                if path.is_file() and path.relative_to(folder).as_posix() not in bundle:
+                    path.unlink()
         for name, data in bundle.items():
             path = folder / name
             path.parent.mkdir(parents=True, exist_ok=True)
