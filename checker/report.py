@@ -94,6 +94,39 @@ def describe_config(cfg: ModelConfig) -> str:
     return f"{cfg.mode}, {_n(cfg.sessions, 'session')}"
 
 
+# Behaviour options that still explore in about a second at one session and show the whole
+# session lifecycle: cancel, terminate, close, deep wait, idle timeout, stale generations.
+LIFECYCLE_OPTIONS: dict[str, Any] = {
+    "commands": ("query", "begin", "sleep"),
+    "cancels": 1,
+    "terminates": 1,
+    "client_close": True,
+    "idle_session_timeout": True,
+    "reschedules": 1,
+    "transport_changes": 1,
+}
+
+
+def lifecycle_config(mode: str, s: Settings) -> ModelConfig:
+    opts = dict(LIFECYCLE_OPTIONS)
+    opts.update(s.options_dict())
+    return make_config(mode, 1 if mode == "pooled" else None, 1, opts)
+
+
+def diagram_sets(s: Settings) -> list[tuple[str, str, ModelConfig, tuple[str, ...]]]:
+    """(file prefix, mode, configuration, kinds drawn): the configured sizes with every kind,
+    then one session with the lifecycle options for the session and carrier machines."""
+    out = [("", m, diagram_config(m, s), tuple(KEY_FIELDS)) for m in MODES]
+    out += [("lifecycle-", m, lifecycle_config(m, s), ("session", "carrier")) for m in MODES]
+    return out
+
+
+def options_text(cfg: ModelConfig) -> str:
+    if not cfg.options:
+        return "the defaults of `pgcheck list`"
+    return ", ".join(f"{k}={_opt(v)}" for k, v in sorted(cfg.options.items()))
+
+
 def witness_configs(s: Settings) -> list[ModelConfig]:
     """Where witness traces come from, in order: the diagram configurations, then one with
     more sessions than carriers and one with every witness's behaviour switched on."""
@@ -157,11 +190,17 @@ def project_graph(run: CheckRun, kind: str) -> Graph:
     init = model.init
     for i in instances:
         g.initial.add(project(model, kind, init, i))
+    seen: dict[int, list[tuple[str, ...]]] = {}
+
+    def views(fp: int) -> list[tuple[str, ...]]:
+        got = seen.get(fp)
+        if got is None:
+            got = seen[fp] = [project(model, kind, states[fp], i) for i in instances]
+        return got
+
     for src, bi, dst in explorer.edges:
-        a, b = states[src], states[dst]
         action = model.bindings[bi].action
-        for i in instances:
-            pa, pb = project(model, kind, a, i), project(model, kind, b, i)
+        for pa, pb in zip(views(src), views(dst), strict=True):
             if pa != pb:
                 g.edges.setdefault((pa, pb), set()).add(action)
     return g
@@ -184,7 +223,7 @@ def to_dot(g: Graph, title: str) -> str:
     out = [
         f"digraph {g.kind} {{",
         f"  label={_dot_quote(title)};",
-        "  labelloc=t; rankdir=LR; fontname=Helvetica;",
+        "  labelloc=t; rankdir=TB; fontname=Helvetica;",
         "  node [shape=box, style=rounded, fontname=Helvetica, fontsize=10];",
         "  edge [fontname=Helvetica, fontsize=8];",
         "  start [shape=point];",
@@ -366,32 +405,31 @@ def liveness_rows(spec_for: Callable[[], Spec]) -> list[list[str]] | None:
 # ------------------------------------------------------------------ the bundle
 
 
-def _svg_page(name: str) -> str:
-    return f"[{name}.svg]({name}.svg)"
-
-
 def build_bundle(s: Settings) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     setting_lines = [
         f"- diagrams and coverage: each mode at {s.diagram_sessions} sessions "
-        f"({s.diagram_carriers} carriers in pooled mode), whole state graph without symmetry reduction;",
+        f"({s.diagram_carriers} carriers in pooled mode), and each mode at one session (one carrier) with "
+        "the lifecycle options (cancels, terminates, client close, pg_sleep, idle timeout, stale generations; "
+        "listed on each diagram page); "
+        "the whole state graph, without symmetry reduction;",
         f"- property matrix: each mode, carriers 1-{s.max_carriers} (pooled), sessions 1-{s.max_sessions}, "
         f"a budget of {s.budget:,} distinct states per configuration (with symmetry reduction); "
         "a configuration over budget is reported as such and the larger ones of its row are skipped;",
         "- model options: " + (", ".join(f"{k}={_opt(v)}" for k, v in s.options) or "the defaults of `pgcheck list`") + ".",
     ]
     runs: dict[str, CheckRun] = {}
-    for mode in MODES:
-        runs[mode] = explore_graph(load(diagram_config(mode, s)))
+    for prefix, mode, cfg, _ in diagram_sets(s):
+        runs[prefix + mode] = explore_graph(load(cfg))
 
     # Diagrams.
     diagram_links: list[str] = []
-    for mode in MODES:
-        run = runs[mode]
-        cfg = diagram_config(mode, s)
-        for kind in KEY_FIELDS:
+    for prefix, mode, cfg, kinds in diagram_sets(s):
+        run = runs[prefix + mode]
+        for kind in kinds:
             g = project_graph(run, kind)
-            base = f"diagrams/{mode}-{kind}"
+            stem = f"{prefix}{mode}-{kind}"
+            base = f"diagrams/{stem}"
             title = f"{kind} ({', '.join(KEY_FIELDS[kind])}) - {describe_config(cfg)}"
             dot = to_dot(g, title)
             files[base + ".dot"] = dot.encode()
@@ -399,12 +437,14 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
             md = [
                 f"# {kind} state machine, {describe_config(cfg)}",
                 "",
+                f"Options: {options_text(cfg)}.",
+                "",
                 f"Projected from the explored state graph ({run.result.distinct:,} states, "
                 f"{len(graph_of(run).edges):,} transitions) onto `{', '.join(KEY_FIELDS[kind])}`"
                 + (" (`cur` as attached/free; queues by length)" if kind != "session" else "")
                 + "; an edge is drawn where an action changes those fields of one instance, labelled with the actions.",
                 "",
-                f"{len(g.nodes())} nodes, {len(g.edges)} edges. Picture: [{mode}-{kind}.svg]({mode}-{kind}.svg).",
+                f"{len(g.nodes())} nodes, {len(g.edges)} edges. Picture: [{stem}.svg]({stem}.svg).",
                 "",
                 "```mermaid",
                 to_mermaid(g).rstrip("\n"),
@@ -412,24 +452,27 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
                 "",
             ]
             files[base + ".md"] = "\n".join(md).encode()
-            diagram_links.append(f"| {mode} | {kind} | [{mode}-{kind}.md]({base}.md) | [svg]({base}.svg) |")
+            diagram_links.append(
+                f"| {describe_config(cfg)}{' (lifecycle options)' if prefix else ''} | {kind} "
+                f"| [{stem}.md]({base}.md) | [svg]({base}.svg) |"
+            )
 
     # Action coverage.
-    cov: list[str] = ["# Action coverage", "", "Per action of the diagram configurations: how many bindings it has, "
+    cov: list[str] = ["# Action coverage", "", "Per action of each diagram configuration: how many bindings it has, "
                       "how often a guard held (fired) and how often that reached a new state.", ""]
-    for mode in MODES:
-        run = runs[mode]
+    for prefix, mode, cfg, _ in diagram_sets(s):
+        run = runs[prefix + mode]
         r = run.result
         agg: dict[str, list[int]] = {}
-        for b in run.model.bindings:
-            row = agg.setdefault(b.action, [0, 0, 0])
+        for bd in run.model.bindings:
+            row = agg.setdefault(bd.action, [0, 0, 0])
             row[0] += 1
-            row[1] += r.fired[b.index]
-            row[2] += r.new_states[b.index]
-        never = sorted(a for a, v in agg.items() if v[1] == 0)
-        cov += [f"## {describe_config(diagram_config(mode, s))}", ""]
+            row[1] += r.fired[bd.index]
+            row[2] += r.new_states[bd.index]
+        never = sorted(act for act, v in agg.items() if v[1] == 0)
+        cov += [f"## {describe_config(cfg)}", "", f"Options: {options_text(cfg)}.", ""]
         cov.append(md_table(["action", "bindings", "fired", "new states"],
-                            [[a, *v] for a, v in sorted(agg.items())]))
+                            [[act, *v] for act, v in sorted(agg.items())]))
         cov.append(f"Never fired here: {', '.join(never) if never else 'none'}.\n")
     files["coverage.md"] = "\n".join(cov).encode()
 
@@ -468,8 +511,9 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
                             r.verdict] for r in matrix]))
     sizes += ["## Diagram configurations (no symmetry reduction)", ""]
     sizes.append(md_table(["configuration", "distinct", "transitions", "depth"],
-                          [[describe_config(diagram_config(m, s)), f"{runs[m].result.distinct:,}",
-                            f"{len(graph_of(runs[m]).edges):,}", runs[m].result.depth] for m in MODES]))
+                          [[describe_config(cfg) + (" (lifecycle options)" if prefix else ""),
+                            f"{runs[prefix + m].result.distinct:,}", f"{len(graph_of(runs[prefix + m]).edges):,}",
+                            runs[prefix + m].result.depth] for prefix, m, cfg, _ in diagram_sets(s)]))
     files["sizes.md"] = "\n".join(sizes).encode()
 
     bugs = seeded_bug_rows()
@@ -519,7 +563,7 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
         "",
         "## State-machine diagrams",
         "",
-        "| mode | entity | diagram (Mermaid) | picture |",
+        "| configuration | entity | diagram (Mermaid) | picture |",
         "|---|---|---|---|",
         *diagram_links,
         "",
@@ -527,8 +571,7 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
         "",
         "A shortest run to each witness (`pgcheck view` pages; they open in a browser from disk). "
         "Configurations tried, in order: " + "; ".join(
-            describe_config(c) + (" with " + ", ".join(f"{k}={_opt(v)}" for k, v in sorted(c.options.items()))
-                                  if c.options else "") for c in witness_configs(s)) + ".",
+            describe_config(c) + (" with " + options_text(c) if c.options else "") for c in witness_configs(s)) + ".",
         "",
         "| witness | configuration | steps | statement |",
         "|---|---|---|---|",

@@ -42,11 +42,20 @@ def test_committed_bundle_is_current() -> None:
     assert out.startswith(f"{COMMITTED}: ")
 
 
-def test_two_runs_are_byte_identical(small_bundle: dict[str, bytes]) -> None:
-    again = build_bundle(SMALL)
-    assert sorted(again) == sorted(small_bundle)
-    different = [name for name in small_bundle if small_bundle[name] != again[name]]
-    assert different == []
+def test_two_runs_are_byte_identical(small_bundle: dict[str, bytes], tmp_path: Path) -> None:
+    """A second, independent run (through the command line) writes the same bytes."""
+    code, out, err = report("--out", str(tmp_path), *SMALL_ARGS)
+    assert code == 0, err
+    assert out.strip() == f"{tmp_path}/README.md ({len(small_bundle)} files)"
+    written = {p.relative_to(tmp_path).as_posix(): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    assert sorted(written) == sorted(small_bundle)
+    assert [name for name in small_bundle if written[name] != small_bundle[name]] == []
+
+
+def _write(bundle: dict[str, bytes], folder: Path) -> None:
+    for name, data in bundle.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
 
 
 def test_bundle_has_no_absolute_paths_or_clock(small_bundle: dict[str, bytes]) -> None:
@@ -71,10 +80,8 @@ def test_the_settings_are_stated_in_the_bundle(small_bundle: dict[str, bytes]) -
     assert "Budget: 500 distinct states per configuration" in small_bundle["sizes.md"].decode()
 
 
-def test_check_reports_a_changed_and_a_missing_file(tmp_path: Path) -> None:
-    code, out, err = report("--out", str(tmp_path), *SMALL_ARGS)
-    assert code == 0, err
-    assert out.strip() == f"{tmp_path}/README.md ({len(list(p for p in tmp_path.rglob('*') if p.is_file()))} files)"
+def test_check_reports_a_changed_and_a_missing_file(small_bundle: dict[str, bytes], tmp_path: Path) -> None:
+    _write(small_bundle, tmp_path)
     (tmp_path / "coverage.md").write_text("edited by hand\n", encoding="utf-8")
     (tmp_path / "diagrams" / "pooled-session.svg").unlink()
     code, out, err = report("--check", str(tmp_path), *SMALL_ARGS)
@@ -88,9 +95,7 @@ def test_check_fails_after_a_change_to_the_model(
 ) -> None:
     """The bundle written from the correct model goes stale when Detach changes (S3's broken
     body, swapped in wherever the mode has a Detach action)."""
-    for name, data in small_bundle.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
+    _write(small_bundle, tmp_path)
 
     def changed_model(cfg: ModelConfig) -> Spec:
         spec = load(cfg)
@@ -106,9 +111,7 @@ def test_check_fails_after_a_change_to_the_model(
 
 
 def test_check_matches_what_out_wrote(small_bundle: dict[str, bytes], tmp_path: Path) -> None:
-    for name, data in small_bundle.items():
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / name).write_bytes(data)
+    _write(small_bundle, tmp_path)
     assert stale_files(small_bundle, tmp_path) == []
     (tmp_path / "leftover.md").write_text("x", encoding="utf-8")
     assert stale_files(small_bundle, tmp_path) == ["extra: leftover.md"]
