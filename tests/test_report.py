@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -175,3 +176,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], needl
     assert out == ""
     assert len(err.strip().splitlines()) == 1
     assert needle in err
+
+
+def test_witness_pages_show_a_run_to_their_witness(small_bundle: dict[str, bytes]) -> None:
+    index = small_bundle["README.md"].decode()
+    rows = re.findall(r"^\| \[(W-[\w-]+)\]\((witnesses/[\w-]+\.html)\) \| [^|]+ \| (\d+) \|", index, re.M)
+    assert {wid for wid, _, _ in rows} >= {"W-park", "W-migrated-resume"}
+    for wid, page, steps in rows:
+        html = small_bundle[page].decode()
+        match = re.search(r'<script type="application/json" id="page-model">(.*?)</script>', html, re.S)
+        assert match, page
+        model = json.loads(match.group(1))
+        text = json.dumps(model)
+        assert f'"{wid}"' in text
+        assert '"witness"' in text
+        assert len(model["steps"]) == int(steps) + 1, page
