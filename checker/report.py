@@ -13,7 +13,7 @@ import importlib
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -348,7 +348,7 @@ def _short(cfg: ModelConfig) -> str:
 
 def seeded_bug_rows() -> tuple[list[str], list[list[str]]] | None:
     """The seeded-bug table from `pgcheck mutants --json`, when that catalogue is built.
-    Run times are left out: they differ between runs."""
+    Run times (and traces) are left out: times differ between runs."""
     try:
         importlib.import_module("pgcheck.model.mutations")
         mutants_command = importlib.import_module("pgcheck.commands.mutants").command
@@ -365,11 +365,12 @@ def seeded_bug_rows() -> tuple[list[str], list[list[str]]] | None:
     records = [r for r in records if isinstance(r, dict)]
     if not records:
         return None
-    timeish = ("time", "seconds", "elapsed")
-    keys = sorted({k for r in records for k in r if not any(t in k.lower() for t in timeish)})
-    if "name" in keys:
-        keys.remove("name")
-        keys.insert(0, "name")
+    preferred = ["name", "source", "expected", "caught_by", "status", "length", "states", "config"]
+    present = {k for r in records for k in r}
+    keys = [k for k in preferred if k in present]
+    if len(keys) < 2:  # another layout: every column but run times and traces
+        skip = ("time", "seconds", "elapsed", "trace")
+        keys = sorted(k for k in present if not any(t in k.lower() for t in skip))
     rows = [[_plain(r.get(k, "")) for k in keys] for r in records]
     return keys, sorted(rows)
 
@@ -386,23 +387,38 @@ def _plain(v: Any) -> str:
     return "" if v is None else str(v)
 
 
-def liveness_rows(spec_for: Callable[[], Spec]) -> list[list[str]] | None:
-    """Liveness properties (id, statement, citation) when specs/liveness.py is built."""
+def liveness_section(configs: list[ModelConfig]) -> list[str] | None:
+    """Liveness properties (id, form, statement, citation) and their verdict in each of
+    `configs`, when the build has temporal properties (specs/liveness.py) and a liveness check."""
     try:
         importlib.import_module("pgcheck.specs.liveness")
     except ImportError:
         return None
-    model = spec_for().trace()
-    found: list[list[str]] = []
-    for name in ("liveness", "properties"):
-        for entry in getattr(model, name, None) or []:
-            p = entry[0] if isinstance(entry, tuple) else entry
-            if getattr(p, "kind", "liveness") == "liveness" and hasattr(p, "id"):
-                found.append([p.id, p.statement, p.cite])
-    return sorted(found)
-
-
-# ------------------------------------------------------------------ the bundle
+    props: dict[str, list[str]] = {}
+    verdicts: dict[str, dict[str, str]] = {}
+    for cfg in configs:
+        spec = load(cfg)
+        options: dict[str, Any] = {"liveness": True}
+        run = run_check(spec, engine="python", default_trace_dir=None, **options)
+        for traced in getattr(run.model, "temporal", []):
+            p = traced.prop
+            props.setdefault(p.id, [p.id, str(getattr(p, "form", "")), p.statement, p.cite])
+        column = verdicts.setdefault(_short(cfg), {})
+        report = getattr(run, "liveness", None)
+        if report is None:
+            note = str(getattr(run, "liveness_note", "")) or "not checked"
+            for pid in props:
+                column.setdefault(pid, note)
+            continue
+        for outcome in report.outcomes:
+            column[outcome.prop.id] = outcome.verdict
+        for pid in report.skipped:
+            column[pid] = "does not apply"
+    columns = sorted(verdicts)
+    rows = [props[pid] + [verdicts[c].get(pid, "n/a") for c in columns] for pid in sorted(props)]
+    if not rows:
+        return ["No liveness properties are declared.\n"]
+    return [md_table(["id", "form", "statement", "citation", *columns], rows)]
 
 
 def build_bundle(s: Settings) -> dict[str, bytes]:
@@ -485,13 +501,13 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
     props.append(md_table(["id", "kind", "statement", "citation"],
                           sorted([p.id, p.kind, p.statement, p.cite]
                                  for p, _ in ref_model.invariants + ref_model.witnesses)))
-    live = liveness_rows(lambda: load(diagram_config("pooled", s)))
+    live = liveness_section([diagram_config(m, s) for m in MODES])
     props += ["## Liveness properties", ""]
     if live is None:
         props.append("Liveness properties: not available in this build.\n")
     else:
-        props.append(md_table(["id", "statement", "citation"], live) if live else "none declared\n")
-        props.append("Verdicts: `pgcheck explore --liveness`.\n")
+        props.append("Verdicts in the diagram configurations (the whole graph, fairness as declared).\n")
+        props += live
     checked = [r for r in matrix if r.distinct is not None]
     for title, attr in (("Invariants", "invariants"), ("Witnesses", "witnesses")):
         for mode in MODES:
