@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pgcheck.checker.report as report_module
 import pytest
@@ -143,6 +144,14 @@ def test_dot_and_mermaid_carry_the_same_edges(small_bundle: dict[str, bytes]) ->
     assert dot_edges == mermaid_edges > 0
     assert "<svg" in small_bundle["diagrams/pooled-session.svg"].decode()
     assert "Detach" in _dot_labels(dot)
+
+
+def test_every_svg_is_well_formed_xml(small_bundle: dict[str, bytes]) -> None:
+    svgs = [name for name in small_bundle if name.endswith(".svg")]
+    assert svgs
+    for name in svgs:
+        root = ElementTree.fromstring(small_bundle[name])
+        assert root.tag == "{http://www.w3.org/2000/svg}svg", name
 
 
 def test_a_broken_variant_draws_a_transition_the_model_lacks() -> None:
