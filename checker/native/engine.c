@@ -281,15 +281,30 @@ static int ensure_block(int64_t blk)
     return parent_id[blk] && parent_binding[blk] ? 0 : -1;
 }
 
-static int64_t new_state(int64_t parent, int binding)
+/* Each worker takes ids in runs of ID_RUN from the shared counter, so the counter and a
+ * block's fill count are touched once a run, not once a state (they are the only shared
+ * writes per new state). Ids left unused at the end of a run are holes no parent chain
+ * reaches; `stored` counts the states really given an id. */
+#define ID_RUN 256
+
+typedef struct {
+    int64_t next, end, stored;
+} id_range;
+
+static int64_t new_state(id_range *r, int64_t parent, int binding)
 {
-    int64_t id = atomic_fetch_add(&next_id, 1);
+    if (r->next == r->end) {
+        r->next = atomic_fetch_add(&next_id, ID_RUN);
+        r->end = r->next + ID_RUN;
+    }
+    int64_t id = r->next++;
     int64_t blk = id >> BLOCK_BITS;
     if (blk >= MAX_BLOCKS || ensure_block(blk) < 0)
         return -1;
     parent_id[blk][id & (BLOCK - 1)] = (uint32_t)parent;
     parent_binding[blk][id & (BLOCK - 1)] = (uint16_t)binding;
-    if (atomic_fetch_add(&block_filled[blk], 1) + 1 == BLOCK && spill_block(blk) < 0)
+    r->stored++;
+    if (r->next == r->end && atomic_fetch_add(&block_filled[blk], ID_RUN) + ID_RUN == BLOCK && spill_block(blk) < 0)
         return -1;
     return id;
 }
@@ -362,6 +377,7 @@ struct worker {
     int64_t cur_id;
     int nsucc;
     int64_t generated, quiescent;
+    id_range ids;
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
     int64_t canon_buf[NSLOTS];
     uint8_t packed[PACKED_BYTES];
@@ -375,6 +391,7 @@ static struct {
     pg_progress_fn progress;
     double progress_every, last_progress, started;
     int64_t depth;
+    int64_t stored_before; /* states stored before a resumed run */
     buf_t level[MAX_WORKERS];
     int64_t level_total;
     _Atomic int64_t cursor;
@@ -451,7 +468,7 @@ static void emit(struct worker *w, int binding, const int64_t *next)
     int fresh = visit(fingerprint(w->packed));
     if (fresh == 0)
         return;
-    int64_t id = fresh < 0 ? -1 : new_state(w->cur_id, binding);
+    int64_t id = fresh < 0 ? -1 : new_state(&w->ids, w->cur_id, binding);
     if (id < 0) {
         finish(V_NO_MEMORY, w->cur_id, 0);
         return;
@@ -509,6 +526,14 @@ static int64_t total_generated(void)
     return g;
 }
 
+static int64_t total_stored(void)
+{
+    int64_t n = run.stored_before;
+    for (int k = 0; k < run.workers; k++)
+        n += __atomic_load_n(&run.w[k]->ids.stored, __ATOMIC_RELAXED);
+    return n;
+}
+
 static int64_t queue_size(void)
 {
     int64_t q = run.level_total - atomic_load(&run.cursor);
@@ -523,7 +548,7 @@ static void maybe_progress(void)
     if (t - run.last_progress < run.progress_every)
         return;
     run.last_progress = t;
-    if (run.progress && run.progress(atomic_load(&next_id), total_generated(), run.depth, queue_size()))
+    if (run.progress && run.progress(total_stored(), total_generated(), run.depth, queue_size()))
         finish(V_STOPPED, -1, 0);
 }
 
@@ -538,7 +563,7 @@ static void expand_level(struct worker *w)
         int64_t end = start + CHUNK < run.level_total ? start + CHUNK : run.level_total;
         for (int64_t i = start; i < end && !atomic_load(&run.stop); i++) {
             expand_one(w, level_entry(i));
-            if (run.max_states >= 0 && atomic_load(&next_id) >= run.max_states)
+            if (run.max_states >= 0 && total_stored() >= run.max_states)
                 finish(V_MAX_STATES, -1, 0);
         }
         if (w->index == 0)
@@ -607,7 +632,7 @@ static struct {
 typedef struct {
     uint64_t magic, key;
     int64_t nslots, nbindings, nwit, symmetry;
-    int64_t next_id, depth, generated, quiescent, level_total;
+    int64_t next_id, depth, generated, quiescent, level_total, stored;
 } ck_header;
 
 static int save_checkpoint(void)
@@ -616,7 +641,7 @@ static int save_checkpoint(void)
     if (!io.f)
         return -1;
     ck_header h = {CKPT_MAGIC, ck.key, NSLOTS, NBINDINGS, NWIT, run.symmetry, atomic_load(&next_id), run.depth,
-                   total_generated(), 0, run.level_total};
+                   total_generated(), 0, run.level_total, total_stored()};
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
     memset(fired, 0, sizeof(fired));
     memset(fresh, 0, sizeof(fresh));
@@ -815,6 +840,7 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
     run.detail = 0;
     run.quit = 0;
     run.depth = 0;
+    run.stored_before = 0;
     atomic_store(&run.stop, 0);
     run.wit_depth = wit_depth;
     run.wit_id = wit_id;
@@ -844,6 +870,7 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         if (rc < 0)
             return rc == -2 ? -3 : -2;
         atomic_store(&next_id, h.next_id);
+        run.stored_before = h.stored;
         run.depth = h.depth;
         run.w[0]->generated = h.generated - 1;
         run.w[0]->quiescent = h.quiescent;
@@ -860,7 +887,7 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         memcpy(c, init, sizeof(c));
     pack(c, packed);
     visit(fingerprint(packed));
-    id0 = new_state(UINT32_MAX, 0xffff);
+    id0 = new_state(&run.w[0]->ids, UINT32_MAX, 0xffff);
     pg_err_site = -1;
     int v = first_violation(c);
     if (pg_err_site >= 0)
@@ -925,7 +952,7 @@ explore:
     }
 
     res->verdict = run.verdict;
-    res->distinct = atomic_load(&next_id);
+    res->distinct = total_stored();
     res->generated = total_generated();
     res->depth = run.depth + (run.verdict == V_INVARIANT && run.bad_id != id0 ? 1 : 0);
     res->bad_id = run.bad_id;
