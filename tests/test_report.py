@@ -102,7 +102,7 @@ def test_check_fails_after_a_change_to_the_model(
     def changed_model(cfg: ModelConfig) -> Spec:
         spec = load(cfg)
         if any(a.name == "Detach" for a in spec.actions):
-            return s3_detach_stays_in_step(cfg)
+            s3_detach_stays_in_step(spec, cfg)
         return spec
 
     monkeypatch.setattr(report_module, "load", changed_model)
