@@ -76,3 +76,15 @@ def test_list_shows_the_catalogue() -> None:
     assert code == 0
     names = [m["name"] for m in json.loads(stdout)["mutations"]]
     assert names == [m.name for m in CATALOGUE]
+
+
+def test_uncaught_mutation_says_where_it_shows() -> None:
+    """At the default size B8a cannot starve anyone (one active client): the run passes and
+    names the smallest configuration, which does catch it."""
+    code, stdout, _ = run("explore", "--carriers=2", "--sessions=2", "--mutation", LIVE, "-q")
+    m = get(LIVE)
+    assert code == 0
+    assert f"it shows with --liveness and {describe_config(m.smallest)}" in stdout
+    args = shlex.split(describe_config(m.smallest))
+    code, stdout, _ = run("explore", *args, "--mutation", LIVE, "--liveness", "-q")
+    assert code == 1 and f"{m.expected}   VIOLATED" in stdout and "was not caught here" not in stdout

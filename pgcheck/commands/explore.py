@@ -20,6 +20,7 @@ from pgcheck.checker.session import ENGINES, CheckRun, run_check
 from pgcheck.checker.summary import counterexample_lines, summary_dict, summary_lines
 from pgcheck.checker.witness_trace import check_witness_id, write_witness_trace
 from pgcheck.model import load, make_config, parse_options
+from pgcheck.model.mutations import describe_config
 from pgcheck.model.mutations import get as get_mutation
 from pgcheck.model.vocabulary import MODES
 
@@ -190,6 +191,11 @@ def command(
         if run.result.violation is not None:
             for line in counterexample_lines(run):
                 click.echo(line)
+        elif seeded is not None and run.verdict == "ok":
+            # Most seeded bugs need more than the defaults give (more active clients than
+            # carriers, an interrupt budget, ...): say where this one shows.
+            need = "--liveness and " if seeded.expected.startswith("L") and run.liveness is None else ""
+            click.echo(f"mutation {seeded.name} was not caught here; it shows with {need}{describe_config(seeded.smallest)}")
     code = exit_code(run)
     if code == 0 and fail_on_dead_actions and any(r.dead for r in rows):
         click.echo("result: FAILED: --fail-on-dead-actions and some action never fired")
