@@ -16,7 +16,7 @@
 #define FIFO_ROOM 14 /* items a packed FIFO can hold: 5 + 14 * 4 = 61 bits */
 
 /* The first evaluation error of this thread: an index into the model's error sites. */
-static __thread int pg_err_site = -1;
+static __thread int pg_err_site __attribute__((tls_model("initial-exec"))) = -1;
 
 static inline int64_t pg_err(int site)
 {
