@@ -126,10 +126,10 @@ class ListSink:
 
 
 class FileSink:
-    """Writes one JSON line per event."""
+    """Writes one JSON line per event, line-buffered so that a running server's log can be followed."""
 
     def __init__(self, path: str | Path) -> None:
-        self._file: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self._file: IO[str] = open(path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed by close()
 
     def write(self, event: Event) -> None:
         self._file.write(event.to_json() + "\n")
