@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=10, help="queries per client")
     parser.add_argument("--think-ms", type=int, default=200, help="maximum think time between queries")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--terminates", type=int, default=3, help="sessions terminated from another thread")
     args = parser.parse_args()
     log = Path(tempfile.mkdtemp()) / "events.jsonl"
     rt = Runtime(RuntimeConfig(carriers=args.carriers), sink=FileSink(log)).start()
@@ -41,6 +42,8 @@ def main() -> int:
             think_ms=(0, args.think_ms),
             seconds=args.seconds,
             seed=args.seed,
+            terminate=rt.terminate_backend,
+            terminated=args.terminates,
         )
         ended = rt.wait_sessions_ended(60.0)
     finally:
@@ -55,7 +58,7 @@ def main() -> int:
     print(
         f"| {args.clients} | {args.carriers} | {len(rt.carriers)} | {result.queries} | "
         f"{result.queries / max(result.elapsed_s, 1e-9):.0f} q/s | {result.percentile(50):.1f} / "
-        f"{result.percentile(95):.1f} / {result.percentile(99):.1f} ms | {result.cancels} / {result.notifies_sent} | "
+        f"{result.percentile(95):.1f} / {result.percentile(99):.1f} ms | {result.cancels} / {result.notifies_sent} / {result.terminates} | "
         f"{failures} | {len(events):,} | {status} in {check_s:.0f} s |"
     )
     return 0 if verdict.ok and failures == 0 else 1

@@ -1,6 +1,8 @@
-"""A bounded free-running load: many clients, random think time, some cancels and NOTIFYs.
+"""A bounded free-running load: many clients, random think time, some cancels, NOTIFYs and
+terminates (pg_terminate_backend from another thread, when the caller passes `terminate`).
 
-Every client checks that it gets exactly its own responses, in order.  Used by the stress
+Every client checks that it gets exactly its own responses, in order; a terminated client
+checks that it gets FATAL 57P01 and then the close.  Used by the stress
 test and runnable by hand:
 
     python -m pgcheck.reference.stress --clients 50 --carriers 4 --seconds 10
@@ -9,10 +11,12 @@ test and runnable by hand:
 from __future__ import annotations
 
 import argparse
+import queue
 import random
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pgcheck.reference import fdwait
@@ -31,6 +35,7 @@ class StressResult:
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     cancels: int = 0
+    terminates: int = 0
     notifies_sent: int = 0
     notifications_received: dict[int, int] = field(default_factory=dict)
     max_threads: int = 0
@@ -48,7 +53,7 @@ class StressResult:
             f"({self.queries / max(self.elapsed_s, 1e-9):.0f} q/s); latency ms mean {mean:.2f} "
             f"p50 {self.percentile(50):.2f} p95 {self.percentile(95):.2f} p99 {self.percentile(99):.2f} "
             f"max {max(self.latencies_ms, default=0.0):.2f}; cancels {self.cancels}; "
-            f"notifies {self.notifies_sent}; max threads {self.max_threads}; failures {len(self.failures)}"
+            f"notifies {self.notifies_sent}; terminates {self.terminates}; max threads {self.max_threads}; failures {len(self.failures)}"
         )
 
 
@@ -63,7 +68,11 @@ def run_stress(
     notifiers: int = 5,
     listeners: int = 5,
     seed: int = 0,
+    terminate: Callable[[int], bool] | None = None,
+    terminated: int = 3,
 ) -> StressResult:
+    """`terminate(pid)` (e.g. `Runtime.terminate_backend`) is called from a separate thread for
+    `terminated` clients, each once it has run two queries and is idle."""
     result = StressResult(clients)
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -71,6 +80,14 @@ def run_stress(
     ready = threading.Barrier(clients, timeout=30)
     finished = threading.Event()
     listener_clients: list[PgClient] = []
+    doomed = range(listeners + notifiers, listeners + notifiers + terminated) if terminate else range(0)
+    to_terminate: queue.Queue[int | None] = queue.Queue()
+
+    def terminator() -> None:
+        assert terminate is not None
+        while (pid := to_terminate.get()) is not None:
+            if not terminate(pid):
+                fail(f"terminate of pid {pid}: no such backend")
 
     def fail(message: str) -> None:
         with lock:
@@ -94,6 +111,9 @@ def run_stress(
                 if time.monotonic() > deadline:
                     break
                 time.sleep(rng.uniform(*think_ms) / 1000.0)
+                if n in doomed and i == 2:
+                    run_terminated(client)
+                    return
                 if n >= clients - cancelers and i == 2:
                     run_cancel(client)
                     continue
@@ -124,6 +144,19 @@ def run_stress(
             fail(f"client {n}: {exc!r}")
             client.close()
 
+    def run_terminated(client: PgClient) -> None:
+        """This session is idle; another thread terminates it: FATAL 57P01, then EOF."""
+        to_terminate.put(client.pid)
+        fatal = client.read_fatal(timeout=60.0)
+        if (fatal.severity, fatal.code) != ("FATAL", "57P01"):
+            fail(f"terminated pid {client.pid} got {fatal}")
+        elif not client.at_eof(timeout=60.0):
+            fail(f"terminated pid {client.pid}: the connection stayed open after FATAL")
+        else:
+            with lock:
+                result.terminates += 1
+        client.close()
+
     def run_cancel(client: PgClient) -> None:
         client.send_raw(query_message("SELECT pg_sleep(30)"))
         # RowDescription comes from the Execute step that starts the deep wait: cancel after
@@ -137,6 +170,9 @@ def run_stress(
         with lock:
             result.cancels += 1
 
+    killer = threading.Thread(target=terminator, daemon=True)
+    if terminate is not None:
+        killer.start()
     threads = [threading.Thread(target=client_main, args=(n,), daemon=True) for n in range(clients)]
     for t in threads:
         t.start()
@@ -147,7 +183,10 @@ def run_stress(
     finished.set()
     for t in workers[:listeners]:
         t.join(30)
-    if any(t.is_alive() for t in threads):
+    to_terminate.put(None)
+    if terminate is not None:
+        killer.join(30)
+    if any(t.is_alive() for t in threads) or killer.is_alive():
         fail("some clients did not finish (hang)")
     result.elapsed_s = time.monotonic() - started
     return result
@@ -170,6 +209,7 @@ def main() -> int:
             queries_per_client=args.queries,
             seconds=args.seconds,
             seed=args.seed,
+            terminate=rt.terminate_backend,
         )
         if not rt.wait_sessions_ended(30.0):
             result.failures.append("some sessions did not end after their clients left (hang)")

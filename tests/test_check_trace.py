@@ -37,11 +37,15 @@ def assert_bad_input(done: subprocess.CompletedProcess[str], *fragments: str) ->
 @pytest.fixture(scope="module")
 def load_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """20 clients on 4 pooled carriers: queries with think time, LISTEN/NOTIFY, cancels of a
-    pg_sleep, Terminate at the end; every session has ended before the server stops."""
+    pg_sleep, three sessions terminated by pg_terminate_backend, Terminate at the end; every session has ended before the server stops."""
     log = tmp_path_factory.mktemp("load") / "events.jsonl"
     rt = Runtime(RuntimeConfig(carriers=CARRIERS), sink=FileSink(log)).start()
     try:
-        result = run_stress(rt.port, clients=CLIENTS, queries_per_client=12, think_ms=(0, 20), seconds=20.0, seed=5)
+        result = run_stress(
+            rt.port, clients=CLIENTS, queries_per_client=12, think_ms=(0, 20), seconds=20.0, seed=5,
+            terminate=rt.terminate_backend,
+        )
+        assert result.terminates == 3
         assert result.failures == []
         assert rt.wait_sessions_ended(30.0)
     finally:
@@ -82,7 +86,14 @@ def test_a_changed_write_is_reported_with_seq_action_and_fields(load_log: Path, 
 
 def test_events_out_of_order_are_rejected(load_log: Path, tmp_path: Path) -> None:
     events = lines_of(load_log)
-    i = next(i for i, e in enumerate(events) if e["action"] == "Resume" and i > 50)
+    i = next(
+        i
+        for i, e in enumerate(events)
+        if e["action"] == "Resume"
+        and i > 50
+        and events[i - 1]["action"] == "AttachLeased"
+        and events[i - 1]["params"].get("b") == e["params"].get("b")  # type: ignore[attr-defined]
+    )
     events[i - 1], events[i] = events[i], events[i - 1]  # Resume before its AttachLeased
     events[i - 1]["seq"], events[i]["seq"] = events[i]["seq"], events[i - 1]["seq"]
     done = check_trace(write(tmp_path / "swapped.jsonl", events), "--carriers", "4", "--sessions", "20")
