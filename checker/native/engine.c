@@ -376,6 +376,9 @@ struct worker {
     int64_t *capture_out;
     int64_t cur_id;
     int nsucc;
+    /* A successor's invariant violation waits until the whole state is expanded: as in
+     * checker/explore.py, a model error in a later binding of the same state wins. */
+    int64_t pend_verdict, pend_id, pend_detail;
     int64_t generated, quiescent;
     id_range ids;
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
@@ -456,6 +459,8 @@ static void emit(struct worker *w, int binding, const int64_t *next)
         }
         return;
     }
+    if (w->pend_verdict != V_OK)
+        return;
     w->nsucc++;
     w->generated++;
     w->fired[binding]++;
@@ -477,11 +482,12 @@ static void emit(struct worker *w, int binding, const int64_t *next)
     pg_err_site = -1;
     int v = first_violation(c);
     if (pg_err_site >= 0) {
-        finish(V_MODEL_ERROR, id, pg_err_site);
+        w->pend_verdict = V_MODEL_ERROR, w->pend_id = id, w->pend_detail = pg_err_site;
+        pg_err_site = -1;
         return;
     }
     if (v >= 0) {
-        finish(V_INVARIANT, id, v);
+        w->pend_verdict = V_INVARIANT, w->pend_id = id, w->pend_detail = v;
         return;
     }
     note_witnesses(c, id, run.depth + 1);
@@ -495,9 +501,14 @@ static void expand_one(struct worker *w, const uint8_t *entry)
     memcpy(&w->cur_id, entry, 8);
     unpack(entry + 8, s);
     w->nsucc = 0;
+    w->pend_verdict = V_OK;
     pg_err_site = -1;
     if (expand(s, w) < 0) {
         finish(V_MODEL_ERROR, w->cur_id, pg_err_site);
+        return;
+    }
+    if (w->pend_verdict != V_OK) {
+        finish(w->pend_verdict, w->pend_id, w->pend_detail);
         return;
     }
     if (w->nsucc == 0) {
@@ -1001,9 +1012,11 @@ int pg_step(int binding, const int64_t *s, int64_t *out)
     w.capture = binding;
     w.capture_out = out;
     pg_err_site = -1;
-    if (expand(s, &w) < 0)
-        return -1;
-    return w.captured;
+    int rc = expand(s, &w);
+    /* A later binding may fail on this state (the search stopped at the violation first). */
+    if (w.captured)
+        return 1;
+    return rc < 0 ? -1 : 0;
 }
 
 int pg_error_site(void) { return pg_err_site; }
