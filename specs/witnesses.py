@@ -37,7 +37,8 @@ def add_witnesses(spec: Spec, cfg: ModelConfig) -> None:
         def w_iit(s: Any) -> object:
             return any_of(S, lambda b: (s.session[b].q == "parked") & s.session[b].in_xact)
 
-    if cfg.mode == "pooled" and cfg.carriers > 1 and talks:
+    # With affinity enforced (T12) a session only ever resumes where it parked: no witness there.
+    if cfg.mode == "pooled" and cfg.carriers > 1 and talks and not cfg.get("affinity_enforced"):
 
         @spec.witness("W-migrated-resume", "a session resumes on a different carrier than it parked on", "T12 migrated_resume_count", "session")
         def w_migrated(s: Any) -> object:

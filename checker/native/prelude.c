@@ -15,8 +15,10 @@
 #define FIFO_ITEM_BITS 4
 #define FIFO_ROOM 14 /* items a packed FIFO can hold: 5 + 14 * 4 = 61 bits */
 
-/* The first evaluation error of this thread: an index into the model's error sites. */
-static __thread int pg_err_site __attribute__((tls_model("initial-exec"))) = -1;
+/* The first evaluation error of this thread: an index into the model's error sites. The
+ * default TLS model, not initial-exec: every loaded model would take static TLS space, and a
+ * process that loads many models (the test suite) runs out of it. */
+static __thread int pg_err_site = -1;
 
 static inline int64_t pg_err(int site)
 {
