@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pgcheck.reference import ControlledRuntime, Mode
+from pgcheck.reference import protocol as pq
 from pgcheck.reference.controlled import ControlledClient
 from pgcheck.reference.events import Action
 from pgcheck.reference.mailbox import Interrupt
@@ -113,6 +114,33 @@ def test_partial_message_keeps_backend_pinned_until_body_arrives() -> None:
         ctl.run_until_quiet()
         kinds = [k for k, _ in a.messages()]
         assert kinds == [b"T", b"D", b"C", b"Z"]
+
+
+def test_extended_batch_keeps_backend_pinned_until_sync() -> None:
+    """Parse/Bind/Describe/Execute arrive first, Sync later: the carrier stays pinned in between
+    (S9), no park step is enabled, and the replies end with one ReadyForQuery after Sync."""
+    with ControlledRuntime(carriers=2) as ctl:
+        a = ctl.connect()
+        ctl.run_until_quiet()
+        a.messages()
+        batch = (
+            pq.message(b"P", pq.cstr("") + pq.cstr("SELECT 5") + b"\0\0")
+            + pq.message(b"B", pq.cstr("") + pq.cstr("") + b"\0\0" + b"\0\0" + b"\0\0")
+            + pq.message(b"D", b"P" + pq.cstr(""))
+            + pq.message(b"E", pq.cstr("") + b"\0\0\0\0")
+        )
+        a.send_type_byte(b"P")
+        a.send_body(batch[1:])
+        ctl.run_until_quiet()
+        b = ctl.snapshot()["backends"][0]
+        assert b["pc"] == "ConsumeTypeByte" and b["mid_msg"] and b["car"] is not None and b["ps"] == "none"
+        assert all(action != "ReadBody" for _, action in ctl.enabled())  # waits for the Sync
+        assert a.messages() == []
+        a.send_body(pq.message(b"S"))
+        ctl.run_until_quiet()
+        kinds = [k for k, _ in a.messages()]
+        assert kinds == [b"1", b"2", b"T", b"D", b"C", b"Z"]
+        assert ctl.snapshot()["backends"][0]["q"] == "parked_protocol_read"
 
 
 def test_deferred_notify_and_no_busy_loop() -> None:
