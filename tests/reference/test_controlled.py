@@ -11,6 +11,8 @@ from pgcheck.reference import protocol as pq
 from pgcheck.reference.controlled import ControlledClient
 from pgcheck.reference.events import Action
 from pgcheck.reference.mailbox import Interrupt
+from pgcheck.reference.poller import mark_wake
+from pgcheck.reference.states import ParkState, WaitEvent, WakeReason
 
 
 def check_invariants(snap: dict[str, Any]) -> None:
@@ -221,3 +223,18 @@ def test_deep_wait_cancel_in_controlled_mode() -> None:
         ctl.run_until_quiet()
         messages = a.messages()
         assert [k for k, _ in messages] == [b"T", b"E", b"Z"] and b"57014" in messages[1][1]
+
+
+def test_t7_rejects_a_stale_park_generation() -> None:
+    """§3.4: a wake aimed at an earlier park generation is ignored once the backend resumed and
+    re-parked (T7 guard, S20); docs/reference.md explains why no run reaches it."""
+    with ControlledRuntime(carriers=1) as ctl:
+        a = ctl.connect()
+        ctl.run_until_quiet()
+        b = ctl.backend(0)
+        first = b.spec.generation
+        a.send_query("SELECT 1")
+        ctl.run_until_quiet()
+        assert b.ps is ParkState.COMMITTED and b.spec.generation == first + 1
+        assert not mark_wake(b, first, WakeReason.TRANSPORT, WaitEvent.SOCKET_READABLE)
+        assert b.wake_generation == 0 and b.wake_reasons is WakeReason.NONE
