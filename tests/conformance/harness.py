@@ -137,8 +137,11 @@ class Conformance:
         mutations: frozenset[str] = frozenset(),
         seed: int = 0,
         timeouts: bool = True,
+        write_itf: bool = True,
     ) -> None:
-        """`timeouts`: idle_session_timeout and idle_in_transaction_session_timeout are set."""
+        """`timeouts`: idle_session_timeout and idle_in_transaction_session_timeout are set;
+        `write_itf`: a failure writes the model's run as ITF (a hunt that shrinks skips it)."""
+        self.write_itf = write_itf
         self.carriers, self.sessions = carriers, sessions
         self.model, self.compiled = compiled(carriers, sessions, timeouts)
         self.oracle = ModelOracle(self.model, self.compiled.binding_step)
@@ -219,6 +222,9 @@ class Conformance:
             time.sleep(0.01)
 
     def fail(self, message: str) -> None:
+        steps = " -> ".join(self.labels[-12:])
+        if not self.write_itf:
+            raise ConformanceError(f"{message}\n  model steps (last 12): {steps}")
         doc = trace_to_itf(
             self.model,
             self.trace,
@@ -230,7 +236,6 @@ class Conformance:
         )
         out = Path(os.environ.get("PGCHECK_CONFORMANCE_DIR", tempfile.gettempdir()))
         path = write_trace(doc, out / f"conformance-{os.getpid()}-{len(self.trace)}.itf.json")
-        steps = " -> ".join(self.labels[-12:])
         raise ConformanceError(f"{message}\n  model steps (last 12): {steps}\n  ITF trace: {path}")
 
     # --- environment (each must be an enabled model action first) ----------------------
