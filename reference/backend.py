@@ -119,6 +119,7 @@ class Backend:
         self.deferred_notify_reasons = WakeReason.NONE
         self.parked_carrier: Carrier | None = None
         self.committed_at: float | None = None
+        self.woken_at: float | None = None  # first accepted T7 of this park (measurement)
         self.last_park_duration_ms: int | None = None
         # session-step progress, for the abstract state
         self.pc = "new"

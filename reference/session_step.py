@@ -504,8 +504,12 @@ class SessionStepper:
                 raise SchedulerError(f"resume of {b} with stale wake generation {b.wake_generation}")
             st.params["migrated"] = b.parked_carrier is not None and b.parked_carrier is not self.c
             self.rt.scheduler.record_resume_locked(b, self.c)
+            now = time.monotonic()
             if b.committed_at is not None:
-                b.last_park_duration_ms = int((time.monotonic() - b.committed_at) * 1000)
+                b.last_park_duration_ms = int((now - b.committed_at) * 1000)
+            if b.woken_at is not None:
+                self.rt.wake_latencies_ms.append((now - b.woken_at) * 1000.0)
+                b.woken_at = None
             b.last_wake_reasons = b.wake_reasons
             b.last_wake_events = b.wake_events
             b.last_wake_generation = b.wake_generation
