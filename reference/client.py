@@ -165,8 +165,8 @@ class PgClient:
                     raise ClientError(f"authentication method {code} not supported")
             elif kind == b"K":
                 self.pid, self.key = struct.unpack("!II", payload[:8])
-            elif kind == b"T":
-                pass
+            elif kind in (b"T", b"1", b"2", b"3", b"n", b"t"):
+                pass  # descriptions and the extended protocol's completions
             elif kind == b"D":
                 (count,) = struct.unpack("!H", payload[:2])
                 pos = 2
