@@ -44,6 +44,16 @@ def query_message(sql: str) -> bytes:
     return pq.message(b"Q", pq.cstr(sql))
 
 
+def extended_batch(sql: str) -> bytes:
+    """Parse, Bind, Describe (portal), Execute, Sync of one statement, as libpq's
+    PQsendQueryParams sends it."""
+    parse = pq.message(b"P", pq.cstr("") + pq.cstr(sql) + struct.pack("!H", 0))
+    bind = pq.message(b"B", pq.cstr("") + pq.cstr("") + struct.pack("!HHH", 0, 0, 0))
+    describe = pq.message(b"D", b"P" + pq.cstr(""))
+    execute = pq.message(b"E", pq.cstr("") + struct.pack("!I", 0))
+    return parse + bind + describe + execute + pq.message(b"S")
+
+
 def startup_message(user: str, database: str) -> bytes:
     body = struct.pack("!I", pq.PROTOCOL_3_0) + pq.cstr("user") + pq.cstr(user)
     body += pq.cstr("database") + pq.cstr(database) + b"\0"

@@ -31,7 +31,7 @@ from pgcheck.model.config import ModelConfig
 from pgcheck.model.runtime import build
 from pgcheck.reference import ControlledRuntime
 from pgcheck.reference.abstraction import differences, model_observables, snapshot_observables
-from pgcheck.reference.client import query_message
+from pgcheck.reference.client import extended_batch, query_message
 from pgcheck.reference.controlled import ControlledClient
 from pgcheck.reference.mailbox import Interrupt
 
@@ -240,11 +240,14 @@ class Conformance:
 
     # --- environment (each must be an enabled model action first) ----------------------
 
-    def send_byte(self, b: int, cmd: str) -> None:
+    def send_byte(self, b: int, cmd: str, extended: bool = False) -> None:
+        """The command's type byte: a simple Query, or (`extended`) the Parse of a Parse … Sync
+        batch, which the model sees as one message (S9)."""
         self._model_step("ClientSendByte", {"b": b, "cmd": cmd}, "client")
-        self.pending_body[b] = query_message(COMMAND_SQL[cmd])[1:]
+        message = (extended_batch if extended else query_message)(COMMAND_SQL[cmd])
+        self.pending_body[b] = message[1:]
         self.views[b].cl = "byte"
-        self.views[b].client.send_type_byte(b"Q")
+        self.views[b].client.send_type_byte(message[:1])
         self._absorb(f"ClientSendByte(b={b}, cmd={cmd})")
 
     def send_body(self, b: int) -> None:

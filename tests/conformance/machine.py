@@ -1,7 +1,7 @@
 """The Hypothesis state machine: rules are what the environment and the carriers may do.
 
-Rules (the issue's list): a client sends a whole message, only its type byte, the rest of
-it, or closes; another backend cancels (right or wrong key), terminates, NOTIFYs or reloads;
+Rules (the issue's list): a client sends a whole message (a simple Query, or an extended-query
+batch Parse … Sync, one model message, S9), only its type byte, the rest of it, or closes; another backend cancels (right or wrong key), terminates, NOTIFYs or reloads;
 the clock makes an armed timeout due; carrier c takes its next step; all carriers run until
 quiet.  A rule acts on the first backend, counting from the drawn `b` and wrapping around, for
 which its model action is enabled (a deterministic choice, so every printed rule sequence
@@ -95,6 +95,16 @@ class ConformanceMachine(RuleBasedStateMachine):
         target = self._pick(b, lambda x: self._may_send(x, cmd))
         if target is not None:
             self.h.send_byte(target, cmd)
+            if whole:
+                self.h.send_body(target)
+
+    @precondition(lambda self: self._may("client_sends_batch") and self._any("ClientSendByte"))
+    @rule(b=BACKENDS, cmd=COMMANDS, whole=st.booleans())
+    def client_sends_batch(self, b: int, cmd: str, whole: bool) -> None:
+        """The command as an extended-query batch (Parse, Bind, Describe, Execute, Sync)."""
+        target = self._pick(b, lambda x: self._may_send(x, cmd))
+        if target is not None:
+            self.h.send_byte(target, cmd, extended=True)
             if whole:
                 self.h.send_body(target)
 
