@@ -3,7 +3,8 @@
     python benchmarks/reference_stress.py [--clients 200] [--carriers 4] [--seconds 20]
 
 Clients with random think time (so sessions park between queries), 3 cancels of a
-pg_sleep, 5 NOTIFY senders to 5 listeners, 3 terminates, Terminate at the end.  Prints one Markdown
+pg_sleep, 5 NOTIFY senders to 5 listeners, 3 terminates, Terminate at the end; every other
+query is an extended-query batch.  Prints one Markdown
 table row: clients, carriers, server threads, queries, throughput, client-measured query
 latency percentiles (after a think time, so they include the wake of a parked session),
 server wake latency percentiles (first accepted T7 of a park to its T12 resume), events,

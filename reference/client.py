@@ -211,6 +211,11 @@ class PgClient:
         self.send_raw(query_message(sql))
         return self.read_until_ready(timeout)
 
+    def query_extended(self, sql: str, timeout: float | None = None) -> Result:
+        """The statement as one extended-query batch (Parse, Bind, Describe, Execute, Sync)."""
+        self.send_raw(extended_batch(sql))
+        return self.read_until_ready(timeout)
+
     def wait_notification(self, timeout: float = 5.0) -> Notify:
         """Wait for a NotificationResponse while idle."""
         deadline = time.monotonic() + timeout
