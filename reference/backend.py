@@ -58,12 +58,24 @@ class Session:
     # the legacy `notifyInterruptPending` flag: set when the NOTIFY bit is consumed
     notify_pending: bool = False
     reload_count: int = 0
+    # extended query protocol: set from the first message of a batch until its Sync (S9)
+    doing_extended_query_message: bool = False
+    prepared: dict[str, PreparedStatement] = field(default_factory=dict)
+    portals: dict[str, str] = field(default_factory=dict)  # name -> bound SQL text
 
     @property
     def transaction_status(self) -> str:
         if self.in_transaction_block:
             return "E" if self.transaction_failed else "T"
         return "I"
+
+
+@dataclass
+class PreparedStatement:
+    """A Parse: the statement text and its parameter type oids."""
+
+    text: str
+    param_oids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -107,6 +119,7 @@ class Backend:
         self.deferred_notify_reasons = WakeReason.NONE
         self.parked_carrier: Carrier | None = None
         self.committed_at: float | None = None
+        self.woken_at: float | None = None  # first accepted T7 of this park (measurement)
         self.last_park_duration_ms: int | None = None
         # session-step progress, for the abstract state
         self.pc = "new"
@@ -119,6 +132,7 @@ class Backend:
         self.timeout_observed_generation = -1  # TimeoutDue reported for this timeout generation
         self.pending_type: bytes | None = None
         self.pending_body: bytes | None = None
+        self.pending_batch: list[tuple[bytes, bytes]] | None = None  # an extended-query batch
         self.sleep_request: float | None = None
         self.startup_minor = 0
         self.created_at = time.monotonic()

@@ -44,6 +44,16 @@ def query_message(sql: str) -> bytes:
     return pq.message(b"Q", pq.cstr(sql))
 
 
+def extended_batch(sql: str) -> bytes:
+    """Parse, Bind, Describe (portal), Execute, Sync of one statement, as libpq's
+    PQsendQueryParams sends it."""
+    parse = pq.message(b"P", pq.cstr("") + pq.cstr(sql) + struct.pack("!H", 0))
+    bind = pq.message(b"B", pq.cstr("") + pq.cstr("") + struct.pack("!HHH", 0, 0, 0))
+    describe = pq.message(b"D", b"P" + pq.cstr(""))
+    execute = pq.message(b"E", pq.cstr("") + struct.pack("!I", 0))
+    return parse + bind + describe + execute + pq.message(b"S")
+
+
 def startup_message(user: str, database: str) -> bytes:
     body = struct.pack("!I", pq.PROTOCOL_3_0) + pq.cstr("user") + pq.cstr(user)
     body += pq.cstr("database") + pq.cstr(database) + b"\0"
@@ -165,8 +175,8 @@ class PgClient:
                     raise ClientError(f"authentication method {code} not supported")
             elif kind == b"K":
                 self.pid, self.key = struct.unpack("!II", payload[:8])
-            elif kind == b"T":
-                pass
+            elif kind in (b"T", b"1", b"2", b"3", b"n", b"t"):
+                pass  # descriptions and the extended protocol's completions
             elif kind == b"D":
                 (count,) = struct.unpack("!H", payload[:2])
                 pos = 2
@@ -199,6 +209,11 @@ class PgClient:
 
     def query(self, sql: str, timeout: float | None = None) -> Result:
         self.send_raw(query_message(sql))
+        return self.read_until_ready(timeout)
+
+    def query_extended(self, sql: str, timeout: float | None = None) -> Result:
+        """The statement as one extended-query batch (Parse, Bind, Describe, Execute, Sync)."""
+        self.send_raw(extended_batch(sql))
         return self.read_until_ready(timeout)
 
     def wait_notification(self, timeout: float = 5.0) -> Notify:

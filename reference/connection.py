@@ -16,7 +16,9 @@ import time
 from enum import StrEnum
 
 from pgcheck.reference import fdwait
-from pgcheck.reference.protocol import MAX_MESSAGE, ProtocolViolation
+from pgcheck.reference.protocol import EXTENDED_TYPES, MAX_MESSAGE, SYNC, ProtocolViolation
+
+MAX_BATCH = 4 * MAX_MESSAGE
 
 
 class ProbeResult(StrEnum):
@@ -148,6 +150,63 @@ class Connection:
                 raise ConnectionClosed("timed out reading message body")
             fdwait.wait([self.sock.fileno()], min(remaining, 0.5))
             self.fill()
+
+    def _batch_end(self, first: bytes) -> int | None:
+        """Buffered bytes of the extended-query batch whose first type byte was taken, up to
+        and including its Sync; None while incomplete."""
+        buf = self.inbuf
+        offset, kind = 0, first
+        while True:
+            if len(buf) < offset + 4:
+                return None
+            (length,) = struct.unpack("!I", bytes(buf[offset : offset + 4]))
+            if length < 4 or length > MAX_MESSAGE or offset > MAX_BATCH:
+                raise ProtocolViolation(f"invalid message length {length}")
+            if len(buf) < offset + length:
+                return None
+            offset += length
+            if kind == SYNC:
+                return offset
+            if len(buf) < offset + 1:
+                return None
+            kind = bytes(buf[offset : offset + 1])
+            if kind not in EXTENDED_TYPES:
+                raise ProtocolViolation(f"unexpected message type {kind!r} before Sync")
+            offset += 1
+
+    def batch_ready(self, first: bytes) -> bool:
+        """True when the batch through its Sync is buffered, or EOF came first."""
+        self.fill()
+        try:
+            return self._batch_end(first) is not None or self.eof or self.closed
+        except ProtocolViolation:
+            return True  # read_batch reports it
+
+    def read_batch(self, first: bytes, timeout: float) -> list[tuple[bytes, bytes]]:
+        """Read an extended-query batch (S9: the carrier stays pinned until its Sync): the
+        body of the message whose type byte was taken, then whole messages through Sync.
+        Blocks for at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while (end := self._batch_end(first)) is None:
+            if self.eof or self.closed:
+                raise ConnectionClosed("unexpected EOF within extended-query batch")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ConnectionClosed("timed out reading extended-query batch")
+            fdwait.wait([self.sock.fileno()], min(remaining, 0.5))
+            self.fill()
+        raw = bytes(self.inbuf[:end])
+        del self.inbuf[:end]
+        self.comm_reading_msg = False
+        out: list[tuple[bytes, bytes]] = []
+        offset, kind = 0, first
+        while offset < len(raw):
+            (length,) = struct.unpack("!I", raw[offset : offset + 4])
+            out.append((kind, raw[offset + 4 : offset + length]))
+            offset += length
+            kind = raw[offset : offset + 1]
+            offset += 1
+        return out
 
     # --- output ------------------------------------------------------------
 

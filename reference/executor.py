@@ -8,6 +8,7 @@ statements run in the next Execute step.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from pgcheck.reference import protocol as pq
 from pgcheck.reference import sql
@@ -20,6 +21,45 @@ class ExecResult:
     output: bytes = b""
     sleep: float | None = None  # run a deep wait of this many seconds next
     done: bool = True  # the whole query string has been processed
+    failed: bool = False  # an ErrorResponse was sent
+
+
+class Work(Protocol):
+    """What one frontend message asks the Execute steps to do (a simple Query's statements or
+    an extended-query batch)."""
+
+    @property
+    def more(self) -> bool:
+        """Another Execute step follows the current deep wait."""
+        ...
+
+    def run(self, b: Backend, hub: NotifyHub) -> ExecResult:
+        """Run until the end or a pg_sleep (its deep wait comes next)."""
+        ...
+
+    def after_sleep(self, b: Backend, hub: NotifyHub, canceled: bool) -> bytes:
+        """Output when the deep wait ended (and, if nothing more runs, the rest of the message)."""
+        ...
+
+
+class QueryWork:
+    """The statements of a simple Query."""
+
+    def __init__(self, statements: list[str]) -> None:
+        self.rest = statements
+
+    @property
+    def more(self) -> bool:
+        return bool(self.rest)
+
+    def run(self, b: Backend, hub: NotifyHub) -> ExecResult:
+        result, self.rest = run_statements(b, self.rest, hub)
+        return result
+
+    def after_sleep(self, b: Backend, hub: NotifyHub, canceled: bool) -> bytes:
+        if canceled:
+            self.rest = []
+        return finish_sleep(b, canceled)
 
 
 def _error(b: Backend, code: str, text: str) -> bytes:
@@ -28,8 +68,11 @@ def _error(b: Backend, code: str, text: str) -> bytes:
     return pq.error_response("ERROR", code, text)
 
 
-def run_statements(b: Backend, statements: list[str], hub: NotifyHub) -> tuple[ExecResult, list[str]]:
-    """Run statements until the end, an error, or a pg_sleep; return the rest."""
+def run_statements(
+    b: Backend, statements: list[str], hub: NotifyHub, describe: bool = True
+) -> tuple[ExecResult, list[str]]:
+    """Run statements until the end, an error, or a pg_sleep; return the rest.
+    `describe`: send RowDescription (a simple Query; an extended Execute does not)."""
     s = b.session
     out = bytearray()
     rest = list(statements)
@@ -39,15 +82,17 @@ def run_statements(b: Backend, statements: list[str], hub: NotifyHub) -> tuple[E
             out += _error(
                 b, "25P02", "current transaction is aborted, commands ignored until end of transaction block"
             )
-            return ExecResult(bytes(out)), []
+            return ExecResult(bytes(out), failed=True), []
         if cmd.kind is sql.Kind.EMPTY:
             continue
         if cmd.kind is sql.Kind.SELECT_INT:
-            out += pq.row_description([("?column?", pq.INT4_OID, 4)])
+            if describe:
+                out += pq.row_description(row_columns(cmd))
             out += pq.data_row([str(cmd.value)])
             out += pq.command_complete("SELECT 1")
         elif cmd.kind is sql.Kind.PG_SLEEP:
-            out += pq.row_description([("pg_sleep", pq.VOID_OID, 4)])
+            if describe:
+                out += pq.row_description(row_columns(cmd))
             return ExecResult(bytes(out), sleep=cmd.seconds, done=False), rest
         elif cmd.kind is sql.Kind.BEGIN:
             s.in_transaction_block = True
@@ -91,8 +136,17 @@ def run_statements(b: Backend, statements: list[str], hub: NotifyHub) -> tuple[E
             out += pq.command_complete("SET")
         else:
             out += _error(b, "42601", cmd.name)
-            return ExecResult(bytes(out)), []
+            return ExecResult(bytes(out), failed=True), []
     return ExecResult(bytes(out)), []
+
+
+def row_columns(cmd: sql.Command) -> list[tuple[str, int, int]]:
+    """The RowDescription of a command's result; empty if it returns no rows."""
+    if cmd.kind is sql.Kind.SELECT_INT:
+        return [("?column?", pq.INT4_OID, 4)]
+    if cmd.kind is sql.Kind.PG_SLEEP:
+        return [("pg_sleep", pq.VOID_OID, 4)]
+    return []
 
 
 def finish_sleep(b: Backend, canceled: bool) -> bytes:

@@ -10,6 +10,7 @@ repark (T6).
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import TYPE_CHECKING
 
 from pgcheck.reference import fdwait
@@ -65,6 +66,8 @@ def mark_wake(b: Backend, generation: int, reasons: WakeReason, events: WaitEven
     """T7 `PgBackendMarkProtocolReadParkWake`: only the exclusive holder calls it (S19)."""
     if b.ps is not ParkState.COMMITTED or b.spec.generation != generation:
         return False
+    if b.wake_generation == 0:
+        b.woken_at = time.monotonic()
     b.wake_reasons |= reasons
     b.wake_events |= events
     b.wake_generation = generation

@@ -12,9 +12,16 @@ CANCEL_REQUEST_CODE = 80877102
 MAX_STARTUP_PACKET = 10000
 MAX_MESSAGE = 1 << 20
 
+INT2_OID = 21
 INT4_OID = 23
+INT8_OID = 20
 TEXT_OID = 25
+FLOAT8_OID = 701
 VOID_OID = 2278
+
+# Extended query protocol: Parse, Bind, Describe, Execute, Flush, Close, Sync.
+EXTENDED_TYPES = frozenset({b"P", b"B", b"D", b"E", b"H", b"C", b"S"})
+SYNC = b"S"
 
 
 def message(type_byte: bytes, payload: bytes = b"") -> bytes:
@@ -80,6 +87,26 @@ def error_response(severity: str, code: str, text: str) -> bytes:
     return message(b"E", payload)
 
 
+def parse_complete() -> bytes:
+    return message(b"1")
+
+
+def bind_complete() -> bytes:
+    return message(b"2")
+
+
+def close_complete() -> bytes:
+    return message(b"3")
+
+
+def no_data() -> bytes:
+    return message(b"n")
+
+
+def parameter_description(oids: list[int]) -> bytes:
+    return message(b"t", struct.pack("!H", len(oids)) + b"".join(struct.pack("!I", o) for o in oids))
+
+
 def notification_response(pid: int, channel: str, payload: str) -> bytes:
     return message(b"A", struct.pack("!I", pid) + cstr(channel) + cstr(payload))
 
@@ -122,6 +149,42 @@ def parse_cancel(body: bytes) -> tuple[int, int]:
         raise ProtocolViolation("invalid length of cancel request")
     pid, key = struct.unpack("!II", body[:8])
     return pid, key
+
+
+class BodyReader:
+    """Fields of one message body, in order; a short body is a protocol violation."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.pos = 0
+
+    def _take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.body):
+            raise ProtocolViolation("invalid message format")
+        raw = self.body[self.pos : self.pos + n]
+        self.pos += n
+        return raw
+
+    def int16(self) -> int:
+        return int(struct.unpack("!h", self._take(2))[0])
+
+    def int32(self) -> int:
+        return int(struct.unpack("!i", self._take(4))[0])
+
+    def byte(self) -> bytes:
+        return self._take(1)
+
+    def cstr(self) -> str:
+        end = self.body.find(b"\0", self.pos)
+        if end < 0:
+            raise ProtocolViolation("invalid string in message")
+        text = self.body[self.pos : end].decode("utf-8", "replace")
+        self.pos = end + 1
+        return text
+
+    def value(self) -> bytes | None:
+        n = self.int32()
+        return None if n == -1 else self._take(n)
 
 
 class ProtocolViolation(Exception):

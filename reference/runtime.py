@@ -75,6 +75,9 @@ class Runtime:
         self.backends: list[Backend] = []
         self.live: dict[int, Backend] = {}
         self.errors: list[BaseException] = []
+        # first accepted T7 of a park to its T12, in ms (measurement only; appended by the
+        # resuming carrier, list.append is atomic)
+        self.wake_latencies_ms: list[float] = []
         self._registry_lock = threading.Lock()
         self._admit_lock = threading.Lock()  # the postmaster's launch decisions are serial
         self._queue_lock = threading.Lock()

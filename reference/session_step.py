@@ -18,7 +18,8 @@ from pgcheck.reference import sql
 from pgcheck.reference.backend import Backend, ParkSpec
 from pgcheck.reference.connection import ConnectionClosed, ProbeResult
 from pgcheck.reference.events import Action
-from pgcheck.reference.executor import finish_sleep, run_statements
+from pgcheck.reference.executor import ExecResult, QueryWork, Work, finish_sleep
+from pgcheck.reference.extended import ExtendedBatch
 from pgcheck.reference.gate import Choice
 from pgcheck.reference.mailbox import Interrupt, mask_names
 from pgcheck.reference.scheduler import SchedulerError
@@ -139,6 +140,8 @@ class SessionStepper:
 
     def body_ready(self, b: Backend) -> bool:
         conn = b.connection
+        if conn is not None and b.session.doing_extended_query_message:
+            return conn.batch_ready(b.pending_type or b"")
         return conn is None or conn.body_ready()
 
     def peek_probe(self, b: Backend) -> Choice:
@@ -261,6 +264,8 @@ class SessionStepper:
             st.params["type"] = b.pending_type.decode("latin-1")
             b.mid_msg = True
             b.byte_carrier = self.c
+            # an extended-query batch keeps the carrier until its Sync is processed (S9)
+            b.session.doing_extended_query_message = b.pending_type in pq.EXTENDED_TYPES
             b.timeouts.disable()  # disable idle timeouts
             b.session.doing_command_read = False
 
@@ -275,8 +280,12 @@ class SessionStepper:
         with self.rt.recorder.step(Action.READ_BODY, c=self.c, b=b) as st:
             timeout = 0.0 if self.rt.controlled else self.rt.config.body_timeout_s
             try:
-                b.pending_body = conn.read_body(timeout)
-                st.params["len"] = len(b.pending_body)
+                if b.session.doing_extended_query_message:
+                    b.pending_batch = conn.read_batch(b.pending_type or b"", timeout)
+                    st.params["len"] = sum(5 + len(body) for _, body in b.pending_batch) - 1
+                else:
+                    b.pending_body = conn.read_body(timeout)
+                    st.params["len"] = len(b.pending_body)
             except ConnectionClosed:
                 self._lost_client(b)
             except pq.ProtocolViolation as exc:
@@ -286,28 +295,35 @@ class SessionStepper:
         """Dispatch one frontend message: Execute (which may start a deep wait), then further
         Execute steps for the statements after a pg_sleep."""
         c = self.c
-        statements: list[str] = []
+        work: Work | None = None
         first = True
         while True:
             c.pause(Action.EXECUTE, b)
             with self.rt.recorder.step(Action.EXECUTE, c=c, b=b, owns=MBOX) as st:
                 if first:
                     first = False
-                    statements = self._start_message(b, st.params) if self._check_interrupts(b, st.params) else []
+                    work = self._start_message(b, st.params) if self._check_interrupts(b, st.params) else None
                 else:
                     st.params["continued"] = True
-                if statements and not b.exiting:
-                    result, statements = run_statements(b, statements, self.rt.notify_hub)
+                if work is not None and not b.exiting:
+                    result = self._run_work(b, work)
                     self._send(b, result.output)
                     b.sleep_request = result.sleep
                     b.deep_wait = result.sleep is not None  # pinned (S12)
                 if b.sleep_request is None:
                     self._end_message(b)
-            if b.exiting or b.sleep_request is None:
+            if b.exiting or b.sleep_request is None or work is None:
                 return
-            canceled = self.deep_wait(b, more=bool(statements))
-            if b.exiting or canceled or not statements:
+            canceled = self.deep_wait(b, work)
+            if b.exiting or canceled or not work.more:
                 return
+
+    def _run_work(self, b: Backend, work: Work) -> ExecResult:
+        try:
+            return work.run(b, self.rt.notify_hub)
+        except pq.ProtocolViolation as exc:  # a malformed extended-query body
+            self._fatal(b, ("08P01", str(exc)))
+            return ExecResult()
 
     def _check_interrupts(self, b: Backend, params: dict[str, object]) -> bool:
         """CHECK_FOR_INTERRUPTS before dispatch: a terminate exits, a cancel fails the message
@@ -324,14 +340,20 @@ class SessionStepper:
             return False
         return True
 
-    def _start_message(self, b: Backend, params: dict[str, object]) -> list[str]:
+    def _start_message(self, b: Backend, params: dict[str, object]) -> Work | None:
         body = b.pending_body or b""
         t = b.pending_type
         if t == b"X":
             params["msg"] = "Terminate"
             b.exiting = True
             b.exit_error = None
-            return []
+            return None
+        if b.pending_batch is not None:
+            batch = ExtendedBatch(b.pending_batch)
+            params["msg"] = "Extended"
+            params["types"] = "".join(kind.decode("latin-1") for kind, _ in b.pending_batch)
+            params["sql"] = batch.statement_text(b)
+            return batch
         if t == b"Q":
             text = body.rstrip(b"\0").decode("utf-8", "replace")
             params["msg"] = "Query"
@@ -339,25 +361,27 @@ class SessionStepper:
             statements = sql.split_statements(text)
             if not statements:
                 self._send(b, pq.empty_query_response())
-            return statements
+            return QueryWork(statements)
         params["msg"] = repr(t)
         self._fatal(b, ("08P01", f"invalid frontend message type {t!r}"))
-        return []
+        return None
 
     def _end_message(self, b: Backend) -> None:
         b.mid_msg = False
         b.byte_carrier = None
         b.pending_type = None
         b.pending_body = None
+        b.pending_batch = None
+        b.session.doing_extended_query_message = False
         b.session.send_ready_for_query = True
 
-    def deep_wait(self, b: Backend, more: bool) -> bool:
+    def deep_wait(self, b: Backend, work: Work) -> bool:
         """pg_sleep: a deep wait that keeps the carrier pinned (S12).
 
         SendInterrupt sets the latch and wakes the wait: DeepWaitWake runs CHECK_FOR_INTERRUPTS
         (the whole mailbox); a cancel ends the statement, a terminate the session, anything else
         (NOTIFY, reload) only sets its flag and the wait goes on.  DeepWaitElapsed ends it by
-        time.  Returns True if the statement was canceled.  `more`: statements follow.
+        time.  Returns True if the statement was canceled.
         """
         c = self.c
         deadline = time.monotonic() + (b.sleep_request or 0.0)
@@ -378,7 +402,7 @@ class SessionStepper:
             if action is Action.DEEP_WAIT_ELAPSED:
                 with self.rt.recorder.step(action, c=c, b=b) as st:
                     st.params["result"] = "completed"
-                    self._end_deep_wait(b, canceled=False, more=more)
+                    self._end_deep_wait(b, work, canceled=False)
                 return False
             with self.rt.recorder.step(action, c=c, b=b, owns=MBOX) as st:  # the latch woke it
                 bits = b.mailbox.consume()
@@ -392,15 +416,18 @@ class SessionStepper:
                     b.deep_wait = False
                     b.sleep_request = None
                 elif canceled:
-                    self._end_deep_wait(b, canceled=True, more=more)
+                    self._end_deep_wait(b, work, canceled=True)
             if result != "waiting":
                 return canceled
 
-    def _end_deep_wait(self, b: Backend, canceled: bool, more: bool) -> None:
+    def _end_deep_wait(self, b: Backend, work: Work, canceled: bool) -> None:
         b.deep_wait = False
         b.sleep_request = None
-        self._send(b, finish_sleep(b, canceled))
-        if canceled or not more:
+        try:
+            self._send(b, work.after_sleep(b, self.rt.notify_hub, canceled))
+        except pq.ProtocolViolation as exc:
+            self._fatal(b, ("08P01", str(exc)))
+        if canceled or not work.more:
             self._end_message(b)
 
     # --- park (T1-T4) ------------------------------------------------------------------
@@ -410,7 +437,13 @@ class SessionStepper:
         conn = b.connection
         s = b.session
         with self.rt.recorder.step(Action.PREPARE_PARK, c=self.c, b=b) as st:
-            if conn is None or not s.doing_command_read or b.mid_msg or conn.comm_reading_msg:
+            if (
+                conn is None
+                or not s.doing_command_read
+                or b.mid_msg
+                or conn.comm_reading_msg
+                or s.doing_extended_query_message  # S9: not between a batch's messages
+            ):
                 st.params["prepared"] = False
                 return False
             if b.ps not in (ParkState.NONE, ParkState.COMMITTED) or b.carrier is not self.c:
@@ -471,8 +504,12 @@ class SessionStepper:
                 raise SchedulerError(f"resume of {b} with stale wake generation {b.wake_generation}")
             st.params["migrated"] = b.parked_carrier is not None and b.parked_carrier is not self.c
             self.rt.scheduler.record_resume_locked(b, self.c)
+            now = time.monotonic()
             if b.committed_at is not None:
-                b.last_park_duration_ms = int((time.monotonic() - b.committed_at) * 1000)
+                b.last_park_duration_ms = int((now - b.committed_at) * 1000)
+            if b.woken_at is not None:
+                self.rt.wake_latencies_ms.append((now - b.woken_at) * 1000.0)
+                b.woken_at = None
             b.last_wake_reasons = b.wake_reasons
             b.last_wake_events = b.wake_events
             b.last_wake_generation = b.wake_generation

@@ -1,5 +1,6 @@
 """A bounded free-running load: many clients, random think time, some cancels, NOTIFYs and
-terminates (pg_terminate_backend from another thread, when the caller passes `terminate`).
+terminates (pg_terminate_backend from another thread, when the caller passes `terminate`);
+every other query is sent as an extended-query batch (Parse … Sync), the rest as simple Query.
 
 Every client checks that it gets exactly its own responses, in order; a terminated client
 checks that it gets FATAL 57P01 and then the close.  Used by the stress
@@ -124,7 +125,9 @@ def run_stress(
                     continue
                 value = n * 100000 + i
                 t0 = time.perf_counter()
-                answer = client.query(f"SELECT {value}")
+                # every other query uses the extended protocol (one pinned batch through Sync, S9)
+                send = client.query_extended if i % 2 else client.query
+                answer = send(f"SELECT {value}")
                 latency = (time.perf_counter() - t0) * 1000
                 if answer.rows != [[str(value)]] or answer.status != "I" or answer.errors:
                     fail(f"client {n}: SELECT {value} answered {answer}")

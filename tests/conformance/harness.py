@@ -31,7 +31,7 @@ from pgcheck.model.config import ModelConfig
 from pgcheck.model.runtime import build
 from pgcheck.reference import ControlledRuntime
 from pgcheck.reference.abstraction import differences, model_observables, snapshot_observables
-from pgcheck.reference.client import query_message
+from pgcheck.reference.client import extended_batch, query_message
 from pgcheck.reference.controlled import ControlledClient
 from pgcheck.reference.mailbox import Interrupt
 
@@ -137,8 +137,11 @@ class Conformance:
         mutations: frozenset[str] = frozenset(),
         seed: int = 0,
         timeouts: bool = True,
+        write_itf: bool = True,
     ) -> None:
-        """`timeouts`: idle_session_timeout and idle_in_transaction_session_timeout are set."""
+        """`timeouts`: idle_session_timeout and idle_in_transaction_session_timeout are set;
+        `write_itf`: a failure writes the model's run as ITF (a hunt that shrinks skips it)."""
+        self.write_itf = write_itf
         self.carriers, self.sessions = carriers, sessions
         self.model, self.compiled = compiled(carriers, sessions, timeouts)
         self.oracle = ModelOracle(self.model, self.compiled.binding_step)
@@ -219,6 +222,9 @@ class Conformance:
             time.sleep(0.01)
 
     def fail(self, message: str) -> None:
+        steps = " -> ".join(self.labels[-12:])
+        if not self.write_itf:
+            raise ConformanceError(f"{message}\n  model steps (last 12): {steps}")
         doc = trace_to_itf(
             self.model,
             self.trace,
@@ -230,16 +236,18 @@ class Conformance:
         )
         out = Path(os.environ.get("PGCHECK_CONFORMANCE_DIR", tempfile.gettempdir()))
         path = write_trace(doc, out / f"conformance-{os.getpid()}-{len(self.trace)}.itf.json")
-        steps = " -> ".join(self.labels[-12:])
         raise ConformanceError(f"{message}\n  model steps (last 12): {steps}\n  ITF trace: {path}")
 
     # --- environment (each must be an enabled model action first) ----------------------
 
-    def send_byte(self, b: int, cmd: str) -> None:
+    def send_byte(self, b: int, cmd: str, extended: bool = False) -> None:
+        """The command's type byte: a simple Query, or (`extended`) the Parse of a Parse … Sync
+        batch, which the model sees as one message (S9)."""
         self._model_step("ClientSendByte", {"b": b, "cmd": cmd}, "client")
-        self.pending_body[b] = query_message(COMMAND_SQL[cmd])[1:]
+        message = (extended_batch if extended else query_message)(COMMAND_SQL[cmd])
+        self.pending_body[b] = message[1:]
         self.views[b].cl = "byte"
-        self.views[b].client.send_type_byte(b"Q")
+        self.views[b].client.send_type_byte(message[:1])
         self._absorb(f"ClientSendByte(b={b}, cmd={cmd})")
 
     def send_body(self, b: int) -> None:

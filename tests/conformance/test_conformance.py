@@ -50,6 +50,37 @@ def test_a_scripted_run_through_every_kind_of_step_conforms() -> None:
         h.close()
 
 
+def test_extended_query_batches_conform() -> None:
+    """Parse/Bind/Describe/Execute/Sync batches (S9: one model message each), sent whole and in
+    two parts: BEGIN, a deferred NOTIFY, a pg_sleep canceled in its deep wait, COMMIT."""
+    h = Conformance()
+    try:
+        h.settle()
+        h.send_byte(0, "begin", extended=True)
+        h.settle()  # the carrier holds the batch's first byte and waits for the rest, pinned
+        assert h.oracle.get(h.state, "session[0].pc") == "body"
+        h.send_body(0)
+        h.settle()
+        h.interrupt(0, "notify")
+        h.settle()
+        h.send_byte(1, "sleep", extended=True)
+        h.send_body(1)
+        while h.oracle.get(h.state, "session[1].pc") != "deep_wait":
+            h.carrier_step(h.enabled_carriers()[0])
+        h.interrupt(1, "cancel")
+        h.settle()
+        h.send_byte(0, "commit", extended=True)
+        h.send_body(0)
+        h.settle()
+        h.send_byte(1, "query", extended=True)
+        h.send_body(1)
+        h.settle()
+        actions = [label.split("(")[0] for label in h.labels]
+        assert "DeepWaitWake" in actions and actions.count("Execute") == 4
+    finally:
+        h.close()
+
+
 def test_a_step_the_model_does_not_allow_is_reported_with_an_itf_trace(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PGCHECK_CONFORMANCE_DIR", str(tmp_path))
     h = Conformance()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from pg_server import PgServer, server_process
 from pgcheck.reference import ListSink, Mode, Runtime, RuntimeConfig
 from pgcheck.reference.client import PgClient
 
@@ -44,3 +46,10 @@ def connect(runtime: Runtime) -> Iterator[Callable[[], PgClient]]:
     yield open_client
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def pg_server(tmp_path: Path) -> Iterator[PgServer]:
+    """A pooled server (2 carriers) in its own process, writing its event log."""
+    with server_process(tmp_path) as server:
+        yield server

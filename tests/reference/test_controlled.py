@@ -7,9 +7,12 @@ from typing import Any
 
 import pytest
 from pgcheck.reference import ControlledRuntime, Mode
+from pgcheck.reference import protocol as pq
 from pgcheck.reference.controlled import ControlledClient
 from pgcheck.reference.events import Action
 from pgcheck.reference.mailbox import Interrupt
+from pgcheck.reference.poller import mark_wake
+from pgcheck.reference.states import ParkState, WaitEvent, WakeReason
 
 
 def check_invariants(snap: dict[str, Any]) -> None:
@@ -115,6 +118,33 @@ def test_partial_message_keeps_backend_pinned_until_body_arrives() -> None:
         assert kinds == [b"T", b"D", b"C", b"Z"]
 
 
+def test_extended_batch_keeps_backend_pinned_until_sync() -> None:
+    """Parse/Bind/Describe/Execute arrive first, Sync later: the carrier stays pinned in between
+    (S9), no park step is enabled, and the replies end with one ReadyForQuery after Sync."""
+    with ControlledRuntime(carriers=2) as ctl:
+        a = ctl.connect()
+        ctl.run_until_quiet()
+        a.messages()
+        batch = (
+            pq.message(b"P", pq.cstr("") + pq.cstr("SELECT 5") + b"\0\0")
+            + pq.message(b"B", pq.cstr("") + pq.cstr("") + b"\0\0" + b"\0\0" + b"\0\0")
+            + pq.message(b"D", b"P" + pq.cstr(""))
+            + pq.message(b"E", pq.cstr("") + b"\0\0\0\0")
+        )
+        a.send_type_byte(b"P")
+        a.send_body(batch[1:])
+        ctl.run_until_quiet()
+        b = ctl.snapshot()["backends"][0]
+        assert b["pc"] == "ConsumeTypeByte" and b["mid_msg"] and b["car"] is not None and b["ps"] == "none"
+        assert all(action != "ReadBody" for _, action in ctl.enabled())  # waits for the Sync
+        assert a.messages() == []
+        a.send_body(pq.message(b"S"))
+        ctl.run_until_quiet()
+        kinds = [k for k, _ in a.messages()]
+        assert kinds == [b"1", b"2", b"T", b"D", b"C", b"Z"]
+        assert ctl.snapshot()["backends"][0]["q"] == "parked_protocol_read"
+
+
 def test_deferred_notify_and_no_busy_loop() -> None:
     """T14 on a listener in a transaction; a later wake without a new notify does not recur (L7)."""
     with ControlledRuntime(carriers=2) as ctl:
@@ -193,3 +223,18 @@ def test_deep_wait_cancel_in_controlled_mode() -> None:
         ctl.run_until_quiet()
         messages = a.messages()
         assert [k for k, _ in messages] == [b"T", b"E", b"Z"] and b"57014" in messages[1][1]
+
+
+def test_t7_rejects_a_stale_park_generation() -> None:
+    """§3.4: a wake aimed at an earlier park generation is ignored once the backend resumed and
+    re-parked (T7 guard, S20); docs/reference.md explains why no run reaches it."""
+    with ControlledRuntime(carriers=1) as ctl:
+        a = ctl.connect()
+        ctl.run_until_quiet()
+        b = ctl.backend(0)
+        first = b.spec.generation
+        a.send_query("SELECT 1")
+        ctl.run_until_quiet()
+        assert b.ps is ParkState.COMMITTED and b.spec.generation == first + 1
+        assert not mark_wake(b, first, WakeReason.TRANSPORT, WaitEvent.SOCKET_READABLE)
+        assert b.wake_generation == 0 and b.wake_reasons is WakeReason.NONE

@@ -1,74 +1,32 @@
 """The real psycopg2 client (libpq, simple Query protocol) against the pooled reference server.
 
-The server runs in its own process: psycopg2's `cancel()` holds the GIL while libpq sends the
-CancelRequest, so an in-process server could not accept it.
+The server runs in its own process (the `pg_server` fixture): psycopg2's `cancel()` holds the
+GIL while libpq sends the CancelRequest, so an in-process server could not accept it.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import select
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
+from pg_server import PgServer
 
 STATUS_IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
 STATUS_INTRANS = psycopg2.extensions.TRANSACTION_STATUS_INTRANS
 
 
-@dataclass
-class Server:
-    port: int
-    events: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    port, events = _free_port(), tmp_path / "events.jsonl"
-    args = [sys.executable, "-m", "pgcheck.reference", "--carriers", "2", "--port", str(port)]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([*args, "--events", str(events)], cwd=ROOT, env=env)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield Server(port, events)
-    finally:
-        proc.terminate()
-        proc.wait(30)
-
-
-@pytest.fixture
-def connect(server: Server) -> Iterator[Callable[[], psycopg2.extensions.connection]]:
+def connect(pg_server: PgServer) -> Iterator[Callable[[], psycopg2.extensions.connection]]:
     opened: list[psycopg2.extensions.connection] = []
 
     def open_connection() -> psycopg2.extensions.connection:
-        conn = psycopg2.connect(host="127.0.0.1", port=server.port, user="x", dbname="x", connect_timeout=30)
+        conn = psycopg2.connect(host="127.0.0.1", port=pg_server.port, user="x", dbname="x", connect_timeout=30)
         opened.append(conn)
         return conn
 
@@ -125,22 +83,8 @@ def test_listen_notify_round_trip(connect: Callable[[], psycopg2.extensions.conn
     ]
 
 
-def _sleep_started(events: Path) -> bool:
-    """The Execute step that starts the deep wait of `pg_sleep(60)` has been logged."""
-    if not events.exists():
-        return False
-    for line in events.read_text().splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue  # a line being written
-        if event.get("action") == "Execute" and "pg_sleep(60)" in json.dumps(event):
-            return True
-    return False
-
-
 def test_pg_sleep_canceled_from_another_connection(
-    server: Server, connect: Callable[[], psycopg2.extensions.connection]
+    pg_server: PgServer, connect: Callable[[], psycopg2.extensions.connection]
 ) -> None:
     conn = connect()
     conn.autocommit = True
@@ -157,7 +101,7 @@ def test_pg_sleep_canceled_from_another_connection(
     thread.start()
     # cancel only once the session is in its deep wait (a cancel while idle is a no-op)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not _sleep_started(server.events):
+    while time.monotonic() < deadline and not pg_server.executed("pg_sleep(60)"):
         time.sleep(0.05)
     conn.cancel()  # libpq's PQcancel: a CancelRequest on a new connection with the secret key
     thread.join(60)
