@@ -1,75 +1,85 @@
-"""One worker against two, side by side, on one configuration of the native engine.
+"""One worker against several, side by side, on one configuration of the native engine.
 
-    python benchmarks/workers.py [--reps N] [--workers K] [explore options...]
+    python benchmarks/workers.py [--reps N] [--workers K] [--carriers C] [--sessions S]
+                                 [--mode M] [--no-symmetry] [--max-depth D]
 
-Runs `pgcheck explore --engine=native` with 1 and K workers alternately, N times each
-(each run a fresh process, the C compile done once beforehand), checks that every run
-found the same distinct/generated/depth, and prints each pair and the ratio of the
-median times. Alternating keeps a change in the machine's load from favouring one side.
-It also prints the CPU time each side used (less the start-up a depth-0 run uses): on a
-machine shared with other jobs the wall-time ratio says little, while CPU time with K
-workers over CPU time with one says how much work running in parallel adds.
-Default configuration: pooled 4×6 without symmetry, bounded to depth 30.
+Explores the configuration with 1 and K workers alternately, N times each, in this
+process (the C library is compiled once), checks that every run found the same
+distinct/generated/depth, and prints each run and the ratio of the median wall times.
+Alternating keeps a change in the machine's load from favouring one side.
+
+Wall time says little on a machine shared with other jobs, so it also prints the
+library's CPU profile (pg_profile): CPU time of all threads, and the critical path (per
+level the busiest worker, plus what runs alone: growing the visited set, the work between
+levels). One worker's CPU time over K workers' critical path is the speed-up K workers
+give on K idle cores; K workers' CPU time over one worker's says how much work running in
+parallel adds. Default: pooled 4×6 without symmetry to depth 30 (10 M states).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import resource
 import statistics
-import subprocess
 import sys
+import time
+from pathlib import Path
 from typing import Any
 
-DEFAULT = ["--carriers=4", "--sessions=6", "--no-symmetry", "--max-depth=30"]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def cpu_children() -> float:
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return ru.ru_utime + ru.ru_stime
-
-
-def run(args: list[str], workers: int) -> dict[str, Any]:
-    before = cpu_children()
-    cmd = [sys.executable, "-m", "pgcheck", "explore", *args, "--engine=native", f"--workers={workers}", "--json", "-q"]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if not out.stdout.strip().startswith("{"):
-        sys.exit(f"explore failed: {out.stderr.strip()[:200]}")
-    doc: dict[str, Any] = json.loads(out.stdout)
-    doc["cpu"] = cpu_children() - before
-    return doc
+from pgcheck.checker.explore import Bounds  # noqa: E402
+from pgcheck.checker.native.explorer import NativeExplorer, NativeModel  # noqa: E402
+from pgcheck.checker.session import prepare  # noqa: E402
+from pgcheck.model import load, make_config  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
-    ns, rest = ap.parse_known_args()
-    args = rest or DEFAULT
-    subprocess.run([sys.executable, "-m", "pgcheck", "explore", *args, "--engine=native", "--max-states=1", "-q"],
-                   capture_output=True, check=False)
-    startup = run([a for a in args if not a.startswith("--max-")] + ["--max-depth=0"], 1)["cpu"]
-    times: dict[int, list[float]] = {1: [], ns.workers: []}
-    cpu: dict[int, list[float]] = {1: [], ns.workers: []}
-    seen: set[tuple[Any, ...]] = set()
+    ap.add_argument("--mode", default="pooled")
+    ap.add_argument("--carriers", type=int, default=4)
+    ap.add_argument("--sessions", type=int, default=6)
+    ap.add_argument("--no-symmetry", action="store_true", default=None)
+    ap.add_argument("--max-depth", type=int, default=None)
+    ns = ap.parse_args()
+    if ns.no_symmetry is None and ns.max_depth is None:  # the default configuration
+        ns.no_symmetry, ns.max_depth = True, 30
+    if ns.reps < 1 or ns.workers < 2:
+        sys.exit("--reps must be at least 1 and --workers at least 2")
+    carriers = ns.carriers if ns.mode == "pooled" else None
+    _, cm, _ = prepare(load(make_config(ns.mode, carriers, ns.sessions, {})))
+    native = NativeModel(cm, not ns.no_symmetry)
+    bounds = Bounds(max_depth=ns.max_depth)
+    runs: dict[int, list[dict[str, Any]]] = {1: [], ns.workers: []}
+    seen: set[tuple[int, int, int]] = set()
     for rep in range(ns.reps):
-        pair = []
-        for k in ((1, ns.workers) if rep % 2 == 0 else (ns.workers, 1)):
-            d = run(args, k)
-            seen.add((d.get("distinct_states"), d.get("generated_states"), d.get("depth")))
-            times[k].append(d["seconds"])
-            cpu[k].append(d["cpu"] - startup)
-            pair.append(f"×{k} {d['seconds']:.2f} s, CPU {d['cpu'] - startup:.2f} s ({d.get('bytes_per_state', 0):.1f} B/state)")
-        print(f"rep {rep + 1}: " + ", ".join(pair), flush=True)
+        line = []
+        for k in (1, ns.workers) if rep % 2 == 0 else (ns.workers, 1):
+            ex = NativeExplorer(cm, symmetry=native.symmetry, bounds=bounds, workers=k, native=native)
+            t0 = time.monotonic()
+            r = ex.run()
+            d = {"wall": time.monotonic() - t0, **ex.profile(), "bps": r.bytes_per_state}
+            ex.close()
+            seen.add((r.distinct, r.generated, r.depth))
+            runs[k].append(d)
+            line.append(f"×{k} {d['wall']:.2f} s wall, CPU {d['cpu']:.2f} s, critical path {d['critical']:.2f} s "
+                        f"(grow {d['grow']:.2f}, between levels {d['serial']:.2f}), {d['bps']:.1f} B/state")
+        print(f"rep {rep + 1}: " + "; ".join(line), flush=True)
     if len(seen) != 1:
-        sys.exit(f"runs disagree: {sorted(seen, key=str)}")
-    one, many = statistics.median(times[1]), statistics.median(times[ns.workers])
-    print(f"{' '.join(args)}: {next(iter(seen))[0]:,} states; median ×1 {one:.2f} s, ×{ns.workers} {many:.2f} s; "
-          f"{ns.workers} workers are {one / max(many, 1e-3):.2f}× one worker")
-    c1, ck = statistics.median(cpu[1]), statistics.median(cpu[ns.workers])
-    print(f"median CPU ×1 {c1:.2f} s, ×{ns.workers} {ck:.2f} s: parallel work overhead {ck / max(c1, 1e-3):.2f}× "
-          f"(so at most {ns.workers * c1 / max(ck, 1e-3):.2f}× one worker on {ns.workers} idle cores)")
+        sys.exit(f"runs disagree: {sorted(seen)}")
+    distinct, generated, depth = next(iter(seen))
+
+    def med(k: int, key: str) -> float:
+        return statistics.median(d[key] for d in runs[k])
+
+    k = ns.workers
+    print(f"{ns.mode} {carriers}×{ns.sessions}, symmetry {'off' if ns.no_symmetry else 'on'}, "
+          f"depth {depth}: {distinct:,} states, {generated:,} generated")
+    print(f"wall: ×1 {med(1, 'wall'):.2f} s, ×{k} {med(k, 'wall'):.2f} s: {med(1, 'wall') / med(k, 'wall'):.2f}×")
+    print(f"CPU: ×1 {med(1, 'cpu'):.2f} s, ×{k} {med(k, 'cpu'):.2f} s (parallel work overhead "
+          f"{med(k, 'cpu') / med(1, 'cpu'):.2f}×); ×{k} critical path {med(k, 'critical'):.2f} s: "
+          f"{med(1, 'cpu') / med(k, 'critical'):.2f}× one worker on idle cores")
 
 
 if __name__ == "__main__":

@@ -170,6 +170,17 @@ static uint64_t fingerprint(const uint8_t *packed)
  * shared write; the threshold keeps VT_RUN slots per worker in reserve for that lag.
  */
 
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Growing time of this thread (the profile in pg_profile() subtracts it from the level's
+ * parallel part: the other workers wait meanwhile). */
+static __thread double grow_cpu_here;
+
 #define VT_RUN 16
 #define VT_MIN_CAP 64 /* per worker: the reserve stays below 1/8 of the table */
 
@@ -193,7 +204,7 @@ static inline uint64_t vt_home(uint64_t fp, uint64_t cap)
 static void vt_set_cap(uint64_t cap)
 {
     vt.cap = cap;
-    uint64_t reserve = (uint64_t)vt.workers * VT_RUN;
+    uint64_t reserve = vt.workers > 1 ? (uint64_t)vt.workers * VT_RUN : 0; /* one worker counts each insertion */
     vt.grow_at = cap / 8 * 7 > reserve ? cap / 8 * 7 - reserve : 1;
 }
 
@@ -218,6 +229,7 @@ static int vt_init(int workers)
 /* Only with every other worker paused or out of the level. */
 static void vt_grow(void)
 {
+    double t0 = thread_cpu();
     uint64_t cap = vt.cap + vt.cap / 2;
     uint64_t *slots = calloc(cap, sizeof(uint64_t));
     if (!slots) {
@@ -237,6 +249,7 @@ static void vt_grow(void)
     free(vt.slots);
     vt.slots = slots;
     vt_set_cap(cap);
+    grow_cpu_here += thread_cpu() - t0;
 }
 
 /* Under vt.m: grow if every active worker is waiting, then wake them. */
@@ -423,6 +436,7 @@ struct worker {
     int64_t pend_verdict, pend_id, pend_detail;
     int64_t generated, quiescent;
     int vt_local; /* insertions not yet added to the visited set's count */
+    double level_cpu, level_grow; /* CPU time in the last level, and growing in it */
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
     int64_t canon_buf[NSLOTS];
     uint8_t packed[PACKED_BYTES];
@@ -659,9 +673,35 @@ static void expand_chunks(struct worker *w)
 
 static void expand_level(struct worker *w)
 {
+    double t0 = thread_cpu(), g0 = grow_cpu_here;
     expand_chunks(w);
     vt_leave(&w->vt_local);
+    w->level_cpu = thread_cpu() - t0;
+    w->level_grow = grow_cpu_here - g0;
 }
+
+/* CPU seconds of the last pg_explore: [0] used by all threads, [1] on the critical path
+ * (per level the busiest worker, growing apart, plus growing and the work between
+ * levels), [2] between levels, [3] growing the visited set. [0] / [1] is the speed-up the
+ * workers would give on idle cores; unlike wall time it holds on a busy machine. */
+static double prof[4];
+
+static void profile_level(int workers, double serial)
+{
+    double most = 0, grow = 0;
+    for (int k = 0; k < workers; k++) {
+        double own = run.w[k]->level_cpu - run.w[k]->level_grow;
+        prof[0] += run.w[k]->level_cpu;
+        most = own > most ? own : most;
+        grow += run.w[k]->level_grow;
+    }
+    prof[0] += serial;
+    prof[1] += most + grow + serial;
+    prof[2] += serial;
+    prof[3] += grow;
+}
+
+void pg_profile(double *out) { memcpy(out, prof, sizeof(prof)); }
 
 static void *worker_main(void *arg)
 {
@@ -897,6 +937,7 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
                int64_t *fired, int64_t *fresh, int64_t *wit_depth, int64_t *wit_id, int resume)
 {
     free_all();
+    memset(prof, 0, sizeof(prof));
     if (workers < 1)
         workers = 1;
     if (workers > MAX_WORKERS)
@@ -989,8 +1030,11 @@ explore:
         expand_level(run.w[0]);
         if (workers > 1)
             pthread_barrier_wait(&run.end);
-        if (atomic_load(&run.stop))
+        double serial0 = thread_cpu();
+        if (atomic_load(&run.stop)) {
+            profile_level(workers, 0);
             break;
+        }
         if (commit_next() < 0) {
             finish(V_NO_MEMORY, -1, 0);
             break;
@@ -1016,6 +1060,7 @@ explore:
                 finish(V_NO_MEMORY, -1, 1); /* detail 1: the checkpoint could not be written */
             ck.last = now_seconds();
         }
+        profile_level(workers, thread_cpu() - serial0);
     }
     if (workers > 1) {
         run.quit = 1;
