@@ -3,9 +3,9 @@
  * The same algorithm as checker/explore.py, level by level so the first violation is at
  * minimal depth: canonical states (symmetry), 64-bit fingerprints in a visited set, a
  * parent map of (parent id, binding) per state id for shortest traces, invariants on
- * every new state, deadlock versus quiescence. Workers split each level; the visited set
- * is sharded by fingerprint with a lock per shard, so N workers find exactly the states
- * one worker finds.
+ * every new state, deadlock versus quiescence. Workers split each level; a state is new
+ * for the one worker whose compare-and-swap stores its fingerprint in the shared visited
+ * set, so N workers find exactly the states one worker finds.
  *
  * Needs from the generated part (part 2): NSLOTS, NBINDINGS, NINV, NWIT, NGROUPS, MAXN,
  * MAXF, PACKED_BYTES, expand(), first_violation(), witness_hits(), is_quiescent(),
@@ -158,8 +158,8 @@ static uint64_t fingerprint(const uint8_t *packed)
  *
  * One open-addressing table of 64-bit fingerprints (0 means empty) shared by every
  * worker. A slot is claimed by compare-and-swap, so a visit takes no lock and touches
- * the cache lines of its probe only; the per-shard locks this replaces cost a cache-line
- * transfer between cores on almost every visit. Slots only ever go from 0 to a
+ * the cache lines of its probe only (a lock per visit would move the lock's cache line
+ * between cores too). Slots only ever go from 0 to a
  * fingerprint, so relaxed atomics suffice: a probe that sees a fingerprint sees it whole.
  *
  * The table grows by half when it is 7/8 full (linear probes stay short enough; the load
@@ -194,6 +194,9 @@ static struct {
     pthread_cond_t cv;
     int active, paused; /* workers in the level, and of those the ones waiting here */
     uint64_t generation;
+    uint64_t *new_slots, new_cap; /* while growing */
+    _Atomic uint64_t cursor;
+    int rehashing, helpers, done;
 } vt = {.m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static inline uint64_t vt_home(uint64_t fp, uint64_t cap)
@@ -218,6 +221,7 @@ static int vt_alloc(int workers, uint64_t cap)
     atomic_store(&vt.request, 0);
     vt.failed = 0;
     vt.active = vt.paused = 0;
+    vt.rehashing = 0;
     return vt.slots ? 0 : -1;
 }
 
@@ -226,43 +230,95 @@ static int vt_init(int workers)
     return vt_alloc(workers, (uint64_t)VT_MIN_CAP * workers);
 }
 
-/* Only with every other worker paused or out of the level. */
-static void vt_grow(void)
+/* Growing: a table half as large again is allocated and every slot of the old one moved
+ * into it. Only while every worker of the level waits in vt_pause() or has left; the
+ * waiting ones move the slots together, in runs of REHASH_RUN (compare-and-swap, as
+ * visits do), so growing does not leave all but one core idle. */
+#define REHASH_RUN 65536
+
+static int vt_grow_start(void)
+{
+    vt.new_cap = vt.cap + vt.cap / 2;
+    vt.new_slots = calloc(vt.new_cap, sizeof(uint64_t));
+    if (!vt.new_slots) {
+        vt.failed = 1;
+        return -1;
+    }
+    atomic_store(&vt.cursor, 0);
+    return 0;
+}
+
+static void vt_grow_part(void)
 {
     double t0 = thread_cpu();
-    uint64_t cap = vt.cap + vt.cap / 2;
-    uint64_t *slots = calloc(cap, sizeof(uint64_t));
-    if (!slots) {
-        vt.failed = 1;
-        return;
+    uint64_t *to = vt.new_slots, cap = vt.new_cap;
+    for (;;) {
+        uint64_t a = atomic_fetch_add(&vt.cursor, REHASH_RUN);
+        if (a >= vt.cap)
+            break;
+        uint64_t b = a + REHASH_RUN < vt.cap ? a + REHASH_RUN : vt.cap;
+        for (uint64_t i = a; i < b; i++) {
+            uint64_t fp = vt.slots[i];
+            if (!fp)
+                continue;
+            uint64_t k = vt_home(fp, cap), empty = 0;
+            while (!__atomic_compare_exchange_n(&to[k], &empty, fp, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+                empty = 0;
+                if (++k == cap)
+                    k = 0;
+            }
+        }
     }
-    for (uint64_t i = 0; i < vt.cap; i++) {
-        uint64_t fp = vt.slots[i];
-        if (!fp)
-            continue;
-        uint64_t k = vt_home(fp, cap);
-        while (slots[k])
-            if (++k == cap)
-                k = 0;
-        slots[k] = fp;
-    }
-    free(vt.slots);
-    vt.slots = slots;
-    vt_set_cap(cap);
     grow_cpu_here += thread_cpu() - t0;
 }
 
-/* Under vt.m: grow if every active worker is waiting, then wake them. */
-static void vt_maybe_grow_locked(void)
+static void vt_grow_finish(void)
 {
-    if (!atomic_load(&vt.request) || vt.paused < vt.active)
-        return;
-    if (!vt.failed)
-        vt_grow();
+    free(vt.slots);
+    vt.slots = vt.new_slots;
+    vt.new_slots = NULL;
+    vt_set_cap(vt.new_cap);
+}
+
+/* Alone: one worker, or a checkpoint being loaded. */
+static void vt_grow(void)
+{
+    if (vt_grow_start() == 0) {
+        vt_grow_part();
+        vt_grow_finish();
+    }
+}
+
+/* Under vt.m, once every active worker waits (or none is left): the end of a pause. */
+static void vt_release_locked(void)
+{
     if (!vt.failed)
         atomic_store(&vt.request, 0);
+    vt.rehashing = 0;
     vt.paused = 0;
     vt.generation++;
+    pthread_cond_broadcast(&vt.cv);
+}
+
+/* Under vt.m: if every active worker waits, start growing and wake them to help; if no
+ * worker is left in the level, grow alone. */
+static void vt_maybe_grow_locked(void)
+{
+    if (!atomic_load(&vt.request) || vt.rehashing || vt.paused < vt.active)
+        return;
+    if (vt.failed || vt_grow_start() < 0) {
+        vt_release_locked();
+        return;
+    }
+    if (vt.paused == 0) {
+        vt_grow_part();
+        vt_grow_finish();
+        vt_release_locked();
+        return;
+    }
+    vt.rehashing = 1;
+    vt.helpers = vt.paused;
+    vt.done = 0;
     pthread_cond_broadcast(&vt.cv);
 }
 
@@ -273,8 +329,19 @@ static void vt_pause(void)
         uint64_t gen = vt.generation;
         vt.paused++;
         vt_maybe_grow_locked();
-        while (vt.generation == gen)
+        while (vt.generation == gen && !vt.rehashing)
             pthread_cond_wait(&vt.cv, &vt.m);
+        if (vt.generation == gen) { /* growing: take part */
+            pthread_mutex_unlock(&vt.m);
+            vt_grow_part();
+            pthread_mutex_lock(&vt.m);
+            if (++vt.done == vt.helpers) {
+                vt_grow_finish();
+                vt_release_locked();
+            }
+            while (vt.generation == gen)
+                pthread_cond_wait(&vt.cv, &vt.m);
+        }
     }
     pthread_mutex_unlock(&vt.m);
 }
@@ -681,8 +748,8 @@ static void expand_level(struct worker *w)
 }
 
 /* CPU seconds of the last pg_explore: [0] used by all threads, [1] on the critical path
- * (per level the busiest worker, growing apart, plus growing and the work between
- * levels), [2] between levels, [3] growing the visited set. [0] / [1] is the speed-up the
+ * (per level the busiest worker, growing apart, plus the longest share of growing and the
+ * work between levels), [2] between levels, [3] growing the visited set. [0] / [1] is the speed-up the
  * workers would give on idle cores; unlike wall time it holds on a busy machine. */
 static double prof[4];
 
@@ -693,7 +760,7 @@ static void profile_level(int workers, double serial)
         double own = run.w[k]->level_cpu - run.w[k]->level_grow;
         prof[0] += run.w[k]->level_cpu;
         most = own > most ? own : most;
-        grow += run.w[k]->level_grow;
+        grow = run.w[k]->level_grow > grow ? run.w[k]->level_grow : grow; /* workers grow together */
     }
     prof[0] += serial;
     prof[1] += most + grow + serial;
