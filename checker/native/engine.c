@@ -187,7 +187,10 @@ static __thread double grow_cpu_here;
 static struct {
     uint64_t *slots;
     uint64_t cap, grow_at;
-    _Atomic uint64_t count;
+    /* Written every VT_RUN insertions: on its own cache line, or each write would take
+     * the line holding slots, cap and request (read by every visit) from the other cores. */
+    _Alignas(64) _Atomic uint64_t count;
+    _Alignas(64) char count_end;
     _Atomic int request; /* a worker saw the count pass grow_at */
     int workers, failed;
     pthread_mutex_t m;
@@ -519,7 +522,8 @@ static struct {
     int64_t depth;
     buf_t level[MAX_WORKERS];
     int64_t level_base, level_total; /* the current level's first id and size */
-    _Atomic int64_t cursor;
+    _Alignas(64) _Atomic int64_t cursor; /* taken per chunk: apart from what every state reads */
+    _Alignas(64) char cursor_end;
     _Atomic int stop;
     int quit;
     pthread_mutex_t verdict_lock;
@@ -1029,7 +1033,10 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
     if (vt_init(workers) < 0)
         return -1;
     for (int k = 0; k < workers; k++) {
-        run.w[k] = calloc(1, sizeof(struct worker));
+        /* Cache-line aligned: a worker's counters, written per state, share no line with another's. */
+        run.w[k] = aligned_alloc(64, (sizeof(struct worker) + 63) / 64 * 64);
+        if (run.w[k])
+            memset(run.w[k], 0, sizeof(struct worker));
         if (!run.w[k])
             return -1;
         run.w[k]->index = k;
