@@ -40,13 +40,15 @@ def main() -> None:
     ap.add_argument("--mode", default="pooled")
     ap.add_argument("--carriers", type=int, default=4)
     ap.add_argument("--sessions", type=int, default=6)
-    ap.add_argument("--no-symmetry", action="store_true", default=None)
+    ap.add_argument("--no-symmetry", action="store_true")
     ap.add_argument("--max-depth", type=int, default=None)
     ns = ap.parse_args()
-    if ns.no_symmetry is None and ns.max_depth is None:  # the default configuration
+    named = {"--mode", "--carriers", "--sessions", "--no-symmetry", "--max-depth"}
+    if not any(a.split("=")[0] in named for a in sys.argv[1:]):  # the default configuration
         ns.no_symmetry, ns.max_depth = True, 30
     if ns.reps < 1 or ns.workers < 2:
-        sys.exit("--reps must be at least 1 and --workers at least 2")
+        print("workers.py: --reps must be at least 1 and --workers at least 2", file=sys.stderr)
+        sys.exit(2)
     carriers = ns.carriers if ns.mode == "pooled" else None
     _, cm, _ = prepare(load(make_config(ns.mode, carriers, ns.sessions, {})))
     native = NativeModel(cm, not ns.no_symmetry)
