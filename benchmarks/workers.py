@@ -22,15 +22,12 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from pgcheck.checker.explore import Bounds  # noqa: E402
-from pgcheck.checker.native.explorer import NativeExplorer, NativeModel  # noqa: E402
-from pgcheck.checker.session import prepare  # noqa: E402
-from pgcheck.model import load, make_config  # noqa: E402
+from pgcheck.checker.explore import Bounds
+from pgcheck.checker.native.explorer import NativeExplorer, NativeModel
+from pgcheck.checker.session import prepare
+from pgcheck.model import load, make_config
 
 
 def main() -> None:
