@@ -166,8 +166,10 @@ static uint64_t fingerprint(const uint8_t *packed)
  * stays between 7/12 and 7/8, 9 to 14 bytes per state). Growing moves every slot, so it
  * waits until every worker still in the level stands in visit() (or has left the level):
  * the worker that completes that set rehashes, the others sleep. Workers add their
- * insertions to the shared count in runs of VT_RUN, so the count is not a per-state
- * shared write; the threshold keeps VT_RUN slots per worker in reserve for that lag.
+ * insertions to the shared count in runs of VT_RUN once the table is large (so the count
+ * is not a per-state shared write), one by one while it is small (so the reserve the
+ * threshold keeps for that lag, a run per worker, does not leave small tables emptier).
+ * Past the threshold a table holds at most 7/8 of its slots plus one per worker.
  */
 
 static double thread_cpu(void)
@@ -182,17 +184,21 @@ static double thread_cpu(void)
 static __thread double grow_cpu_here;
 
 #define VT_RUN 16
-#define VT_MIN_CAP 64 /* per worker: the reserve stays below 1/8 of the table */
+#define VT_RUN_FROM 4096 /* slots per worker from which insertions are counted in runs */
+
+/* At least 16 slots per worker: 7/8 of the table plus one slot per worker still fits. */
+static uint64_t vt_min_cap(int workers) { return workers * 16 > 64 ? (uint64_t)workers * 16 : 64; }
 
 static struct {
     uint64_t *slots;
     uint64_t cap, grow_at;
-    /* Written every VT_RUN insertions: on its own cache line, or each write would take
+    /* Written once a run of insertions: on its own cache line, or each write would take
      * the line holding slots, cap and request (read by every visit) from the other cores. */
     _Alignas(64) _Atomic uint64_t count;
     _Alignas(64) char count_end;
     _Atomic int request; /* a worker saw the count pass grow_at */
     int workers, failed;
+    int run; /* insertions a worker counts before adding them to `count` */
     pthread_mutex_t m;
     pthread_cond_t cv;
     int active, paused; /* workers in the level, and of those the ones waiting here */
@@ -210,7 +216,8 @@ static inline uint64_t vt_home(uint64_t fp, uint64_t cap)
 static void vt_set_cap(uint64_t cap)
 {
     vt.cap = cap;
-    uint64_t reserve = vt.workers > 1 ? (uint64_t)vt.workers * VT_RUN : 0; /* one worker counts each insertion */
+    vt.run = vt.workers > 1 && cap >= (uint64_t)VT_RUN_FROM * vt.workers ? VT_RUN : 1;
+    uint64_t reserve = vt.workers > 1 ? (uint64_t)vt.workers * vt.run : 0; /* one worker counts each insertion */
     vt.grow_at = cap / 8 * 7 > reserve ? cap / 8 * 7 - reserve : 1;
 }
 
@@ -230,7 +237,7 @@ static int vt_alloc(int workers, uint64_t cap)
 
 static int vt_init(int workers)
 {
-    return vt_alloc(workers, (uint64_t)VT_MIN_CAP * workers);
+    return vt_alloc(workers, vt_min_cap(workers));
 }
 
 /* Growing: a table half as large again is allocated and every slot of the old one moved
@@ -396,7 +403,7 @@ static int visit(uint64_t fp, int *local)
         if (++k == cap)
             k = 0;
     }
-    if (++*local >= (vt.workers == 1 ? 1 : VT_RUN))
+    if (++*local >= vt.run)
         vt_flush(local);
     return vt.failed ? -1 : 1;
 }
@@ -920,7 +927,7 @@ static int load_checkpoint(ck_header *h, int64_t *fired, int64_t *fresh)
         ck_read(&io, vt.slots, cap * 8);
         atomic_store(&vt.count, count);
         /* More workers than the saving run keep more slots in reserve. */
-        while (!vt.failed && (count >= vt.grow_at || vt.cap < (uint64_t)VT_MIN_CAP * run.workers))
+        while (!vt.failed && (count >= vt.grow_at || vt.cap < vt_min_cap(run.workers)))
             vt_grow();
         if (vt.failed)
             io.ok = 0;
