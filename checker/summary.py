@@ -60,7 +60,7 @@ def _engine(r: Result) -> str:
 def _per_state(r: Result) -> str:
     if r.bytes_per_state is None:
         return ""
-    return f" ({r.bytes_per_state:.1f} bytes per state in the visited set and parent map)"
+    return f" ({r.bytes_per_state:.1f} bytes per state in memory for the visited set and parent map)"
 
 
 def summary_lines(run: CheckRun) -> list[str]:

@@ -34,10 +34,11 @@ def summary(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return doc
 
 
-def test_killed_search_resumes_to_the_same_result(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_killed_search_resumes_to_the_same_result(tmp_path: Path, workers: int) -> None:
     ckpt = tmp_path / "run1"
     child = subprocess.Popen(
-        [sys.executable, "-m", "pgcheck", "explore", *CONFIG, "--checkpoint", str(ckpt), "--checkpoint-every", "0", "-q", "--json"],
+        [sys.executable, "-m", "pgcheck", "explore", *CONFIG, f"--workers={workers}", "--checkpoint", str(ckpt), "--checkpoint-every", "0", "-q", "--json"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 600

@@ -69,6 +69,20 @@ def test_symmetry_reduces_and_two_workers_find_the_same_states() -> None:
     assert one.distinct < full.distinct
 
 
+@pytest.mark.parametrize("carriers,sessions,symmetry", [(3, 4, True), (2, 4, False)])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_at_most_16_bytes_per_state_and_witness_traces(carriers: int, sessions: int, symmetry: bool, workers: int) -> None:
+    """The visited set stays at least 7/12 full and the parent map is on disk (docs/engines.md);
+    ids given at a level's end still lead to the witnesses at their depths."""
+    _, cm, _ = prepare(load(make_config("pooled", carriers, sessions, {})))
+    ex = NativeExplorer(cm, symmetry=symmetry, workers=workers)
+    r = ex.run()
+    assert r.verdict == "ok" and r.bytes_per_state is not None and r.bytes_per_state <= 16
+    assert r.witnesses_reached
+    for wid, depth in r.witnesses_reached.items():
+        assert len(ex.trace_to(r.witness_states[wid])) == depth + 1
+
+
 @pytest.mark.parametrize("variant", VARIANTS, ids=[v.id for v in VARIANTS])
 def test_same_counterexample_on_every_broken_variant(variant: Variant) -> None:
     invariants = [variant.id] if variant.only else None

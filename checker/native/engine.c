@@ -3,9 +3,9 @@
  * The same algorithm as checker/explore.py, level by level so the first violation is at
  * minimal depth: canonical states (symmetry), 64-bit fingerprints in a visited set, a
  * parent map of (parent id, binding) per state id for shortest traces, invariants on
- * every new state, deadlock versus quiescence. Workers split each level; the visited set
- * is sharded by fingerprint with a lock per shard, so N workers find exactly the states
- * one worker finds.
+ * every new state, deadlock versus quiescence. Workers split each level; a state is new
+ * for the one worker whose compare-and-swap stores its fingerprint in the shared visited
+ * set, so N workers find exactly the states one worker finds.
  *
  * Needs from the generated part (part 2): NSLOTS, NBINDINGS, NINV, NWIT, NGROUPS, MAXN,
  * MAXF, PACKED_BYTES, expand(), first_violation(), witness_hits(), is_quiescent(),
@@ -154,203 +154,316 @@ static uint64_t fingerprint(const uint8_t *packed)
     return h ? h : 1;
 }
 
-/* ------------------------------------------------------------------ visited set */
+/* ------------------------------------------------------------------ visited set
+ *
+ * One open-addressing table of 64-bit fingerprints (0 means empty) shared by every
+ * worker. A slot is claimed by compare-and-swap, so a visit takes no lock and touches
+ * the cache lines of its probe only (a lock per visit would move the lock's cache line
+ * between cores too). Slots only ever go from 0 to a
+ * fingerprint, so relaxed atomics suffice: a probe that sees a fingerprint sees it whole.
+ *
+ * The table grows by half when it is 7/8 full (linear probes stay short enough; the load
+ * stays between 7/12 and 7/8, 9 to 14 bytes per state). Growing moves every slot, so it
+ * waits until every worker still in the level stands in visit() (or has left the level):
+ * the worker that completes that set rehashes, the others sleep. Workers add their
+ * insertions to the shared count in runs of VT_RUN once the table is large (so the count
+ * is not a per-state shared write), one by one while it is small (so the reserve the
+ * threshold keeps for that lag, a run per worker, does not leave small tables emptier).
+ * Past the threshold a table holds at most 7/8 of its slots plus one per worker.
+ */
 
-#define SHARD_BITS 8
-#define NSHARDS (1 << SHARD_BITS)
-
-typedef struct {
-    pthread_mutex_t lock;
-    uint64_t *slots;
-    uint64_t mask;
-    uint64_t count;
-} shard_t;
-
-static shard_t shards[NSHARDS];
-static int use_locks;
-
-static int shard_grow(shard_t *sh)
+static double thread_cpu(void)
 {
-    uint64_t cap = (sh->mask + 1) * 2;
-    uint64_t *slots = calloc(cap, sizeof(uint64_t));
-    if (!slots)
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Growing time of this thread (the profile in pg_profile() subtracts it from the level's
+ * parallel part: the other workers wait meanwhile). */
+static __thread double grow_cpu_here;
+
+#define VT_RUN 16
+#define VT_RUN_FROM 4096 /* slots per worker from which insertions are counted in runs */
+
+/* At least 16 slots per worker: 7/8 of the table plus one slot per worker still fits. */
+static uint64_t vt_min_cap(int workers) { return workers * 16 > 64 ? (uint64_t)workers * 16 : 64; }
+
+static struct {
+    uint64_t *slots;
+    uint64_t cap, grow_at;
+    /* Written once a run of insertions: on its own cache line, or each write would take
+     * the line holding slots, cap and request (read by every visit) from the other cores. */
+    _Alignas(64) _Atomic uint64_t count;
+    _Alignas(64) char count_end;
+    _Atomic int request; /* a worker saw the count pass grow_at */
+    int workers, failed;
+    int run; /* insertions a worker counts before adding them to `count` */
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    int active, paused; /* workers in the level, and of those the ones waiting here */
+    uint64_t generation;
+    uint64_t *new_slots, new_cap; /* while growing */
+    _Atomic uint64_t cursor;
+    int rehashing, helpers, done;
+} vt = {.m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static inline uint64_t vt_home(uint64_t fp, uint64_t cap)
+{
+    return (uint64_t)(((unsigned __int128)fp * cap) >> 64); /* any capacity, not only 2^k */
+}
+
+static void vt_set_cap(uint64_t cap)
+{
+    vt.cap = cap;
+    vt.run = vt.workers > 1 && cap >= (uint64_t)VT_RUN_FROM * vt.workers ? VT_RUN : 1;
+    uint64_t reserve = vt.workers > 1 ? (uint64_t)vt.workers * vt.run : 0; /* one worker counts each insertion */
+    vt.grow_at = cap / 8 * 7 > reserve ? cap / 8 * 7 - reserve : 1;
+}
+
+static int vt_alloc(int workers, uint64_t cap)
+{
+    free(vt.slots);
+    vt.workers = workers;
+    vt.slots = calloc(cap, sizeof(uint64_t));
+    vt_set_cap(cap);
+    atomic_store(&vt.count, 0);
+    atomic_store(&vt.request, 0);
+    vt.failed = 0;
+    vt.active = vt.paused = 0;
+    vt.rehashing = 0;
+    return vt.slots ? 0 : -1;
+}
+
+static int vt_init(int workers)
+{
+    return vt_alloc(workers, vt_min_cap(workers));
+}
+
+/* Growing: a table half as large again is allocated and every slot of the old one moved
+ * into it. Only while every worker of the level waits in vt_pause() or has left; the
+ * waiting ones move the slots together, in runs of REHASH_RUN (compare-and-swap, as
+ * visits do), so growing does not leave all but one core idle. */
+#define REHASH_RUN 65536
+
+static int vt_grow_start(void)
+{
+    vt.new_cap = vt.cap + vt.cap / 2;
+    vt.new_slots = calloc(vt.new_cap, sizeof(uint64_t));
+    if (!vt.new_slots) {
+        vt.failed = 1;
         return -1;
-    for (uint64_t i = 0; i <= sh->mask; i++) {
-        uint64_t fp = sh->slots[i];
-        if (!fp)
-            continue;
-        uint64_t k = (fp >> SHARD_BITS) & (cap - 1);
-        while (slots[k])
-            k = (k + 1) & (cap - 1);
-        slots[k] = fp;
     }
-    free(sh->slots);
-    sh->slots = slots;
-    sh->mask = cap - 1;
+    atomic_store(&vt.cursor, 0);
     return 0;
 }
 
-/* 1 if fp was new, 0 if seen before, -1 when out of memory. */
-static int visit(uint64_t fp)
+static void vt_grow_part(void)
 {
-    shard_t *sh = &shards[fp & (NSHARDS - 1)];
-    if (use_locks)
-        pthread_mutex_lock(&sh->lock);
-    uint64_t k = (fp >> SHARD_BITS) & sh->mask;
-    int fresh = 1;
-    while (sh->slots[k]) {
-        if (sh->slots[k] == fp) { fresh = 0; break; }
-        k = (k + 1) & sh->mask;
+    double t0 = thread_cpu();
+    uint64_t *to = vt.new_slots, cap = vt.new_cap;
+    for (;;) {
+        uint64_t a = atomic_fetch_add(&vt.cursor, REHASH_RUN);
+        if (a >= vt.cap)
+            break;
+        uint64_t b = a + REHASH_RUN < vt.cap ? a + REHASH_RUN : vt.cap;
+        for (uint64_t i = a; i < b; i++) {
+            uint64_t fp = vt.slots[i];
+            if (!fp)
+                continue;
+            uint64_t k = vt_home(fp, cap), empty = 0;
+            while (!__atomic_compare_exchange_n(&to[k], &empty, fp, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+                empty = 0;
+                if (++k == cap)
+                    k = 0;
+            }
+        }
     }
-    if (fresh) {
-        sh->slots[k] = fp;
-        /* Grow at 3/4 load so linear probes stay short. */
-        if (++sh->count * 4 > (sh->mask + 1) * 3 && shard_grow(sh) < 0)
-            fresh = -1;
-    }
-    if (use_locks)
-        pthread_mutex_unlock(&sh->lock);
-    return fresh;
+    grow_cpu_here += thread_cpu() - t0;
 }
 
-static int64_t visited_bytes(void)
+static void vt_grow_finish(void)
 {
-    int64_t b = 0;
-    for (int i = 0; i < NSHARDS; i++)
-        b += (int64_t)(shards[i].mask + 1) * 8;
-    return b;
+    free(vt.slots);
+    vt.slots = vt.new_slots;
+    vt.new_slots = NULL;
+    vt_set_cap(vt.new_cap);
 }
+
+/* Alone: one worker, or a checkpoint being loaded. */
+static void vt_grow(void)
+{
+    if (vt_grow_start() == 0) {
+        vt_grow_part();
+        vt_grow_finish();
+    }
+}
+
+/* Under vt.m, once every active worker waits (or none is left): the end of a pause. */
+static void vt_release_locked(void)
+{
+    if (!vt.failed)
+        atomic_store(&vt.request, 0);
+    vt.rehashing = 0;
+    vt.paused = 0;
+    vt.generation++;
+    pthread_cond_broadcast(&vt.cv);
+}
+
+/* Under vt.m: if every active worker waits, start growing and wake them to help; if no
+ * worker is left in the level, grow alone. */
+static void vt_maybe_grow_locked(void)
+{
+    if (!atomic_load(&vt.request) || vt.rehashing || vt.paused < vt.active)
+        return;
+    if (vt.failed || vt_grow_start() < 0) {
+        vt_release_locked();
+        return;
+    }
+    if (vt.paused == 0) {
+        vt_grow_part();
+        vt_grow_finish();
+        vt_release_locked();
+        return;
+    }
+    vt.rehashing = 1;
+    vt.helpers = vt.paused;
+    vt.done = 0;
+    pthread_cond_broadcast(&vt.cv);
+}
+
+static void vt_pause(void)
+{
+    pthread_mutex_lock(&vt.m);
+    if (atomic_load(&vt.request) && !vt.failed) {
+        uint64_t gen = vt.generation;
+        vt.paused++;
+        vt_maybe_grow_locked();
+        while (vt.generation == gen && !vt.rehashing)
+            pthread_cond_wait(&vt.cv, &vt.m);
+        if (vt.generation == gen) { /* growing: take part */
+            pthread_mutex_unlock(&vt.m);
+            vt_grow_part();
+            pthread_mutex_lock(&vt.m);
+            if (++vt.done == vt.helpers) {
+                vt_grow_finish();
+                vt_release_locked();
+            }
+            while (vt.generation == gen)
+                pthread_cond_wait(&vt.cv, &vt.m);
+        }
+    }
+    pthread_mutex_unlock(&vt.m);
+}
+
+static void vt_flush(int *local)
+{
+    uint64_t n = atomic_fetch_add(&vt.count, (uint64_t)*local) + (uint64_t)*local;
+    *local = 0;
+    if (n >= vt.grow_at) {
+        if (vt.workers == 1)
+            vt_grow();
+        else
+            atomic_store(&vt.request, 1);
+    }
+}
+
+/* A worker leaves the level: its count is added, and it no longer holds up a growth. */
+static void vt_leave(int *local)
+{
+    vt_flush(local);
+    if (vt.workers == 1)
+        return;
+    pthread_mutex_lock(&vt.m);
+    vt.active--;
+    vt_maybe_grow_locked();
+    pthread_mutex_unlock(&vt.m);
+}
+
+/* 1 if fp was new, 0 if seen before, -1 when out of memory. `local` counts the caller's
+ * insertions not yet added to the shared count. */
+static int visit(uint64_t fp, int *local)
+{
+    if (atomic_load_explicit(&vt.request, memory_order_relaxed))
+        vt_pause();
+    if (vt.failed)
+        return -1;
+    uint64_t *slots = vt.slots, cap = vt.cap;
+    uint64_t k = vt_home(fp, cap);
+    for (;;) {
+        uint64_t cur = __atomic_load_n(&slots[k], __ATOMIC_RELAXED);
+        if (cur == fp)
+            return 0;
+        if (cur == 0) {
+            if (__atomic_compare_exchange_n(&slots[k], &cur, fp, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                break;
+            if (cur == fp) /* another worker stored it first */
+                return 0;
+        }
+        if (++k == cap)
+            k = 0;
+    }
+    if (++*local >= vt.run)
+        vt_flush(local);
+    return vt.failed ? -1 : 1;
+}
+
+static int64_t visited_bytes(void) { return (int64_t)vt.cap * 8; }
 
 /* ------------------------------------------------------------------ parent map
  *
- * State ids are given in discovery order; id -> (parent id, binding) is 6 bytes. Records
- * are written in blocks; a block whose every record is written is moved to an unnamed
- * temporary file (as TLC keeps its trace file on disk), so memory holds the visited set
- * and the one or two blocks still being filled. Traces read the file back.
+ * A state's id is its position in discovery order: the states of a level get theirs when
+ * the level is complete, in worker order, so finding a state needs no shared counter and
+ * ids have no holes. The record id -> (parent id, binding), 6 bytes, is written then to
+ * an unnamed temporary file at offset 6 * id (TLC keeps its trace file on disk the same
+ * way), so memory holds none of the parent map; traces and checkpoints read it back.
  */
 
-#define BLOCK_BITS 16
-#define BLOCK (1 << BLOCK_BITS)
-#define MAX_BLOCKS 65536 /* 2^32 states */
-#define BLOCK_FILE_BYTES ((int64_t)BLOCK * 6)
+#define PREC 6
+#define MAX_IDS ((int64_t)UINT32_MAX)
+#define WBUF_RECS 8192 /* records per write: a fixed buffer, not per state */
 
-static uint32_t *parent_id[MAX_BLOCKS];
-static uint16_t *parent_binding[MAX_BLOCKS];
-static _Atomic int64_t block_filled[MAX_BLOCKS];
-static uint8_t block_on_disk[MAX_BLOCKS];
 static FILE *parent_file;
-static _Atomic int64_t next_id;
-static _Atomic int64_t blocks_in_memory;
-static pthread_mutex_t block_lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t next_id; /* ids given so far */
 
-static int spill_block(int64_t blk)
+static int parents_write(int64_t id, const uint8_t *recs, int64_t n)
 {
-    pthread_mutex_lock(&block_lock);
-    if (!parent_file)
-        parent_file = tmpfile();
-    pthread_mutex_unlock(&block_lock);
-    if (!parent_file)
+    if (!parent_file && !(parent_file = tmpfile()))
         return -1;
-    int fd = fileno(parent_file);
-    off_t off = (off_t)(blk * BLOCK_FILE_BYTES);
-    if (pwrite(fd, parent_id[blk], sizeof(uint32_t) * BLOCK, off) != (ssize_t)(sizeof(uint32_t) * BLOCK) ||
-        pwrite(fd, parent_binding[blk], sizeof(uint16_t) * BLOCK, off + sizeof(uint32_t) * BLOCK) !=
-            (ssize_t)(sizeof(uint16_t) * BLOCK))
-        return -1;
-    block_on_disk[blk] = 1;
-    free(parent_id[blk]);
-    free(parent_binding[blk]);
-    parent_id[blk] = NULL;
-    parent_binding[blk] = NULL;
-    atomic_fetch_sub(&blocks_in_memory, 1);
-    return 0;
+    ssize_t bytes = (ssize_t)(n * PREC);
+    return pwrite(fileno(parent_file), recs, bytes, (off_t)(id * PREC)) == bytes ? 0 : -1;
 }
 
-static int ensure_block(int64_t blk)
+static int parents_read(int64_t id, uint8_t *recs, int64_t n)
 {
-    if (__atomic_load_n(&parent_binding[blk], __ATOMIC_ACQUIRE))
-        return 0;
-    pthread_mutex_lock(&block_lock);
-    if (!parent_binding[blk]) {
-        parent_id[blk] = malloc(sizeof(uint32_t) * BLOCK);
-        uint16_t *b = malloc(sizeof(uint16_t) * BLOCK);
-        atomic_fetch_add(&blocks_in_memory, 1);
-        __atomic_store_n(&parent_binding[blk], b, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&block_lock);
-    return parent_id[blk] && parent_binding[blk] ? 0 : -1;
-}
-
-/* Each worker takes ids in runs of ID_RUN from the shared counter, so the counter and a
- * block's fill count are touched once a run, not once a state (they are the only shared
- * writes per new state). Ids left unused at the end of a run are holes no parent chain
- * reaches; `stored` counts the states really given an id. */
-#define ID_RUN 256
-
-typedef struct {
-    int64_t next, end, stored;
-} id_range;
-
-static int64_t new_state(id_range *r, int64_t parent, int binding)
-{
-    if (r->next == r->end) {
-        r->next = atomic_fetch_add(&next_id, ID_RUN);
-        r->end = r->next + ID_RUN;
-    }
-    int64_t id = r->next++;
-    int64_t blk = id >> BLOCK_BITS;
-    if (blk >= MAX_BLOCKS || ensure_block(blk) < 0)
-        return -1;
-    parent_id[blk][id & (BLOCK - 1)] = (uint32_t)parent;
-    parent_binding[blk][id & (BLOCK - 1)] = (uint16_t)binding;
-    r->stored++;
-    if (r->next == r->end && atomic_fetch_add(&block_filled[blk], ID_RUN) + ID_RUN == BLOCK && spill_block(blk) < 0)
-        return -1;
-    return id;
-}
-
-/* Records [0, n) of one block, from memory or from the file. */
-static int read_block(int64_t blk, uint32_t *ids, uint16_t *bindings, int64_t n)
-{
-    if (!block_on_disk[blk]) {
-        memcpy(ids, parent_id[blk], n * sizeof(uint32_t));
-        memcpy(bindings, parent_binding[blk], n * sizeof(uint16_t));
-        return 0;
-    }
-    int fd = fileno(parent_file);
-    off_t off = (off_t)(blk * BLOCK_FILE_BYTES);
-    return pread(fd, ids, n * sizeof(uint32_t), off) == (ssize_t)(n * sizeof(uint32_t)) &&
-                   pread(fd, bindings, n * sizeof(uint16_t), off + sizeof(uint32_t) * BLOCK) ==
-                       (ssize_t)(n * sizeof(uint16_t))
-               ? 0
-               : -1;
+    ssize_t bytes = (ssize_t)(n * PREC);
+    return parent_file && pread(fileno(parent_file), recs, bytes, (off_t)(id * PREC)) == bytes ? 0 : -1;
 }
 
 static void parent_of(int64_t id, uint32_t *parent, int *binding)
 {
+    uint8_t r[PREC];
     uint16_t b = 0xffff;
     *parent = UINT32_MAX;
-    int64_t blk = id >> BLOCK_BITS, off = id & (BLOCK - 1);
-    if (!block_on_disk[blk]) {
-        *parent = parent_id[blk][off];
-        b = parent_binding[blk][off];
-    } else {
-        int fd = fileno(parent_file);
-        off_t base = (off_t)(blk * BLOCK_FILE_BYTES);
-        if (pread(fd, parent, 4, base + off * 4) != 4 || pread(fd, &b, 2, base + sizeof(uint32_t) * BLOCK + off * 2) != 2)
-            *parent = UINT32_MAX;
+    if (parents_read(id, r, 1) == 0) {
+        memcpy(parent, r, 4);
+        memcpy(&b, r + 4, 2);
     }
     *binding = b;
 }
 
-/* ------------------------------------------------------------------ frontier buffers */
+/* ------------------------------------------------------------------ frontier buffers
+ *
+ * An entry is (parent id: 4 bytes, binding: 2, unused: 2, packed state); its own id is
+ * the level's first id plus its position.
+ */
 
 typedef struct {
     uint8_t *data;
     int64_t count, cap;
 } buf_t;
 
-static int buf_push(buf_t *b, int64_t id, const uint8_t *packed)
+static int buf_push(buf_t *b, int64_t parent, int binding, const uint8_t *packed)
 {
     if (b->count == b->cap) {
         int64_t cap = b->cap ? b->cap * 2 : 1024;
@@ -361,9 +474,28 @@ static int buf_push(buf_t *b, int64_t id, const uint8_t *packed)
         b->cap = cap;
     }
     uint8_t *e = b->data + (size_t)b->count * ENTRY_BYTES;
-    memcpy(e, &id, 8);
+    uint32_t p = (uint32_t)parent;
+    uint16_t bb = (uint16_t)binding;
+    memcpy(e, &p, 4);
+    memcpy(e + 4, &bb, 2);
+    memset(e + 6, 0, 2);
     memcpy(e + 8, packed, PACKED_BYTES);
     b->count++;
+    return 0;
+}
+
+/* Write the parent records of n entries, whose ids start at `id`. */
+static int parents_of_entries(int64_t id, const uint8_t *entries, int64_t n)
+{
+    static uint8_t wbuf[WBUF_RECS * PREC];
+    for (int64_t i = 0; i < n;) {
+        int64_t m = n - i < WBUF_RECS ? n - i : WBUF_RECS;
+        for (int64_t j = 0; j < m; j++)
+            memcpy(wbuf + j * PREC, entries + (size_t)(i + j) * ENTRY_BYTES, PREC);
+        if (parents_write(id + i, wbuf, m) < 0)
+            return -1;
+        i += m;
+    }
     return 0;
 }
 
@@ -380,7 +512,8 @@ struct worker {
      * checker/explore.py, a model error in a later binding of the same state wins. */
     int64_t pend_verdict, pend_id, pend_detail;
     int64_t generated, quiescent;
-    id_range ids;
+    int vt_local; /* insertions not yet added to the visited set's count */
+    double level_cpu, level_grow; /* CPU time in the last level, and growing in it */
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
     int64_t canon_buf[NSLOTS];
     uint8_t packed[PACKED_BYTES];
@@ -394,10 +527,10 @@ static struct {
     pg_progress_fn progress;
     double progress_every, last_progress, started;
     int64_t depth;
-    int64_t stored_before; /* states stored before a resumed run */
     buf_t level[MAX_WORKERS];
-    int64_t level_total;
-    _Atomic int64_t cursor;
+    int64_t level_base, level_total; /* the current level's first id and size */
+    _Alignas(64) _Atomic int64_t cursor; /* taken per chunk: apart from what every state reads */
+    _Alignas(64) char cursor_end;
     _Atomic int stop;
     int quit;
     pthread_mutex_t verdict_lock;
@@ -425,6 +558,11 @@ static void finish(int64_t verdict, int64_t bad_id, int64_t detail)
     atomic_store(&run.stop, 1);
     pthread_mutex_unlock(&run.verdict_lock);
 }
+
+/* A state of the next level, whose id is given when the level is complete, is named by
+ * its worker and position until then (a negative number below -1). */
+#define NEXT_REF(k, p) (INT64_MIN + ((int64_t)(k) << 40) + (p))
+#define IS_NEXT_REF(x) ((x) < -1)
 
 static void note_witnesses(const int64_t *s, int64_t id, int64_t depth)
 {
@@ -470,11 +608,11 @@ static void emit(struct worker *w, int binding, const int64_t *next)
         c = w->canon_buf;
     }
     pack(c, w->packed);
-    int fresh = visit(fingerprint(w->packed));
+    int fresh = visit(fingerprint(w->packed), &w->vt_local);
     if (fresh == 0)
         return;
-    int64_t id = fresh < 0 ? -1 : new_state(&w->ids, w->cur_id, binding);
-    if (id < 0) {
+    int64_t id = NEXT_REF(w->index, w->next.count);
+    if (fresh < 0 || buf_push(&w->next, w->cur_id, binding, w->packed) < 0) {
         finish(V_NO_MEMORY, w->cur_id, 0);
         return;
     }
@@ -491,14 +629,12 @@ static void emit(struct worker *w, int binding, const int64_t *next)
         return;
     }
     note_witnesses(c, id, run.depth + 1);
-    if (buf_push(&w->next, id, w->packed) < 0)
-        finish(V_NO_MEMORY, id, 0);
 }
 
-static void expand_one(struct worker *w, const uint8_t *entry)
+static void expand_one(struct worker *w, int64_t id, const uint8_t *entry)
 {
     int64_t s[NSLOTS];
-    memcpy(&w->cur_id, entry, 8);
+    w->cur_id = id;
     unpack(entry + 8, s);
     w->nsucc = 0;
     w->pend_verdict = V_OK;
@@ -539,10 +675,41 @@ static int64_t total_generated(void)
 
 static int64_t total_stored(void)
 {
-    int64_t n = run.stored_before;
+    int64_t n = next_id;
     for (int k = 0; k < run.workers; k++)
-        n += __atomic_load_n(&run.w[k]->ids.stored, __ATOMIC_RELAXED);
+        n += __atomic_load_n(&run.w[k]->next.count, __ATOMIC_RELAXED);
     return n;
+}
+
+static int64_t resolve_ref(int64_t ref, const int64_t *offset)
+{
+    if (!IS_NEXT_REF(ref))
+        return ref;
+    int64_t x = ref - INT64_MIN;
+    return next_id + offset[x >> 40] + (x & (((int64_t)1 << 40) - 1));
+}
+
+/* The next level is complete (or the search stopped inside it): give its states their
+ * ids, in worker order, write their parent records, and turn the references to them into
+ * ids. The caller holds every worker at a barrier. */
+static int commit_next(void)
+{
+    int64_t offset[MAX_WORKERS], total = 0;
+    for (int k = 0; k < run.workers; k++) {
+        offset[k] = total;
+        total += run.w[k]->next.count;
+    }
+    if (next_id + total > MAX_IDS)
+        return -1;
+    for (int k = 0; k < run.workers; k++)
+        if (parents_of_entries(next_id + offset[k], run.w[k]->next.data, run.w[k]->next.count) < 0)
+            return -1;
+    for (int i = 0; i < NWIT; i++)
+        if (run.wit_depth[i] >= 0)
+            run.wit_id[i] = resolve_ref(run.wit_id[i], offset);
+    run.bad_id = resolve_ref(run.bad_id, offset);
+    next_id += total;
+    return 0;
 }
 
 static int64_t queue_size(void)
@@ -563,7 +730,7 @@ static void maybe_progress(void)
         finish(V_STOPPED, -1, 0);
 }
 
-static void expand_level(struct worker *w)
+static void expand_chunks(struct worker *w)
 {
     for (;;) {
         if (atomic_load(&run.stop))
@@ -573,7 +740,7 @@ static void expand_level(struct worker *w)
             return;
         int64_t end = start + CHUNK < run.level_total ? start + CHUNK : run.level_total;
         for (int64_t i = start; i < end && !atomic_load(&run.stop); i++) {
-            expand_one(w, level_entry(i));
+            expand_one(w, run.level_base + i, level_entry(i));
             if (run.max_states >= 0 && total_stored() >= run.max_states)
                 finish(V_MAX_STATES, -1, 0);
         }
@@ -581,6 +748,38 @@ static void expand_level(struct worker *w)
             maybe_progress();
     }
 }
+
+static void expand_level(struct worker *w)
+{
+    double t0 = thread_cpu(), g0 = grow_cpu_here;
+    expand_chunks(w);
+    vt_leave(&w->vt_local);
+    w->level_cpu = thread_cpu() - t0;
+    w->level_grow = grow_cpu_here - g0;
+}
+
+/* CPU seconds of the last pg_explore: [0] used by all threads, [1] on the critical path
+ * (per level the busiest worker, growing apart, plus the longest share of growing and the
+ * work between levels), [2] between levels, [3] growing the visited set. [0] / [1] is the speed-up the
+ * workers would give on idle cores; unlike wall time it holds on a busy machine. */
+static double prof[4];
+
+static void profile_level(int workers, double serial)
+{
+    double most = 0, grow = 0;
+    for (int k = 0; k < workers; k++) {
+        double own = run.w[k]->level_cpu - run.w[k]->level_grow;
+        prof[0] += run.w[k]->level_cpu;
+        most = own > most ? own : most;
+        grow = run.w[k]->level_grow > grow ? run.w[k]->level_grow : grow; /* workers grow together */
+    }
+    prof[0] += serial;
+    prof[1] += most + grow + serial;
+    prof[2] += serial;
+    prof[3] += grow;
+}
+
+void pg_profile(double *out) { memcpy(out, prof, sizeof(prof)); }
 
 static void *worker_main(void *arg)
 {
@@ -604,7 +803,7 @@ static void *worker_main(void *arg)
  * of it. Loading refuses a file whose magic, key, size or checksum is wrong.
  */
 
-#define CKPT_MAGIC 0x31544b504b434750ULL /* "PGCKPT1" */
+#define CKPT_MAGIC 0x32544b504b434750ULL /* "PGCKPT2" */
 
 typedef struct {
     FILE *f;
@@ -643,7 +842,7 @@ static struct {
 typedef struct {
     uint64_t magic, key;
     int64_t nslots, nbindings, nwit, symmetry;
-    int64_t next_id, depth, generated, quiescent, level_total, stored;
+    int64_t next_id, depth, generated, quiescent, level_total;
 } ck_header;
 
 static int save_checkpoint(void)
@@ -651,8 +850,8 @@ static int save_checkpoint(void)
     ckio io = {fopen(ck.tmp, "wb"), 0xcbf29ce484222325ULL, 1};
     if (!io.f)
         return -1;
-    ck_header h = {CKPT_MAGIC, ck.key, NSLOTS, NBINDINGS, NWIT, run.symmetry, atomic_load(&next_id), run.depth,
-                   total_generated(), 0, run.level_total, total_stored()};
+    ck_header h = {CKPT_MAGIC, ck.key, NSLOTS, NBINDINGS, NWIT, run.symmetry, next_id, run.depth,
+                   total_generated(), 0, run.level_total};
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
     memset(fired, 0, sizeof(fired));
     memset(fresh, 0, sizeof(fresh));
@@ -670,25 +869,21 @@ static int save_checkpoint(void)
         ck_write(&io, run.wit_depth, sizeof(int64_t) * NWIT);
         ck_write(&io, run.wit_id, sizeof(int64_t) * NWIT);
     }
-    for (int i = 0; i < NSHARDS; i++) {
-        ck_write(&io, &shards[i].mask, 8);
-        ck_write(&io, &shards[i].count, 8);
-        ck_write(&io, shards[i].slots, (shards[i].mask + 1) * 8);
-    }
+    uint64_t count = atomic_load(&vt.count);
+    ck_write(&io, &vt.cap, 8);
+    ck_write(&io, &count, 8);
+    ck_write(&io, vt.slots, vt.cap * 8);
     {
-        uint32_t *ids = malloc(sizeof(uint32_t) * BLOCK);
-        uint16_t *bindings = malloc(sizeof(uint16_t) * BLOCK);
-        if (!ids || !bindings)
+        uint8_t *recs = malloc((size_t)WBUF_RECS * PREC);
+        if (!recs)
             io.ok = 0;
-        for (int64_t id = 0; io.ok && id < h.next_id; id += BLOCK) {
-            int64_t n = h.next_id - id < BLOCK ? h.next_id - id : BLOCK;
-            if (read_block(id >> BLOCK_BITS, ids, bindings, n) < 0)
+        for (int64_t id = 0; io.ok && id < h.next_id; id += WBUF_RECS) {
+            int64_t n = h.next_id - id < WBUF_RECS ? h.next_id - id : WBUF_RECS;
+            if (parents_read(id, recs, n) < 0)
                 io.ok = 0;
-            ck_write(&io, ids, n * sizeof(uint32_t));
-            ck_write(&io, bindings, n * sizeof(uint16_t));
+            ck_write(&io, recs, (size_t)n * PREC);
         }
-        free(ids);
-        free(bindings);
+        free(recs);
     }
     for (int k = 0; k < run.workers; k++)
         ck_write(&io, run.level[k].data, (size_t)run.level[k].count * ENTRY_BYTES);
@@ -723,38 +918,33 @@ static int load_checkpoint(ck_header *h, int64_t *fired, int64_t *fresh)
         ck_read(&io, run.wit_depth, sizeof(int64_t) * NWIT);
         ck_read(&io, run.wit_id, sizeof(int64_t) * NWIT);
     }
-    for (int i = 0; i < NSHARDS && io.ok; i++) {
-        uint64_t mask = 0, count = 0;
-        ck_read(&io, &mask, 8);
-        ck_read(&io, &count, 8);
-        if (!io.ok || mask > (UINT64_C(1) << 40) || ((mask + 1) & mask) != 0) {
-            io.ok = 0;
-            break;
-        }
-        free(shards[i].slots);
-        shards[i].slots = malloc((mask + 1) * 8);
-        shards[i].mask = mask;
-        shards[i].count = count;
-        if (!shards[i].slots) {
-            io.ok = 0;
-            break;
-        }
-        ck_read(&io, shards[i].slots, (mask + 1) * 8);
-    }
-    if (h->next_id < 1 || h->next_id > ((int64_t)MAX_BLOCKS * BLOCK) || h->level_total < 0)
+    uint64_t cap = 0, count = 0;
+    ck_read(&io, &cap, 8);
+    ck_read(&io, &count, 8);
+    if (!io.ok || cap < 2 || cap > (UINT64_C(1) << 40) || count >= cap || vt_alloc(run.workers, cap) < 0)
         io.ok = 0;
-    for (int64_t id = 0; io.ok && id < h->next_id; id += BLOCK) {
-        int64_t n = h->next_id - id < BLOCK ? h->next_id - id : BLOCK;
-        int64_t blk = id >> BLOCK_BITS;
-        if (ensure_block(blk) < 0) {
+    if (io.ok) {
+        ck_read(&io, vt.slots, cap * 8);
+        atomic_store(&vt.count, count);
+        /* More workers than the saving run keep more slots in reserve. */
+        while (!vt.failed && (count >= vt.grow_at || vt.cap < vt_min_cap(run.workers)))
+            vt_grow();
+        if (vt.failed)
             io.ok = 0;
-            break;
+    }
+    if (h->next_id < 1 || h->next_id > MAX_IDS || h->level_total < 0 || h->level_total > h->next_id)
+        io.ok = 0;
+    {
+        uint8_t *recs = malloc((size_t)WBUF_RECS * PREC);
+        if (!recs)
+            io.ok = 0;
+        for (int64_t id = 0; io.ok && id < h->next_id; id += WBUF_RECS) {
+            int64_t n = h->next_id - id < WBUF_RECS ? h->next_id - id : WBUF_RECS;
+            ck_read(&io, recs, (size_t)n * PREC);
+            if (io.ok && parents_write(id, recs, n) < 0)
+                io.ok = 0;
         }
-        ck_read(&io, parent_id[blk], n * sizeof(uint32_t));
-        ck_read(&io, parent_binding[blk], n * sizeof(uint16_t));
-        atomic_store(&block_filled[blk], n);
-        if (io.ok && n == BLOCK && spill_block(blk) < 0)
-            io.ok = 0;
+        free(recs);
     }
     if (io.ok) {
         buf_t *b = &run.level[0];
@@ -796,22 +986,12 @@ int64_t pg_checkpoint_saves(void) { return ck.saves; }
 
 static void free_all(void)
 {
-    for (int i = 0; i < NSHARDS; i++) {
-        free(shards[i].slots);
-        shards[i].slots = NULL;
-    }
-    for (int b = 0; b < MAX_BLOCKS; b++) {
-        free(parent_id[b]);
-        free(parent_binding[b]);
-        parent_id[b] = NULL;
-        parent_binding[b] = NULL;
-        block_on_disk[b] = 0;
-        atomic_store(&block_filled[b], 0);
-    }
+    free(vt.slots);
+    vt.slots = NULL;
+    vt.cap = 0;
     if (parent_file)
         fclose(parent_file);
     parent_file = NULL;
-    atomic_store(&blocks_in_memory, 0);
     for (int k = 0; k < MAX_WORKERS; k++) {
         free(run.level[k].data);
         run.level[k] = (buf_t){0};
@@ -821,7 +1001,7 @@ static void free_all(void)
             run.w[k] = NULL;
         }
     }
-    atomic_store(&next_id, 0);
+    next_id = 0;
 }
 
 void pg_reset(void) { free_all(); }
@@ -835,6 +1015,7 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
                int64_t *fired, int64_t *fresh, int64_t *wit_depth, int64_t *wit_id, int resume)
 {
     free_all();
+    memset(prof, 0, sizeof(prof));
     if (workers < 1)
         workers = 1;
     if (workers > MAX_WORKERS)
@@ -851,22 +1032,18 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
     run.detail = 0;
     run.quit = 0;
     run.depth = 0;
-    run.stored_before = 0;
+    run.level_base = 0;
     atomic_store(&run.stop, 0);
     run.wit_depth = wit_depth;
     run.wit_id = wit_id;
     pthread_mutex_init(&run.verdict_lock, NULL);
-    use_locks = workers > 1;
-    for (int i = 0; i < NSHARDS; i++) {
-        pthread_mutex_init(&shards[i].lock, NULL);
-        shards[i].slots = calloc(1024, sizeof(uint64_t));
-        shards[i].mask = 1023;
-        shards[i].count = 0;
-        if (!shards[i].slots)
-            return -1;
-    }
+    if (vt_init(workers) < 0)
+        return -1;
     for (int k = 0; k < workers; k++) {
-        run.w[k] = calloc(1, sizeof(struct worker));
+        /* Cache-line aligned: a worker's counters, written per state, share no line with another's. */
+        run.w[k] = aligned_alloc(64, (sizeof(struct worker) + 63) / 64 * 64);
+        if (run.w[k])
+            memset(run.w[k], 0, sizeof(struct worker));
         if (!run.w[k])
             return -1;
         run.w[k]->index = k;
@@ -880,8 +1057,8 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         int rc = load_checkpoint(&h, run.w[0]->fired, run.w[0]->fresh);
         if (rc < 0)
             return rc == -2 ? -3 : -2;
-        atomic_store(&next_id, h.next_id);
-        run.stored_before = h.stored;
+        next_id = h.next_id;
+        run.level_base = h.next_id - h.level_total;
         run.depth = h.depth;
         run.w[0]->generated = h.generated - 1;
         run.w[0]->quiescent = h.quiescent;
@@ -897,8 +1074,11 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
     else
         memcpy(c, init, sizeof(c));
     pack(c, packed);
-    visit(fingerprint(packed));
-    id0 = new_state(&run.w[0]->ids, UINT32_MAX, 0xffff);
+    visit(fingerprint(packed), &run.w[0]->vt_local);
+    uint8_t root[PREC] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}; /* no parent, no binding */
+    if (parents_write(0, root, 1) < 0)
+        return -1;
+    next_id = 1;
     pg_err_site = -1;
     int v = first_violation(c);
     if (pg_err_site >= 0)
@@ -907,7 +1087,7 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         finish(V_INVARIANT, id0, v);
     else {
         note_witnesses(c, id0, 0);
-        buf_push(&run.level[0], id0, packed);
+        buf_push(&run.level[0], UINT32_MAX, 0xffff, packed);
         run.level_total = 1;
     }
 
@@ -925,14 +1105,23 @@ explore:
             break;
         }
         atomic_store(&run.cursor, 0);
+        vt.active = workers;
         if (workers > 1)
             pthread_barrier_wait(&run.start);
         expand_level(run.w[0]);
         if (workers > 1)
             pthread_barrier_wait(&run.end);
-        if (atomic_load(&run.stop))
+        double serial0 = thread_cpu();
+        if (atomic_load(&run.stop)) {
+            profile_level(workers, 0);
             break;
+        }
+        if (commit_next() < 0) {
+            finish(V_NO_MEMORY, -1, 0);
+            break;
+        }
         /* The next level becomes the current one; buffers are swapped, not copied. */
+        run.level_base += run.level_total;
         int64_t total = 0, bytes = 0;
         for (int k = 0; k < workers; k++) {
             buf_t old = run.level[k];
@@ -952,6 +1141,7 @@ explore:
                 finish(V_NO_MEMORY, -1, 1); /* detail 1: the checkpoint could not be written */
             ck.last = now_seconds();
         }
+        profile_level(workers, thread_cpu() - serial0);
     }
     if (workers > 1) {
         run.quit = 1;
@@ -961,6 +1151,11 @@ explore:
         pthread_barrier_destroy(&run.start);
         pthread_barrier_destroy(&run.end);
     }
+    /* Stopped inside a level: its states found so far get ids, so a trace can reach them. */
+    if (commit_next() < 0 && run.verdict == V_OK)
+        run.verdict = V_NO_MEMORY;
+    for (int k = 0; k < workers; k++)
+        run.w[k]->next.count = 0;
 
     res->verdict = run.verdict;
     res->distinct = total_stored();
@@ -976,7 +1171,7 @@ explore:
             fresh[b] += run.w[k]->fresh[b];
         }
     }
-    res->table_bytes = visited_bytes() + atomic_load(&blocks_in_memory) * (int64_t)BLOCK * 6;
+    res->table_bytes = visited_bytes(); /* the parent map is in its file */
     res->frontier_peak_bytes = frontier_peak;
     return 0;
 }
@@ -985,7 +1180,7 @@ explore:
 int64_t pg_path(int64_t id, int32_t *out, int64_t max)
 {
     int64_t n = 0;
-    while (id >= 0 && id < atomic_load(&next_id)) {
+    while (id >= 0 && id < next_id) {
         uint32_t p;
         int b;
         parent_of(id, &p, &b);
@@ -1152,15 +1347,7 @@ void pg_route(const uint8_t *in, int64_t n, int k, uint8_t *out, int64_t *counts
 int pg_visit_init(void)
 {
     free_all();
-    use_locks = 0;
-    for (int i = 0; i < NSHARDS; i++) {
-        shards[i].slots = calloc(1024, sizeof(uint64_t));
-        shards[i].mask = 1023;
-        shards[i].count = 0;
-        if (!shards[i].slots)
-            return -1;
-    }
-    return 0;
+    return vt_init(1);
 }
 
 int64_t pg_visited_bytes(void) { return visited_bytes(); }
@@ -1174,12 +1361,13 @@ int64_t pg_absorb(const uint8_t *in, int64_t n, uint8_t *out, int64_t *fresh, ui
                   uint64_t *wit_fp, int64_t *bad)
 {
     int64_t m = 0;
+    int local = 0;
     *bad = -1;
     for (int64_t i = 0; i < n; i++) {
         const uint8_t *r = in + (size_t)i * REC_BYTES;
         uint64_t fp;
         memcpy(&fp, r, 8);
-        int v = visit(fp);
+        int v = visit(fp, &local);
         if (v < 0)
             return -1;
         if (v == 0)

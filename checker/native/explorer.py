@@ -62,6 +62,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.pg_checkpoint.restype = None
     lib.pg_checkpoint_saves.argtypes = []
     lib.pg_checkpoint_saves.restype = ctypes.c_int64
+    lib.pg_profile.argtypes = [ctypes.POINTER(ctypes.c_double)]
+    lib.pg_profile.restype = None
 
 
 class NativeModel:
@@ -290,6 +292,12 @@ class NativeExplorer:
                 raise ModelError("internal: a stored trace step cannot be replayed")
             canonical = target
         return steps
+
+    def profile(self) -> dict[str, float]:
+        """CPU seconds of the last run: all threads, critical path, between levels, growing the visited set."""
+        out = (ctypes.c_double * 4)()
+        self.native.lib.pg_profile(out)
+        return dict(zip(("cpu", "critical", "serial", "grow"), out, strict=True))
 
     def close(self) -> None:
         self.native.lib.pg_reset()
