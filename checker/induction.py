@@ -69,8 +69,14 @@ def prove(
     time_limit: float | None = None,
     on_progress: Callable[[ProveProgress], None] | None = None,
     symmetric: bool = True,
+    query_limit: float | None = None,
 ) -> ProveResult:
-    """Houdini over the candidates, one query per representative binding (checker/reduce.py)."""
+    """Houdini over the candidates, one query per representative binding (checker/reduce.py).
+
+    `query_limit` caps one question to Z3; a question over several candidates that hits it
+    is split in halves, and a single candidate that hits it is reported `unknown` and
+    leaves the hypotheses (sound: the others are then proven without it).
+    """
     t0 = time.monotonic()
     enc = Encoder(model)
     s = enc.state("pre")
@@ -99,15 +105,23 @@ def prove(
             verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "initial", why)
 
     note(0, f"encoding {len(alive)} candidates; {len(reps)} of {len(model.bindings)} action bindings to check")
-    solver = z3.SolverFor("QF_BV")
-    solver.add(enc.domain(s))
+    base: list[z3.BoolRef] = [enc.domain(s)]
     memo: dict[int, frozenset[int]] = {}
     parts: dict[str, list[tuple[Expr, frozenset[int], z3.BoolRef]]] = {}
     flags: dict[str, z3.BoolRef] = {}
     for c in alive:
         parts[c.prop.id] = [(x, reads(x, memo), enc.pred(x, s)) for x in conjuncts(c.expr)]
         flags[c.prop.id] = z3.Bool(f"assume {c.prop.id}")
-        solver.add(z3.Implies(flags[c.prop.id], T.and_([p for *_, p in parts[c.prop.id]])))
+        base.append(z3.Implies(flags[c.prop.id], T.and_([p for *_, p in parts[c.prop.id]])))
+
+    def fresh(timeout: float | None) -> z3.Solver:
+        # A solver per question: in one incremental solver the bit-blasted post-states of
+        # earlier bindings stay and slow every later question down.
+        solver = z3.SolverFor("QF_BV")
+        solver.add(*base)
+        if timeout is not None:
+            solver.set("timeout", max(1, int(timeout * 1000)))
+        return solver
 
     posts: dict[int, State] = {}
 
@@ -140,21 +154,29 @@ def prove(
         if not goals:
             return "unsat", None, goals
         budget = left()
-        if budget is not None:
-            if budget <= 0:
-                return "timeout", None, goals
-            solver.set("timeout", max(1, int(budget * 1000)))
+        if budget is not None and budget <= 0:
+            return "timeout", None, goals
+        capped = query_limit is not None and (budget is None or query_limit < budget)
+        if capped:
+            budget = query_limit
         bad = T.and_([enc.guard(b, s), T.or_([T.not_(p) for ps in goals.values() for p in ps])])
-        res = solver.check(*[flags[c.prop.id] for c in alive], goal_literal(solver, bad))
+        # Each question in its own scope: earlier bindings' post-states would only slow the solver.
+        solver = fresh(budget)
+        solver.add(bad)
+        res = solver.check(*[flags[c.prop.id] for c in alive])
+        m = solver.model() if res == z3.sat else None
+        why = solver.reason_unknown() if res == z3.unknown else ""
         if res == z3.unsat:
             return "unsat", None, goals
-        if res == z3.sat:
-            return "sat", solver.model(), goals
-        why = solver.reason_unknown()
-        return ("timeout" if "timeout" in why or "canceled" in why else f"unknown ({why})"), None, goals
+        if m is not None:
+            return "sat", m, goals
+        if "timeout" in why or "canceled" in why:
+            return ("unknown (Z3 timeout of one question)" if capped else "timeout"), None, goals
+        return f"unknown ({why})", None, goals
 
     rounds = 0
     stopped = ""
+    at = "the start"
     dropped = True
     while alive and dropped and not stopped:
         rounds += 1
@@ -162,7 +184,8 @@ def prove(
         for n, b in enumerate(reps, 1):
             if not alive:
                 break
-            note(rounds, f"{b.label} ({n}/{len(reps)}): {len(alive)} candidates")
+            at = f"{b.label} ({n}/{len(reps)})"
+            note(rounds, f"{at}: {len(alive)} candidates")
             res, m, goals = ask(b, alive)
             if res == "unsat":
                 continue
@@ -170,23 +193,33 @@ def prove(
                 stopped = "timeout"
                 break
             if m is None:
-                # Z3 gave up on the joint query: ask each candidate alone; a candidate Z3
-                # cannot decide leaves the hypotheses (sound: fewer assumptions).
-                for c in [c for c in alive if c.prop.id in goals]:
-                    r1, m1, _ = ask(b, [c])
+                # Z3 gave up on the joint question: ask about halves, down to single candidates;
+                # a candidate Z3 cannot decide leaves the hypotheses (sound: fewer assumptions).
+                todo = [[c for c in alive if c.prop.id in goals]]
+                while todo and not stopped:
+                    group = [c for c in todo.pop() if c in alive]
+                    if not group:
+                        continue
+                    r1, m1, g1 = ask(b, group)
                     if r1 == "timeout":
                         stopped = "timeout"
-                        break
-                    if r1.startswith("unknown"):
+                    elif r1 == "sat" and m1 is not None:
+                        bad = [c for c in group if c.prop.id in g1
+                               and any(z3.is_false(m1.eval(p, model_completion=True)) for p in g1[c.prop.id])]
+                        _drop(model, enc, s, post_state(b), b, m1, bad, verdicts)
+                        for c in bad:
+                            alive.remove(c)
+                            note(rounds, f"{c.prop.id}: CTI by {b.label}")
+                        dropped = True
+                        todo.append([c for c in group if c not in bad])
+                    elif r1.startswith("unknown") and len(group) == 1:
+                        c = group[0]
                         verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "unknown", f"{r1} for {b.label}")
                         alive.remove(c)
                         dropped = True
                         note(rounds, f"{c.prop.id}: Z3 {r1} for {b.label}")
-                    elif m1 is not None:
-                        _drop(model, enc, s, post_state(b), b, m1, [c], verdicts)
-                        alive.remove(c)
-                        dropped = True
-                        note(rounds, f"{c.prop.id}: CTI by {b.label}")
+                    elif r1.startswith("unknown"):
+                        todo += [group[: len(group) // 2], group[len(group) // 2:]]
                 if stopped:
                     break
                 continue
@@ -200,7 +233,7 @@ def prove(
 
     for c in alive:
         if stopped:
-            verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "timeout", "time limit reached before the proof finished")
+            verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "timeout", f"time limit reached in round {rounds} at {at}")
         else:
             verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "proven")
     errors: list[str] = []
@@ -212,9 +245,9 @@ def prove(
                 budget = left()
                 if T.is_false(bad) or (budget is not None and budget <= 0):
                     continue
-                if budget is not None:
-                    solver.set("timeout", max(1, int(budget * 1000)))
-                if solver.check(*[flags[c.prop.id] for c in alive], goal_literal(solver, bad)) != z3.unsat:
+                solver = fresh(budget)
+                solver.add(bad)
+                if solver.check(*[flags[c.prop.id] for c in alive]) != z3.unsat:
                     errors.append(f"action {b.label}: {msg}")
     ordered = [verdicts[c.prop.id] for c in candidates]
     return ProveResult(ordered, errors, rounds, time.monotonic() - t0, len(reps))

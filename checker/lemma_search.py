@@ -115,6 +115,7 @@ class SearchResult:
     kept: list[Clause]
     states: int
     seconds: float
+    stopped: str = ""  # Z3 gave up or the time limit: the kept set is then not a fixpoint
 
 
 def search(model: TracedModel, *, time_limit: float | None = None,
@@ -130,7 +131,9 @@ def search(model: TracedModel, *, time_limit: float | None = None,
         cands.append(Candidate(prop, _trace_predicate(layout, f"clause {n}", prop.fn), lemma=True))
     res = prove(model, cands, time_limit=time_limit, on_progress=on_progress)
     kept = [clauses[n] for n, v in enumerate(res.verdicts) if v.status == "proven"]
-    return SearchResult(len(clauses), kept, len(states), time.monotonic() - t0)
+    odd = [v for v in res.verdicts if v.status in ("unknown", "timeout")]
+    stopped = f"{len(odd)} clauses undecided ({odd[0].reason})" if odd else ""
+    return SearchResult(len(clauses), kept, len(states), time.monotonic() - t0, stopped)
 
 
 def group(kept: list[Clause]) -> list[tuple[str, str, tuple[str, ...]]]:
