@@ -42,8 +42,8 @@ def _progress(enabled: bool, t0: float) -> Any:
 @click.option("--markdown", type=click.Path(dir_okay=False), default=None, help="with --parametric: write the table (docs/proofs.md)")
 @click.option("--all-bindings", is_flag=True, help="check every action binding, not one per symmetry orbit")
 @click.option("--find-lemmas", is_flag=True, help="search lemmas at this size and write them (--lemmas-out)")
-@click.option("--lemmas-out", type=click.Path(dir_okay=False), default="specs/lemmas_found.py", show_default=True,
-              help="where --find-lemmas writes the found lemmas")
+@click.option("--lemmas-out", type=click.Path(dir_okay=False), default=None,
+              help="where --find-lemmas writes the found lemmas [default: specs/lemmas_found.py of this checkout]")
 @click.option("--query-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="seconds for one question to Z3; past it the question is split, then the candidate is unknown")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
@@ -63,7 +63,7 @@ def command(
     markdown: str | None,
     all_bindings: bool,
     find_lemmas: bool,
-    lemmas_out: str,
+    lemmas_out: str | None,
     query_limit: float,
     time_limit: float | None,
     as_json: bool,
@@ -142,7 +142,7 @@ def command(
     sys.exit(3 if any(s != "proven" for s in statuses) else 0)
 
 
-def _find_lemmas(mode: str, carriers: int | None, sessions: int, opts: dict[str, Any], out: str,
+def _find_lemmas(mode: str, carriers: int | None, sessions: int, opts: dict[str, Any], out: str | None,
                  time_limit: float | None, progress: Any) -> None:
     from pgcheck.checker.lemma_search import group, render, search
 
@@ -153,6 +153,10 @@ def _find_lemmas(mode: str, carriers: int | None, sessions: int, opts: dict[str,
     if res.stopped:
         click.echo(f"lemma search stopped: {res.stopped}; nothing written")
         sys.exit(3)
+    if out is None:
+        from pgcheck.specs import lemmas_found
+
+        out = lemmas_found.__file__
     groups = group(res.kept)
     how = (f"Mined at ({cfg.carriers},{cfg.sessions}) {mode} with options {opts or 'default'}: {res.states} reachable "
            f"states, {res.mined} clauses true in all of them, {len(res.kept)} left by Houdini "
