@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from pgcheck.checker.compile import _Gen, compile_model
@@ -40,6 +41,10 @@ def parse_lit(text: str) -> Lit:
     return (text[4:], False) if text.startswith("not ") else (text, True)
 
 
+def _at(fn: Atom, i: int, s: Any) -> object:
+    return fn(s, i)
+
+
 def atom_vectors(model: TracedModel, atoms: dict[str, dict[str, Atom]], states: list[tuple[Any, ...]]) -> dict[str, set[tuple[bool, ...]]]:
     """Per kind, the distinct vectors of atom values over all instances and states."""
     layout = _Layout(model.kinds)
@@ -47,8 +52,7 @@ def atom_vectors(model: TracedModel, atoms: dict[str, dict[str, Atom]], states: 
     lines = ["def vectors(s):", "    out = []"]
     for kind, table in atoms.items():
         for i in model.kinds[kind].instances:
-            srcs = [g.src(_trace_predicate(layout, f"atom {name}", lambda s, fn=fn, i=i: fn(s, i)))
-                    for name, fn in table.items()]
+            srcs = [g.src(_trace_predicate(layout, f"atom {name}", partial(_at, fn, i))) for name, fn in table.items()]
             lines.append(f"    out.append(({kind!r}, (" + ", ".join(f"bool({x})" for x in srcs) + ",)))")
     lines.append("    return out")
 
