@@ -200,6 +200,7 @@ def prove(
                     group = [c for c in todo.pop() if c in alive]
                     if not group:
                         continue
+                    note(rounds, f"{at}: Z3 did not settle {len(goals)} candidates at once; asking {len(group)}")
                     r1, m1, g1 = ask(b, group)
                     if r1 == "timeout":
                         stopped = "timeout"

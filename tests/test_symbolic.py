@@ -287,3 +287,18 @@ def test_parametric_reports_per_invariant_up_to_a_size(tmp_path: Path) -> None:
     rows = {x["id"]: x for x in doc["invariants"]}
     assert rows["S1"]["proven_up_to_sessions"] == 2 and not rows["S1"]["first_failure"]
     assert "S1" in out.read_text()
+
+
+def test_prove_honours_the_time_limit_at_a_large_size_and_never_calls_it_proven() -> None:
+    r = CliRunner().invoke(main, ["prove", "--carriers=4", "--sessions=8", "--time-limit", "2", "--json", "-q"])
+    assert r.exit_code in (0, 3), r.output
+    verdicts = json.loads(r.output)["verdicts"]
+    assert {v["id"] for v in verdicts} >= {"S1", "S6", "S26", "C1"}
+    if r.exit_code == 3:
+        assert all(v["status"] in ("timeout", "unknown") for v in verdicts)
+        assert all("time limit" in v["reason"] or "Z3" in v["reason"] for v in verdicts if v["status"] == "timeout")
+
+
+def test_prove_find_lemmas_rejects_other_modes_in_one_line() -> None:
+    r = CliRunner().invoke(main, ["prove", "--find-lemmas", "--mode", "process", "--sessions=1"])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
