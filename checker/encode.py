@@ -223,6 +223,8 @@ class Encoder:
             x, y = ev(a[0]), ev(a[1])
             same = self.equal(x, y)
             return same if op == "eq" else T.not_(same)
+        if op == "le" and a[0].op == "fifo_len" and a[0].args[0].op == "fifo_filter" and a[1].op == "const" and a[1].args[0] == 1:
+            return self._at_most_one(a[0].args[0], s, env, ren)
         if op in ("lt", "le", "gt", "ge", "add", "sub"):
             x, y = ev(a[0]), ev(a[1])
             if op in ("gt", "ge"):
@@ -241,6 +243,24 @@ class Encoder:
         if op.startswith("fifo_"):
             return self._fifo(e, s, env, ren)
         raise ModelError(f"the symbolic engines cannot encode IR operator {op!r}")
+
+    def _kept(self, e: Expr, s: State, env: dict[str, Val], ren: Ren) -> tuple[FifoVal, list[z3.BoolRef]]:
+        """A fifo_filter's source and, per item, whether it is present and kept."""
+        f: FifoVal = self.expr(e.args[0], s, env, ren)
+        name = e.args[1].args[0]
+        inner = (*ren, (name, f"#{len(ren)}"))
+        keep = [self.expr(e.args[2], s, {**env, name: item}, inner) for item in f.items]
+        return f, [T.and_([T.lt(num(i), f.length), k]) for i, k in enumerate(keep)]
+
+    def _at_most_one(self, e: Expr, s: State, env: dict[str, Val], ren: Ren) -> z3.BoolRef:
+        """len(filter(f, p)) <= 1 (no duplicates, S6/S27) as a linear Boolean chain, not an adder."""
+        _, keep = self._kept(e, s, env, ren)
+        seen: z3.BoolRef = T.FALSE
+        ok: list[z3.BoolRef] = []
+        for k in keep:
+            ok.append(T.not_(T.and_([k, seen])))
+            seen = T.or_([seen, k])
+        return T.and_(ok)
 
     def ite(self, c: z3.BoolRef, x: Val, y: Val) -> Val:
         if isinstance(x, FifoVal):
@@ -274,6 +294,17 @@ class Encoder:
         def ev(x: Expr) -> Val:
             return self.expr(x, s, env, ren)
 
+        if op == "fifo_len" and a[0].op == "fifo_filter":
+            # Only the count is read: skip placing the kept items.
+            total: z3.BitVecRef = num(0)
+            for k in self._kept(a[0], s, env, ren)[1]:
+                total = T.add(total, T.ite(k, num(1), num(0)))
+            return total
+        if op == "fifo_has" and a[0].op == "fifo_filter":
+            # Membership in a filtered FIFO: some kept item equals x (no positions needed).
+            src_f, keep = self._kept(a[0], s, env, ren)
+            x = ev(a[1])
+            return T.or_([T.and_([k, T.eq(item, x)]) for k, item in zip(keep, src_f.items, strict=True)])
         f: FifoVal = ev(a[0])
         cap = len(f.items)
         if op == "fifo_len":
@@ -294,7 +325,7 @@ class Encoder:
             items = (*f.items[1:], num(NULL_REF))
             return FifoVal(T.ite(T.lt(num(0), f.length), T.sub(f.length, num(1)), num(0)), tuple(items[:cap]))
         if op == "fifo_concat":
-            g: FifoVal = ev(a[1])
+            g = ev(a[1])
             out = []
             for k in range(cap):
                 tail: Val = num(NULL_REF)
@@ -313,20 +344,27 @@ class Encoder:
         raise ModelError(f"the symbolic engines cannot encode IR operator {op!r}")
 
     def _filter(self, f: FifoVal, pred: list[z3.BoolRef]) -> FifoVal:
-        """The kept items, in order: item i lands at the number of kept items before it."""
+        """The kept items, in order: item i lands at the number of kept items before it.
+
+        That number is kept in unary (ge[k]: at least k kept so far), a chain of Boolean
+        gates that SAT propagates well, rather than a bit-vector adder per item.
+        """
         cap = len(f.items)
         keep = [T.and_([T.lt(num(i), f.length), p]) for i, p in enumerate(pred)]
-        pos: list[z3.BitVecRef] = []
-        count: z3.BitVecRef = num(0)
-        for k in keep:
-            pos.append(count)
-            count = T.add(count, T.ite(k, num(1), num(0)))
+        ge: list[z3.BoolRef] = [T.TRUE] + [T.FALSE] * cap  # before item 0: zero kept
+        at: list[list[z3.BoolRef]] = []  # at[i][k]: exactly k kept before item i
+        for k_i in keep:
+            at.append([T.and_([ge[k], T.not_(ge[k + 1])]) for k in range(cap)])
+            ge = [T.TRUE] + [T.or_([ge[k], T.and_([ge[k - 1], k_i])]) for k in range(1, cap + 1)]
         out = []
         for k in range(cap):
             v: Val = num(NULL_REF)
             for i in range(cap - 1, k - 1, -1):
-                v = T.ite(T.and_([keep[i], T.eq(pos[i], num(k))]), f.items[i], v)
+                v = T.ite(T.and_([keep[i], at[i][k]]), f.items[i], v)
             out.append(v)
+        count: z3.BitVecRef = num(0)
+        for k in range(1, cap + 1):
+            count = T.ite(ge[k], num(k), count)
         return FifoVal(count, tuple(out))
 
     # ---------------------------------------------------------------- steps

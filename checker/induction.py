@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 
 import z3
 from pgcheck.checker import terms as T
-from pgcheck.checker.encode import Encoder
+from pgcheck.checker.encode import Encoder, State
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.explore import Step
 from pgcheck.checker.expr import Expr
 from pgcheck.checker.interpret import evaluate
-from pgcheck.checker.spec import Property, TracedModel
-from pgcheck.checker.terms import var
+from pgcheck.checker.reduce import conjuncts, reads, representatives
+from pgcheck.checker.spec import Binding, Property, TracedModel
 
 
 @dataclass
@@ -49,6 +49,7 @@ class ProveResult:
     model_errors: list[str]  # run-time checks an enabled action may fail in an H-state
     rounds: int
     elapsed: float
+    checked_bindings: int = 0  # representative bindings asked about (checker/reduce.py)
 
     def by_id(self) -> dict[str, Verdict]:
         return {v.id: v for v in self.verdicts}
@@ -67,24 +68,26 @@ def prove(
     *,
     time_limit: float | None = None,
     on_progress: Callable[[ProveProgress], None] | None = None,
+    symmetric: bool = True,
+    query_limit: float | None = None,
 ) -> ProveResult:
+    """Houdini over the candidates, one query per representative binding (checker/reduce.py).
+
+    `query_limit` caps one question to Z3; a question over several candidates that hits it
+    is split in halves, and a single candidate that hits it is reported `unknown` and
+    leaves the hypotheses (sound: the others are then proven without it).
+    """
     t0 = time.monotonic()
     enc = Encoder(model)
-    s, t = enc.state("pre"), enc.state("post")
-    act = var("action")
+    s = enc.state("pre")
+    reps = representatives(model, symmetric)
 
     def note(r: int, what: str) -> None:
         if on_progress:
             on_progress(ProveProgress(r, what, time.monotonic() - t0))
 
-    def budget(solver: z3.Solver) -> bool:
-        if time_limit is None:
-            return True
-        left = time_limit - (time.monotonic() - t0)
-        if left <= 0:
-            return False
-        solver.set("timeout", max(1, int(left * 1000)))
-        return True
+    def left() -> float | None:
+        return None if time_limit is None else time_limit - (time.monotonic() - t0)
 
     verdicts: dict[str, Verdict] = {}
     # Init ⇒ P: the initial state is one concrete state, so P is simply evaluated there.
@@ -101,56 +104,164 @@ def prove(
         else:
             verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "initial", why)
 
-    note(0, f"encoding {len(model.bindings)} actions")
-    solver = z3.SolverFor("QF_BV")
-    solver.add(enc.domain(s), enc.domain(t), *enc.transition(s, t, act))
-    flags = {c.prop.id: z3.Bool(f"assume {c.prop.id}") for c in alive}
+    note(0, f"encoding {len(alive)} candidates; {len(reps)} of {len(model.bindings)} action bindings to check")
+    base: list[z3.BoolRef] = [enc.domain(s)]
+    memo: dict[int, frozenset[int]] = {}
+    parts: dict[str, list[tuple[Expr, frozenset[int], z3.BoolRef]]] = {}
+    flags: dict[str, z3.BoolRef] = {}
     for c in alive:
-        solver.add(z3.Implies(flags[c.prop.id], enc.pred(c.expr, s)))
-    post = {c.prop.id: enc.pred(c.expr, t) for c in alive}
+        parts[c.prop.id] = [(x, reads(x, memo), enc.pred(x, s)) for x in conjuncts(c.expr)]
+        flags[c.prop.id] = z3.Bool(f"assume {c.prop.id}")
+        base.append(z3.Implies(flags[c.prop.id], T.and_([p for *_, p in parts[c.prop.id]])))
+
+    def fresh(timeout: float | None) -> z3.Solver:
+        # A solver per question: in one incremental solver the bit-blasted post-states of
+        # earlier bindings stay and slow every later question down.
+        solver = z3.SolverFor("QF_BV")
+        solver.add(*base)
+        if timeout is not None:
+            solver.set("timeout", max(1, int(timeout * 1000)))
+        return solver
+
+    posts: dict[int, State] = {}
+
+    def post_state(b: Binding) -> State:
+        t = posts.get(b.index)
+        if t is None:
+            t = list(s)
+            for i, u in b.updates.items():
+                t[i] = enc.expr(u, s)
+            posts[b.index] = t
+        return t
+
+    def changed(b: Binding, c: Candidate) -> list[z3.BoolRef]:
+        """c's conjuncts after b that may differ from before (their terms are hash-consed)."""
+        written = b.updates.keys()
+        t = post_state(b)
+        out = []
+        for x, rd, pre in parts[c.prop.id]:
+            if rd.isdisjoint(written):
+                continue
+            post = enc.pred(x, t)
+            if post.eq(pre):
+                continue
+            out.append(post)
+        return out
+
+    def ask(b: Binding, cands: list[Candidate]) -> tuple[str, z3.ModelRef | None, dict[str, list[z3.BoolRef]]]:
+        goals = {c.prop.id: changed(b, c) for c in cands}
+        goals = {k: v for k, v in goals.items() if v}
+        if not goals:
+            return "unsat", None, goals
+        budget = left()
+        if budget is not None and budget <= 0:
+            return "timeout", None, goals
+        capped = query_limit is not None and (budget is None or query_limit < budget)
+        if capped:
+            budget = query_limit
+        bad = T.and_([enc.guard(b, s), T.or_([T.not_(p) for ps in goals.values() for p in ps])])
+        # Each question in its own scope: earlier bindings' post-states would only slow the solver.
+        solver = fresh(budget)
+        solver.add(bad)
+        res = solver.check(*[flags[c.prop.id] for c in alive])
+        m = solver.model() if res == z3.sat else None
+        why = solver.reason_unknown() if res == z3.unknown else ""
+        if res == z3.unsat:
+            return "unsat", None, goals
+        if m is not None:
+            return "sat", m, goals
+        if "timeout" in why or "canceled" in why:
+            return ("unknown (Z3 timeout of one question)" if capped else "timeout"), None, goals
+        return f"unknown ({why})", None, goals
 
     rounds = 0
     stopped = ""
-    while alive:
+    at = "the start"
+    dropped = True
+    while alive and dropped and not stopped:
         rounds += 1
-        note(rounds, f"{len(alive)} candidates")
-        if not budget(solver):
-            stopped = "timeout"
-            break
-        goal = z3.Or([T.not_(post[c.prop.id]) for c in alive])
-        res = solver.check(*[flags[c.prop.id] for c in alive], goal_literal(solver, goal))
-        if res == z3.unsat:
-            break
-        if res == z3.unknown:
-            why = solver.reason_unknown()
-            stopped = "timeout" if "timeout" in why or "canceled" in why else f"unknown ({why})"
-            break
-        m = solver.model()
-        pre, post_state = enc.decode(m, s), enc.decode(m, t)
-        binding = m.eval(act, model_completion=True).as_signed_long()
-        failing = [c for c in alive if z3.is_false(m.eval(post[c.prop.id], model_completion=True))]
-        for c in failing:
-            label = model.bindings[binding].label
-            verdicts[c.prop.id] = Verdict(
-                c.prop.id, c.lemma, "cti", f"not inductive: {label} breaks it from a state satisfying the others",
-                [Step(pre, None), Step(post_state, binding)],
-            )
-        alive = [c for c in alive if c not in failing]
+        dropped = False
+        for n, b in enumerate(reps, 1):
+            if not alive:
+                break
+            at = f"{b.label} ({n}/{len(reps)})"
+            note(rounds, f"{at}: {len(alive)} candidates")
+            res, m, goals = ask(b, alive)
+            if res == "unsat":
+                continue
+            if res == "timeout":
+                stopped = "timeout"
+                break
+            if m is None:
+                # Z3 gave up on the joint question: ask about halves, down to single candidates;
+                # a candidate Z3 cannot decide leaves the hypotheses (sound: fewer assumptions).
+                todo = [[c for c in alive if c.prop.id in goals]]
+                while todo and not stopped:
+                    group = [c for c in todo.pop() if c in alive]
+                    if not group:
+                        continue
+                    note(rounds, f"{at}: Z3 did not settle {len(goals)} candidates at once; asking {len(group)}")
+                    r1, m1, g1 = ask(b, group)
+                    if r1 == "timeout":
+                        stopped = "timeout"
+                    elif r1 == "sat" and m1 is not None:
+                        bad = [c for c in group if c.prop.id in g1
+                               and any(z3.is_false(m1.eval(p, model_completion=True)) for p in g1[c.prop.id])]
+                        _drop(model, enc, s, post_state(b), b, m1, bad, verdicts)
+                        for c in bad:
+                            alive.remove(c)
+                            note(rounds, f"{c.prop.id}: CTI by {b.label}")
+                        dropped = True
+                        todo.append([c for c in group if c not in bad])
+                    elif r1.startswith("unknown") and len(group) == 1:
+                        c = group[0]
+                        verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "unknown", f"{r1} for {b.label}")
+                        alive.remove(c)
+                        dropped = True
+                        note(rounds, f"{c.prop.id}: Z3 {r1} for {b.label}")
+                    elif r1.startswith("unknown"):
+                        todo += [group[: len(group) // 2], group[len(group) // 2:]]
+                if stopped:
+                    break
+                continue
+            failing = [c for c in alive if c.prop.id in goals
+                       and any(z3.is_false(m.eval(p, model_completion=True)) for p in goals[c.prop.id])]
+            _drop(model, enc, s, post_state(b), b, m, failing, verdicts)
+            for c in failing:
+                note(rounds, f"{c.prop.id}: CTI by {b.label}")
+            alive = [c for c in alive if c not in failing]
+            dropped = True
 
     for c in alive:
         if stopped:
-            status = "timeout" if stopped == "timeout" else "unknown"
-            verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, status, stopped)
+            verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "timeout", f"time limit reached in round {rounds} at {at}")
         else:
             verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "proven")
     errors: list[str] = []
     if alive and not stopped:
         note(rounds, "run-time checks")
-        for msg, bad in enc.errors(s):
-            if budget(solver) and solver.check(*[flags[c.prop.id] for c in alive], goal_literal(solver, bad)) != z3.unsat:
-                errors.append(msg)
+        for b in reps:
+            for cond, msg in b.asserts:
+                bad = T.and_([enc.guard(b, s), T.not_(enc.pred(cond, s))])
+                budget = left()
+                if T.is_false(bad) or (budget is not None and budget <= 0):
+                    continue
+                solver = fresh(budget)
+                solver.add(bad)
+                if solver.check(*[flags[c.prop.id] for c in alive]) != z3.unsat:
+                    errors.append(f"action {b.label}: {msg}")
     ordered = [verdicts[c.prop.id] for c in candidates]
-    return ProveResult(ordered, errors, rounds, time.monotonic() - t0)
+    return ProveResult(ordered, errors, rounds, time.monotonic() - t0, len(reps))
+
+
+def _drop(model: TracedModel, enc: Encoder, s: State, t: State, b: Binding, m: z3.ModelRef,
+          failing: list[Candidate], verdicts: dict[str, Verdict]) -> None:
+    pre, post = enc.decode(m, s), enc.decode(m, t)
+    for c in failing:
+        verdicts[c.prop.id] = Verdict(
+            c.prop.id, c.lemma, "cti", f"not inductive: {b.label} breaks it from a state satisfying the others",
+            [Step(pre, None), Step(post, b.index)],
+        )
 
 
 _GOALS: dict[int, z3.BoolRef] = {}

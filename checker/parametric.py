@@ -86,6 +86,8 @@ def sweep(
     max_size: int,
     time_limit: float | None,
     on_progress: Callable[[Any], None] | None = None,
+    symmetric: bool = True,
+    query_limit: float | None = None,
 ) -> Table:
     t0 = time.monotonic()
     table = Table(mode)
@@ -96,7 +98,7 @@ def sweep(
             break
         cfg = make_config(mode, carriers, sessions, options, max_carriers=max_size, max_sessions=max_size)
         run = run_prove(load(cfg), mode, invariants=invariants, with_lemmas=with_lemmas, time_limit=left,
-                        on_progress=on_progress)
+                        on_progress=on_progress, symmetric=symmetric, query_limit=query_limit)
         table.sizes.append((cfg.carriers, sessions, run.result.elapsed))
         for v in run.result.verdicts:
             row = table.rows.setdefault(v.id, Row(v.id, v.lemma, run.props[v.id].statement))

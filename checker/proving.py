@@ -42,10 +42,13 @@ def run_prove(
     with_lemmas: bool = True,
     time_limit: float | None = None,
     on_progress: Callable[[ProveProgress], None] | None = None,
+    symmetric: bool = True,
+    query_limit: float | None = None,
 ) -> ProveRun:
     model = spec.trace()
     cands = candidates(model, mode, invariants, with_lemmas)
-    result = prove(model, cands, time_limit=time_limit, on_progress=on_progress)
+    result = prove(model, cands, time_limit=time_limit, on_progress=on_progress, symmetric=symmetric,
+                   query_limit=query_limit)
     return ProveRun(model, result, {c.prop.id: c.prop for c in cands})
 
 

@@ -81,5 +81,39 @@ LEMMAS: list[Lemma] = [
 ]
 
 
-def lemmas_for(mode: str) -> list[Lemma]:
-    return [lm for lm in LEMMAS if mode in lm.modes]
+def _found_fn(kind: str, ante: str, cons: tuple[str, ...]) -> Callable[[Any], object]:
+    from pgcheck.checker.lemma_search import parse_lit
+    from pgcheck.specs.lemma_atoms import atoms_for
+
+    def lit(s: Any, i: int, text: str) -> object:
+        name, pol = parse_lit(text)
+        atoms = atoms_for(s._rec.layout.kinds)[kind]
+        if name not in atoms:
+            raise KeyError(f"no atom {name!r} in specs/lemma_atoms.py")
+        v = X.lift_bool(atoms[name](s, i))
+        return v if pol else ~v
+
+    def fn(s: Any) -> object:
+        return all_of(list(getattr(s, kind).ids()), lambda i: implies(
+            X.lift_bool(True) if ante == "true" else lit(s, i, ante), X.and_(*(lit(s, i, c) for c in cons))))
+
+    return fn
+
+
+def found_lemmas() -> list[Lemma]:
+    """specs/lemmas_found.py as lemmas (pooled mode: the atoms speak of carriers' batches)."""
+    from pgcheck.specs.lemmas_found import FOUND
+
+    return [
+        Lemma(lid, f"every {kind}: " + (f"{ante} => " if ante != "true" else "") + ", ".join(cons),
+              "found by the lemma search (docs/symbolic.md): true in every reachable state of a small size, inductive there",
+              ("pooled",), _found_fn(kind, ante, cons))
+        for lid, kind, ante, cons in FOUND
+    ]
+
+
+def lemmas_for(mode: str, found: bool = True) -> list[Lemma]:
+    out = [lm for lm in LEMMAS if mode in lm.modes]
+    if found:
+        out += [lm for lm in found_lemmas() if mode in lm.modes]
+    return out

@@ -211,3 +211,94 @@ def test_bmc_cli_reports_no_violation_within_depth_and_bad_input_in_one_line(tmp
         r = CliRunner().invoke(main, bad)
         assert r.exit_code == 2
         assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
+
+
+# ------------------------------------------------------------------ symmetry, found lemmas, sizes
+
+
+def _pooled(carriers: int, sessions: int, **options: Any) -> Any:
+    from pgcheck.model import load, make_config
+
+    return load(make_config("pooled", carriers, sessions, options))
+
+
+@pytest.mark.parametrize("size", [(1, 2), (2, 2)])
+def test_one_binding_per_symmetry_orbit_agrees_with_every_binding(size: tuple[int, int]) -> None:
+    from pgcheck.checker.proving import candidates
+    from pgcheck.checker.reduce import representatives
+
+    model = _pooled(*size).trace()
+    assert len(representatives(model, True)) < len(representatives(model, False)) == len(model.bindings)
+    for with_lemmas in (False, True):
+        cands = candidates(model, "pooled", None, with_lemmas)
+        sym = prove(model, cands, symmetric=True)
+        every = prove(model, cands, symmetric=False)
+        assert [v.status for v in sym.verdicts] == [v.status for v in every.verdicts]
+        assert sym.checked_bindings < every.checked_bindings
+
+
+def test_found_lemmas_are_an_inductive_fixpoint_that_proves_every_safety_invariant() -> None:
+    from pgcheck.specs.lemmas_found import FOUND
+
+    run = run_prove(_pooled(2, 3), "pooled")
+    statuses = {v.id: v.status for v in run.result.verdicts}
+    assert all(statuses[lid] == "proven" for lid, *_ in FOUND)
+    assert all(v.status == "proven" for v in run.result.verdicts if not v.lemma), statuses
+    # The lemmas alone, without the invariants as hypotheses, are inductive too.
+    alone = run_prove(_pooled(2, 3), "pooled", invariants=["S14"])
+    assert all(v.status == "proven" for v in alone.result.verdicts)
+
+
+def test_lemma_search_keeps_only_an_inductive_set() -> None:
+    from pgcheck.checker.lemma_search import clause_fn, search
+    from pgcheck.specs.lemma_atoms import atoms_for
+
+    model = _pooled(1, 1).trace()
+    res = search(model)
+    assert not res.stopped and 0 < len(res.kept) <= res.mined
+    atoms = atoms_for(model.kinds)
+    cands = []
+    for n, (kind, lits) in enumerate(res.kept):
+        prop = Property(f"K{n}", "lemma", "", "", clause_fn(atoms, kind, lits))
+        cands.append(Candidate(prop, trace_property(model, prop), lemma=True))
+    assert all(v.status == "proven" for v in prove(model, cands).verdicts)
+
+
+SEEDED = ["attach-without-carrier-check", "stale-latch-after-migration", "park-mid-message", "commit-before-unwind",
+          "attach-without-myproc", "timeout-handler-in-poller", "carrier-exits-with-backend"]
+
+
+@pytest.mark.parametrize("name", SEEDED)
+def test_a_seeded_mutation_is_not_proven_for_the_invariant_it_breaks(name: str) -> None:
+    from pgcheck.model.mutations import MUTATION_BY_NAME
+
+    m = MUTATION_BY_NAME[name]
+    plain = run_prove(build(m.smallest), "pooled", invariants=[m.expected]).result.by_id()
+    broken = run_prove(m.build(), "pooled", invariants=[m.expected]).result.by_id()
+    assert broken[m.expected].status != "proven"
+    if plain[m.expected].status != "proven":
+        pytest.skip(f"{m.expected} is not proven at {name}'s smallest size even without the mutation")
+
+
+def test_parametric_reports_per_invariant_up_to_a_size(tmp_path: Path) -> None:
+    out = tmp_path / "proofs.md"
+    r = CliRunner().invoke(main, ["prove", "--parametric", "--max-size", "2", "--json", "-q", "--markdown", str(out)])
+    doc = json.loads(r.output)
+    rows = {x["id"]: x for x in doc["invariants"]}
+    assert rows["S1"]["proven_up_to_sessions"] == 2 and not rows["S1"]["first_failure"]
+    assert "S1" in out.read_text()
+
+
+def test_prove_honours_the_time_limit_at_a_large_size_and_never_calls_it_proven() -> None:
+    r = CliRunner().invoke(main, ["prove", "--carriers=4", "--sessions=8", "--time-limit", "2", "--json", "-q"])
+    assert r.exit_code in (0, 3), r.output
+    verdicts = json.loads(r.output)["verdicts"]
+    assert {v["id"] for v in verdicts} >= {"S1", "S6", "S26", "C1"}
+    if r.exit_code == 3:
+        assert all(v["status"] in ("timeout", "unknown") for v in verdicts)
+        assert all("time limit" in v["reason"] or "Z3" in v["reason"] for v in verdicts if v["status"] == "timeout")
+
+
+def test_prove_find_lemmas_rejects_other_modes_in_one_line() -> None:
+    r = CliRunner().invoke(main, ["prove", "--find-lemmas", "--mode", "process", "--sessions=1"])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1

@@ -40,6 +40,12 @@ def _progress(enabled: bool, t0: float) -> Any:
 @click.option("--parametric", is_flag=True, help="prove at every size up to --max-size and report per invariant")
 @click.option("--max-size", type=click.IntRange(1, MAX_SESSIONS), default=4, show_default=True, help="largest size for --parametric")
 @click.option("--markdown", type=click.Path(dir_okay=False), default=None, help="with --parametric: write the table (docs/proofs.md)")
+@click.option("--all-bindings", is_flag=True, help="check every action binding, not one per symmetry orbit")
+@click.option("--find-lemmas", is_flag=True, help="search lemmas at this size and write them (--lemmas-out)")
+@click.option("--lemmas-out", type=click.Path(dir_okay=False), default=None,
+              help="where --find-lemmas writes the found lemmas [default: specs/lemmas_found.py of this checkout]")
+@click.option("--query-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+              help="seconds for one question to Z3; past it the question is split, then the candidate is unknown")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
@@ -55,6 +61,10 @@ def command(
     parametric: bool,
     max_size: int,
     markdown: str | None,
+    all_bindings: bool,
+    find_lemmas: bool,
+    lemmas_out: str | None,
+    query_limit: float,
     time_limit: float | None,
     as_json: bool,
     quiet: bool,
@@ -72,10 +82,14 @@ def command(
     if markdown and not parametric:
         raise UsageError("--markdown writes the --parametric table; add --parametric")
     t0 = time.monotonic()
+    if find_lemmas:
+        _find_lemmas(mode, carriers, sessions, opts, lemmas_out, time_limit, _progress(not quiet, t0))
+        return
     if parametric:
         from pgcheck.checker.parametric import markdown_table, sweep
 
-        table = sweep(mode, opts, list(invariants) or None, not no_lemmas, max_size, time_limit, _progress(not quiet, t0))
+        table = sweep(mode, opts, list(invariants) or None, not no_lemmas, max_size, time_limit, _progress(not quiet, t0),
+                      symmetric=not all_bindings, query_limit=query_limit)
         lines = table.lines()
         if as_json:
             click.echo(json.dumps(table.as_dict(), indent=2))
@@ -88,7 +102,8 @@ def command(
     cfg = make_config(mode, carriers, sessions, opts, max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS)
     run = run_prove(
         load(cfg), mode, invariants=list(invariants) or None, with_lemmas=not no_lemmas,
-        time_limit=time_limit, on_progress=_progress(not quiet, t0),
+        time_limit=time_limit, on_progress=_progress(not quiet, t0), symmetric=not all_bindings,
+        query_limit=query_limit,
     )
     res = run.result
     statuses = [v.status for v in res.verdicts if not v.lemma]
@@ -102,7 +117,9 @@ def command(
     else:
         click.echo(f"pgcheck prove: {mode}, {cfg.carriers} carriers, {cfg.sessions} sessions; "
                    f"{len(run.model.bindings)} action bindings, {len(run.model.slots)} state slots")
-        click.echo("engine: Z3 (bit vectors), induction with Houdini pruning of candidates")
+        click.echo(f"engine: Z3 (bit vectors), induction with Houdini pruning of {len(res.verdicts)} candidates; "
+                   f"{res.checked_bindings} action bindings checked"
+                   + ("" if all_bindings else " (one per symmetry orbit)"))
         for line in verdict_lines(run):
             click.echo(line)
         proven = statuses.count("proven")
@@ -123,3 +140,28 @@ def command(
     if any(s in ("cti", "initial") for s in statuses):
         sys.exit(1)
     sys.exit(3 if any(s != "proven" for s in statuses) else 0)
+
+
+def _find_lemmas(mode: str, carriers: int | None, sessions: int, opts: dict[str, Any], out: str | None,
+                 time_limit: float | None, progress: Any) -> None:
+    from pgcheck.checker.lemma_search import group, render, search
+
+    if mode != "pooled":
+        raise UsageError("--find-lemmas: the lemma atoms (specs/lemma_atoms.py) are written for --mode=pooled")
+    cfg = make_config(mode, carriers, sessions, opts, max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS)
+    res = search(load(cfg).trace(), time_limit=time_limit, on_progress=progress)
+    if res.stopped:
+        click.echo(f"lemma search stopped: {res.stopped}; nothing written")
+        sys.exit(3)
+    if out is None:
+        from pgcheck.specs import lemmas_found
+
+        out = lemmas_found.__file__
+    groups = group(res.kept)
+    how = (f"Mined at ({cfg.carriers},{cfg.sessions}) {mode} with options {opts or 'default'}: {res.states} reachable "
+           f"states, {res.mined} clauses true in all of them, {len(res.kept)} left by Houdini "
+           f"({res.seconds:.0f} s). Regenerate: pgcheck prove --find-lemmas --carriers={cfg.carriers} "
+           f"--sessions={cfg.sessions}")
+    Path(out).write_text(render(groups, how))
+    click.echo(f"lemma search: {res.states} states, {res.mined} clauses mined, {len(res.kept)} inductive, "
+               f"{len(groups)} lemmas written to {out} in {res.seconds:.1f} s")
