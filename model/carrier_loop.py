@@ -11,6 +11,7 @@ from typing import Any
 from pgcheck.checker import expr as X
 from pgcheck.checker.spec import Spec, require
 from pgcheck.model.config import ModelConfig
+from pgcheck.model.poller_steps import add_poller_steps, members
 from pgcheck.model.state import attach, start_session, wake_reasons
 
 
@@ -100,7 +101,15 @@ def add_carrier_loop(spec: Spec, cfg: ModelConfig) -> None:
         require(~leasable(s, c, cfg))
         require(X.is_empty(s.sched.newconn))
         require(~X.is_empty(s.sched.parked))
+        if cfg.get("poll_steps"):
+            # Step 9 re-checks every backend taken here, with the generation read here.
+            s.carrier[c].taken = s.sched.parked
+            s.carrier[c].taken_cur = members(s, s.sched.parked)
         take_parked(s, c)
+
+    if cfg.get("poll_steps"):
+        add_poller_steps(spec, cfg)
+        return
 
     @spec.action(c="carrier", fairness="weak", cite="T7 T8 T6, §2.6 steps 3-10")
     def PollPass(s: Any, c: int) -> None:

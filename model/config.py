@@ -29,6 +29,7 @@ PARAMS: list[Param] = [
     Param("affinity_enforced", "bool", False, "affine sessions may only be leased by their parked carrier (§2.11, S30, L14)"),
     Param("sticky_idle", "bool", False, "attached sticky idle wait before parking (§2.7 4c, H6)"),
     Param("hibernate", "bool", False, "idle-memory hibernation and HIBERNATE wakes (§2.7, L8)"),
+    Param("poll_steps", "bool", False, "the poller at the C code's grain: immediate checks, wait and re-check as separate steps, the re-check over every taken backend (§2.6 steps 3-10, §3.4 stale park generation)"),
     Param("listeners", "bool", True, "every session has run LISTEN before the modeled window (§3.4 notify)"),
     Param("idle_session_timeout", "bool", False, "idle_session_timeout is set: a due timeout FATALs an idle session (§2.10)"),
     Param("idle_in_xact_timeout", "bool", False, "idle_in_transaction_session_timeout is set (§2.10)"),
@@ -142,6 +143,7 @@ def make_config(
     for name in options:
         if name not in PARAM_BY_NAME:
             raise UsageError(f"unknown option {name!r}")
-    if options.get("affinity_enforced") and mode != "pooled":
-        raise UsageError("option affinity_enforced applies to pooled mode only")
+    for pooled_only in ("affinity_enforced", "poll_steps"):
+        if options.get(pooled_only) and mode != "pooled":
+            raise UsageError(f"option {pooled_only} applies to pooled mode only (use --mode=pooled or drop it)")
     return ModelConfig(mode, n, sessions, dict(options))

@@ -11,6 +11,7 @@ from typing import Any
 from pgcheck.checker import expr as X
 from pgcheck.checker.spec import Spec, require
 from pgcheck.model.config import ModelConfig
+from pgcheck.model.poller_steps import forget_taken_generation
 from pgcheck.model.state import MAILBOX, detach, output, reset_session, start_session
 
 
@@ -149,6 +150,8 @@ def add_session_step(spec: Spec, cfg: ModelConfig) -> None:
             if sticky:
                 require(ses.sticky_done)
             ses.ps = "prepared"
+            if cfg.get("poll_steps"):
+                forget_taken_generation(s, b)  # T1: spec.generation = ++next_generation
             ses.wake = "none"
             ses.tstale = False
             ses.tmstale = False

@@ -32,6 +32,14 @@ def declare_state(spec: Spec, cfg: ModelConfig) -> None:
             "batch": Fifo("session", n),  # backends this poller took with T5
             "reg": Bool(),  # protocol_scheduler_registered (§2.3 registration)
             "idle": Bool(),  # protocol_scheduler_idle
+            **(
+                {
+                    "taken": Fifo("session", n),  # poll_steps: every backend T5 took this call (step 9 re-checks them)
+                    "taken_cur": Set("session"),  # ... whose park generation is still the one read at T5
+                }
+                if cfg.get("poll_steps")
+                else {}
+            ),
         },
     )
     spec.entity(
@@ -72,6 +80,7 @@ def declare_state(spec: Spec, cfg: ModelConfig) -> None:
             "handler_detached": Bool(),  # ghost: a timeout handler ran while detached (S22)
             "stale_read": Bool(),  # ghost: a byte was consumed on stale transport readiness (S23)
             "notified_in_xact": Bool(),  # ghost: NotificationResponse sent inside a transaction block (S24)
+            **({"stale_wake": Bool()} if cfg.get("poll_steps") else {}),  # ghost: T7 accepted a stale generation (S20)
             # The client at the other end of the connection.
             "cl": CLIENT,
             "cl_budget": Int(0, 6),

@@ -47,11 +47,16 @@ CLOC = Enum(
         "step",  # running the attached session's protocol loop
         "commit",  # between T3 detach and T4 enqueue
         "poll",  # holds a batch of POLLING backends (T5..T6)
+        "poll_wait",  # poll_steps: in poll() after the immediate checks found nothing (§2.6 steps 5-8)
+        "poll_recheck",  # poll_steps: after the wait, the re-check of step 9 next
         "stage",  # thread-per-session: waiting detached for its own backend (§2.8)
         "stage_woken",  # thread-per-session: T7 marked, T11 lease next
         "dead",  # thread exited
     ],
 )
+
+# Where a carrier is between T5 and the end of its poll call (one step without poll_steps).
+POLL_LOCS = ("poll", "poll_wait", "poll_recheck")
 
 # Client commands (simple Query protocol); LISTEN runs before the modeled window when
 # the `listeners` option is on (docs/model.md, abstractions).

@@ -1,7 +1,7 @@
 """Run the reference server:
 
     python -m pgcheck.reference --carriers 4 --port 54329 [--mode pooled|thread-per-session]
-        [--events events.jsonl] [--affinity] [--sticky-idle-ms N]
+        [--events events.jsonl] [--affinity] [--sticky-idle-ms N] [--poll-steps]
 
 Logs go to stderr; Ctrl-C stops cleanly.
 """
@@ -27,6 +27,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--events", metavar="FILE", help="write one JSON event per line to FILE")
     parser.add_argument("--affinity", action="store_true", help="lease affine sessions only on their carrier")
     parser.add_argument("--sticky-idle-ms", type=int, default=0, help="attached idle wait before parking")
+    parser.add_argument(
+        "--poll-steps", action="store_true", help="the poller's call as three steps (§2.6 steps 3-4, 5-8, 9-10)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     if args.carriers < 1:
@@ -47,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         affinity_enforced=args.affinity,
         sticky_idle_ms=args.sticky_idle_ms,
+        poll_steps=args.poll_steps,
     )
     sink: EventSink | None = FileSink(args.events) if args.events else None
     try:

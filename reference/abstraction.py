@@ -24,6 +24,8 @@ CARRIER_LOC = {
     "in_step": "step",
     "committing": "commit",
     "polling": "poll",
+    "poll_waiting": "poll_wait",
+    "poll_rechecking": "poll_recheck",
     "staging_wait": "stage",
     "exiting": "dead",
     "stopped": "dead",

@@ -20,6 +20,7 @@ from pgcheck.reference.events import Action
 from pgcheck.reference.gate import CarrierStopped, Choice, Peek
 from pgcheck.reference.mailbox import Interrupt
 from pgcheck.reference.poller import immediate_wake, mark_wake, poll_pass, poll_take, socket_wake
+from pgcheck.reference.poller_steps import poll_immediate, poll_recheck, poll_wait
 from pgcheck.reference.scheduler import SchedulerError
 from pgcheck.reference.session_step import Outcome, SessionStepper
 from pgcheck.reference.states import CarrierLoc, ParkState, QueueState, WaitEvent, WakeReason
@@ -43,6 +44,7 @@ class Carrier(threading.Thread):
         self.cur: Backend | None = None
         self.loc = CarrierLoc.SCHEDULER_LOOP
         self.batch: list[Backend] = []
+        self.taken: list[tuple[Backend, int]] = []  # T5's batch with the park generations it read
         self.leased: Backend | None = None  # ghost `lease_owner` (S18)
         self.stepper = SessionStepper(self)
         self._last_slept = False
@@ -147,10 +149,22 @@ class Carrier(threading.Thread):
                 self.stepper.run_attached(b)
             elif choice.action is Action.POLL_TAKE:
                 if poll_take(self):
-                    self.pause(Action.POLL_PASS)
-                    poll_pass(self)
+                    self.poll_call()
             else:
                 self.carrier_sleep()
+
+    def poll_call(self) -> None:
+        """The rest of one `WaitParkedReads` call after T5: one step, or three with poll_steps."""
+        if not self.rt.config.poll_steps:
+            self.pause(Action.POLL_PASS)
+            poll_pass(self)
+            return
+        self.pause(Action.POLL_IMMEDIATE)
+        if poll_immediate(self):
+            self.pause(Action.POLL_WAIT)
+            poll_wait(self)
+            self.pause(Action.POLL_RECHECK)
+            poll_recheck(self)
 
     # --- carrier-loop steps ----------------------------------------------------------------
 

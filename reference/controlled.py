@@ -37,7 +37,9 @@ from pgcheck.reference.states import Mode
 TCP_CLOSE_WAIT = 8
 ARRIVAL_TIMEOUT = 5.0
 # Steps that change nothing observable when nothing is ready: `run_until_quiet` stops on them.
-IDLE_ACTIONS = frozenset({Action.CARRIER_SLEEP, Action.POLL_TAKE, Action.POLL_PASS})
+# The steps of one poll call after T5 (one, or three with poll_steps).
+POLL_CALL = frozenset({Action.POLL_PASS, Action.POLL_IMMEDIATE, Action.POLL_WAIT, Action.POLL_RECHECK})
+IDLE_ACTIONS = frozenset({Action.CARRIER_SLEEP, Action.POLL_TAKE}) | POLL_CALL
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class ControlledRuntime:
         mode: Mode = Mode.POOLED,
         carriers: int = 2,
         affinity_enforced: bool = False,
+        poll_steps: bool = False,
         seed: int = 0,
         idle_session_timeout_ms: int = 0,
         idle_in_transaction_timeout_ms: int = 0,
@@ -64,6 +67,7 @@ class ControlledRuntime:
             mode=mode,
             carriers=carriers,
             affinity_enforced=affinity_enforced,
+            poll_steps=poll_steps,
             controlled=True,
             seed=seed,
             idle_session_timeout_ms=idle_session_timeout_ms,
@@ -101,7 +105,7 @@ class ControlledRuntime:
     def run_until_quiet(self, max_steps: int = 500) -> list[Step]:
         """Take the first enabled productive step until only idle steps remain.
 
-        Poll rounds (PollTake + PollPass) are taken while they make some backend runnable.
+        Poll rounds (PollTake and the rest of its call) are taken while they make some backend runnable.
         Deterministic: the choice depends only on the state.
         """
         taken: list[Step] = []
@@ -117,10 +121,19 @@ class ControlledRuntime:
             carrier = polls[0].carrier
             before = self.rt.scheduler.counters.runnable_enqueue_count
             taken.append(self.step(carrier))
-            taken.append(self.step(carrier))  # PollPass
+            taken.extend(self.finish_poll_call(carrier))
             if self.rt.scheduler.counters.runnable_enqueue_count == before:
                 return taken
         raise RuntimeError(f"no quiescence within {max_steps} steps")
+
+    def finish_poll_call(self, carrier: int) -> list[Step]:
+        """After PollTake: the carrier's steps up to the end of its poll call."""
+        taken: list[Step] = []
+        while True:
+            offered = {s.carrier: s for s in self.enabled_steps()}.get(carrier)
+            if offered is None or Action(offered.action) not in POLL_CALL:
+                return taken
+            taken.append(self.step(carrier))
 
     # --- environment ---------------------------------------------------------------------
 

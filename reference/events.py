@@ -28,6 +28,9 @@ class Action(StrEnum):
     TAKE_NEW_CONNECTION = "TakeNewConnection"  # §2.5 step 2
     POLL_TAKE = "PollTake"  # T5, whole batch (§2.6 step 1)
     POLL_PASS = "PollPass"  # T7/T8/T6 over the batch (§2.6 steps 3-10)
+    POLL_IMMEDIATE = "PollImmediate"  # poll_steps: §2.6 steps 3-4
+    POLL_WAIT = "PollWait"  # poll_steps: §2.6 steps 5-8
+    POLL_RECHECK = "PollRecheck"  # poll_steps: §2.6 steps 9-10
     CARRIER_SLEEP = "CarrierSleep"  # §2.5 step 4; a stutter, no model action
     START_CARRIER = "StartCarrier"  # §2.5 demand start, §2.3 Register
     # session step (§2.7)
@@ -59,6 +62,10 @@ class Action(StrEnum):
     TIMEOUT_DUE = "TimeoutDue"  # §2.10
 
 
+# The poller's call in three steps (RuntimeConfig.poll_steps, the model's option poll_steps).
+POLL_STEP_ACTIONS = frozenset({Action.POLL_IMMEDIATE, Action.POLL_WAIT, Action.POLL_RECHECK})
+
+
 # Interrupt kinds as the model names them (model/vocabulary.py INTR), keyed by the
 # `Interrupt` member name of §2.9.
 INTERRUPT_NAMES = {
@@ -74,7 +81,10 @@ INTERRUPT_NAMES = {
 # Which actor performs each action; the trace validator uses this to know which
 # parameter names to expect ("c" and/or "b").
 CARRIER_ACTIONS = frozenset(
-    {Action.LEASE_RUNNABLE, Action.POLL_TAKE, Action.POLL_PASS, Action.CARRIER_SLEEP, Action.START_CARRIER}
+    {
+        Action.LEASE_RUNNABLE, Action.POLL_TAKE, Action.POLL_PASS, Action.POLL_IMMEDIATE, Action.POLL_WAIT,
+        Action.POLL_RECHECK, Action.CARRIER_SLEEP, Action.START_CARRIER,
+    }
 )
 ENVIRONMENT_ACTIONS = frozenset(
     {

@@ -15,6 +15,7 @@ MUTATIONS: dict[str, str] = {
     "notify_in_xact": "S24, T14: the wake service delivers a notification inside a transaction block",
     "wake_before_claim": "B1: T8 runs before the poller claims the entry; T6 also reparks it (two queues)",
     "runnable_to_head": "B8b: a woken backend goes to the head of the runnable queue and is re-leased first",
+    "skip_park_generation": "T7, §3.4: the re-check of §2.6 step 9 (poll_steps) accepts a wake for a stale park generation",
 }
 
 
@@ -25,6 +26,7 @@ class Mutations:
     notify_in_xact: bool = False
     wake_before_claim: bool = False
     runnable_to_head: bool = False
+    skip_park_generation: bool = False
 
     @classmethod
     def of(cls, names: Iterable[str]) -> Mutations:

@@ -86,6 +86,7 @@ def poll_take(carrier: Carrier) -> int:
             st.suppress = True
             return 0
         carrier.batch = rt.scheduler.take_parked_locked(limit=1 << 30)
+        carrier.taken = [(b, b.spec.generation) for b in carrier.batch]  # step 9 re-checks these (poll_steps)
         if carrier.batch:
             carrier.loc = CarrierLoc.POLLING
         else:
@@ -94,7 +95,7 @@ def poll_take(carrier: Carrier) -> int:
         return len(carrier.batch)
 
 
-def _make_runnable_locked(rt: Runtime, b: Backend) -> None:
+def make_runnable_locked(rt: Runtime, b: Backend) -> None:
     """T8 (the caller holds the scheduler lock); the seeded bugs B1 and B8b change it."""
     sched = rt.scheduler
     if rt.mutations.wake_before_claim:  # seeded B1: enqueue without claiming the entry
@@ -170,7 +171,7 @@ def poll_pass(carrier: Carrier) -> int:
             held = rt.scheduler.lock
         with held:
             for b in ready:
-                _make_runnable_locked(rt, b)
+                make_runnable_locked(rt, b)
             for b in batch:
                 if b.q is QueueState.POLLING:  # (with the seeded B1 bug: the woken ones too)
                     if not rt.scheduler.repark_if_polling_locked(b):  # T6

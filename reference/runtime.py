@@ -45,6 +45,7 @@ class RuntimeConfig:
     host: str = "127.0.0.1"
     port: int = 0  # 0: pick a free port
     affinity_enforced: bool = False  # §2.11 / S30: affine backends leased only by their parked carrier
+    poll_steps: bool = False  # the poller's call as three steps (§2.6 steps 3-4, 5-8, 9-10), as the model's option
     sticky_idle_ms: int = 0  # `pooled_protocol_sticky_idle_ms` (free-running mode only)
     poll_timeout_ms: int = 10
     sleep_timeout_ms: int = 10

@@ -31,6 +31,8 @@ class CarrierLoc(StrEnum):
     IN_STEP = "in_step"
     COMMITTING = "committing"
     POLLING = "polling"
+    POLL_WAITING = "poll_waiting"  # poll_steps: in the wait of §2.6 steps 5-8
+    POLL_RECHECKING = "poll_rechecking"  # poll_steps: the re-check of step 9 next
     STAGING_WAIT = "staging_wait"
     EXITING = "exiting"
     STOPPED = "stopped"

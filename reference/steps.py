@@ -29,6 +29,12 @@ class StepInfo:
     suppress: bool = False  # a stutter step the free-running log may leave out
 
 
+# What a step may write of a backend it does not hold (the re-check of §2.6 step 9 with
+# poll_steps): T7's wake fields and, under the lock, T8's queue state. Other fields of such a
+# backend belong to whichever carrier runs it, concurrently in free-running mode.
+FOREIGN_FIELDS = frozenset({"q", "wake", "wgen", "nwgen"})
+
+
 class StepRecorder:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -52,17 +58,20 @@ class StepRecorder:
         c: Carrier | None = None,
         b: Backend | None = None,
         others: Sequence[Backend] = (),
+        foreign: Sequence[Backend] = (),
         locked: bool = False,
         owns: frozenset[str] = frozenset(),
         params: dict[str, Any] | None = None,
     ) -> Iterator[StepInfo]:
+        """`others`: further backends the step holds; `foreign`: backends it may write without
+        holding them, of which only FOREIGN_FIELDS are recorded."""
         log = self.rt.events
         if owns & ENVIRONMENT_FIELDS and log.enabled and not self.rt.controlled:
             # the step consumes the mailbox: linearize with SendInterrupt
-            with log.order, self._step(action, c, b, others, locked, owns, params) as info:
+            with log.order, self._step(action, c, b, others, foreign, locked, owns, params) as info:
                 yield info
             return
-        with self._step(action, c, b, others, locked, owns, params) as info:
+        with self._step(action, c, b, others, foreign, locked, owns, params) as info:
             yield info
 
     @contextmanager
@@ -72,6 +81,7 @@ class StepRecorder:
         c: Carrier | None,
         b: Backend | None,
         others: Sequence[Backend],
+        foreign: Sequence[Backend],
         locked: bool,
         owns: frozenset[str],
         params: dict[str, Any] | None,
@@ -86,8 +96,10 @@ class StepRecorder:
         info.params.update(params or {})
         with lock:
             backends = ([b] if b is not None else []) + [o for o in others if o is not b]
+            outside = [x for x in foreign if x not in backends]
             if log.enabled:
                 before_b = [backend_view(x) for x in backends]
+                before_f = [_foreign_view(x) for x in outside]
                 before_c = carrier_view(c) if c is not None else None
                 before_s = self._scheduler_view(locked)
             yield info
@@ -98,6 +110,8 @@ class StepRecorder:
             writes: dict[str, Any] = {}
             for x, before in zip(backends, before_b, strict=True):
                 writes.update(diff(f"backend[{x.index}]", before, backend_view(x), owns))
+            for x, before in zip(outside, before_f, strict=True):
+                writes.update(diff(f"backend[{x.index}]", before, _foreign_view(x), owns))
             if c is not None and before_c is not None:
                 writes.update(diff(f"carrier[{c.index}]", before_c, carrier_view(c), owns))
             after_s = self._scheduler_view(locked)
@@ -105,3 +119,7 @@ class StepRecorder:
                 writes.update(diff("scheduler", before_s, after_s, owns))
             writes.update(info.writes)
             log.emit(action, info.params, writes)
+
+
+def _foreign_view(b: Backend) -> dict[str, Any]:
+    return {k: v for k, v in backend_view(b).items() if k in FOREIGN_FIELDS}

@@ -203,8 +203,9 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=40, help="queries per client")
     parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.POOLED.value)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--poll-steps", action="store_true", help="the poller's call as three steps (§2.6)")
     args = parser.parse_args()
-    rt = Runtime(RuntimeConfig(mode=Mode(args.mode), carriers=args.carriers)).start()
+    rt = Runtime(RuntimeConfig(mode=Mode(args.mode), carriers=args.carriers, poll_steps=args.poll_steps)).start()
     try:
         result = run_stress(
             rt.port,

@@ -33,7 +33,7 @@ from pgcheck.reference.abstraction import (
     fresh_backend_view,
     model_session,
 )
-from pgcheck.reference.events import Event
+from pgcheck.reference.events import POLL_STEP_ACTIONS, Event
 
 MAX_TRACE_SESSIONS = 256
 State = tuple[Any, ...]
@@ -63,7 +63,12 @@ def command_of(sql: str | None) -> str:
     return "query"
 
 
-def trace_config(mode: str, carriers: int | None, sessions: int) -> ModelConfig:
+def uses_poll_steps(events: list[Event]) -> bool:
+    """A log written with `poll_steps` (the poller's call in three steps) names their actions."""
+    return any(e.action in POLL_STEP_ACTIONS for e in events)
+
+
+def trace_config(mode: str, carriers: int | None, sessions: int, *, poll_steps: bool = False) -> ModelConfig:
     if mode != "pooled":
         raise UsageError(f"check-trace validates pooled-mode logs; got --mode {mode} (use --mode pooled)")
     n = 2 if carriers is None else carriers
@@ -83,6 +88,7 @@ def trace_config(mode: str, carriers: int | None, sessions: int) -> ModelConfig:
         "notifies": 3,
         "idle_session_timeout": True,
         "idle_in_xact_timeout": True,
+        "poll_steps": poll_steps,
     }
     return ModelConfig("pooled", n, sessions, options)
 
@@ -303,4 +309,6 @@ def check_events(events: list[Event], cfg: ModelConfig) -> Verdict:
     return TraceChecker(cfg).run(events)
 
 
-__all__ = ["QUEUE", "Mismatch", "TraceChecker", "Verdict", "check_events", "command_of", "trace_config"]
+__all__ = [
+    "QUEUE", "Mismatch", "TraceChecker", "Verdict", "check_events", "command_of", "trace_config", "uses_poll_steps",
+]  # fmt: skip

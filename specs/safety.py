@@ -14,7 +14,7 @@ from pgcheck.checker import expr as X
 from pgcheck.checker.expr import all_of, count_of, implies
 from pgcheck.checker.spec import Spec
 from pgcheck.model.config import ModelConfig
-from pgcheck.model.vocabulary import STEP_FRAME
+from pgcheck.model.vocabulary import POLL_LOCS, STEP_FRAME
 
 NOT_APPLICABLE: dict[str, str] = {
     "S19": "structural: only the poller holding POLLING (PollPass) and the staging thread of its own park "
@@ -142,7 +142,7 @@ def add_safety(spec: Spec, cfg: ModelConfig) -> None:
         def ok(c: int) -> X.Expr:
             car = s.carrier[c]
             in_step = car.loc == "step"
-            loop = (car.loc == "loop") | (car.loc == "poll") | (car.loc == "leasing") | (car.loc == "stage")
+            loop = X.or_(*(car.loc == loc for loc in ("loop", *POLL_LOCS, "leasing", "stage")))
             return X.and_(implies(in_step, car.proc == car.cur), implies(loop, X.is_null(car.proc)))
 
         distinct = all_of(
@@ -158,7 +158,7 @@ def add_safety(spec: Spec, cfg: ModelConfig) -> None:
     def s14(s: Any) -> object:
         def ok(c: int) -> X.Expr:
             car = s.carrier[c]
-            sched = X.or_(*(car.loc == loc for loc in ("off", "loop", "leasing", "poll", "stage", "stage_woken", "dead", "commit")))
+            sched = X.or_(*(car.loc == loc for loc in ("off", "loop", "leasing", *POLL_LOCS, "stage", "stage_woken", "dead", "commit")))
             return implies(sched, X.is_null(car.cur))
 
         return all_of(C, ok)
@@ -176,7 +176,8 @@ def add_safety(spec: Spec, cfg: ModelConfig) -> None:
         def ok(b: int) -> X.Expr:
             ses = _s(s, b)
             owner = ses.poll_owner
-            held = X.not_null(owner) & (s.carrier[owner].loc == "poll") & X.fifo_has(s.carrier[owner].batch, b)
+            in_call = X.or_(*(s.carrier[owner].loc == loc for loc in POLL_LOCS))
+            held = X.not_null(owner) & in_call & X.fifo_has(s.carrier[owner].batch, b)
             return implies(ses.q == "polling", held)
 
         batches_polling = all_of(
@@ -197,9 +198,13 @@ def add_safety(spec: Spec, cfg: ModelConfig) -> None:
 
         return all_of(S, ok)
 
-    @spec.invariant("S20", "an accepted wake belongs to a committed park (wake reasons only while ps = COMMITTED)", "§4 S20, T7", "session")
+    @spec.invariant("S20", "an accepted wake belongs to the current committed park (ps = COMMITTED; with poll_steps, its current generation)", "§4 S20, T7", "session")
     def s20(s: Any) -> object:
-        return all_of(S, lambda b: implies(_s(s, b).wake != "none", _s(s, b).ps == "committed"))
+        committed = all_of(S, lambda b: implies(_s(s, b).wake != "none", _s(s, b).ps == "committed"))
+        if not cfg.get("poll_steps"):
+            return committed
+        # §3.4: a wake for generation g is ignored once b has re-parked with a newer one.
+        return committed & all_of(S, lambda b: ~_s(s, b).stale_wake)
 
     @spec.invariant("S22", "no user-visible timeout while detached: a timeout handler runs only attached", "§4 S22, §2.10", "session")
     def s22(s: Any) -> object:

@@ -11,6 +11,7 @@ from pgcheck.checker import expr as X
 from pgcheck.checker.expr import any_of, count_of
 from pgcheck.checker.spec import Spec
 from pgcheck.model.config import ModelConfig
+from pgcheck.model.poller_steps import immediate_reason
 
 
 def add_witnesses(spec: Spec, cfg: ModelConfig) -> None:
@@ -67,3 +68,35 @@ def add_witnesses(spec: Spec, cfg: ModelConfig) -> None:
         @spec.witness("W-cancel-deep-wait", "a cancel reaches a session in a pinned deep wait", "B2, S15", "session")
         def w_cancel(s: Any) -> object:
             return any_of(S, lambda b: (s.session[b].pc == "deep_wait") & X.set_has(s.session[b].mbox, "cancel"))
+
+    interrupts = any(cfg.get(k) > 0 for k in ("cancels", "terminates", "reloads", "notifies"))
+    if cfg.mode == "pooled" and cfg.get("poll_steps") and cfg.carriers > 1 and talks and interrupts:
+        C = list(range(cfg.carriers))
+
+        @spec.witness(
+            "W-recheck-reparked",
+            "the poller's re-check reaches a backend that parked again since T5: T7's generation check rejects the wake",
+            "§2.6 step 9, §3.4 stale park generation", "session",
+        )
+        def w_recheck_reparked(s: Any) -> object:
+            return any_of(C, lambda c: any_of(S, lambda b: _rechecks(s, c, b, cfg) & ~X.set_has(s.carrier[c].taken_cur, b)))
+
+        @spec.witness(
+            "W-recheck-unheld",
+            "the poller's re-check marks a wake on a backend it no longer holds (RUNNABLE or LEASED, same park): "
+            "T7 by a thread that is not the holder (S19, §2.4)",
+            "§2.6 step 9, S19", "session",
+        )
+        def w_recheck_unheld(s: Any) -> object:
+            def unheld(c: int, b: int) -> X.Expr:
+                q = s.session[b].q
+                return _rechecks(s, c, b, cfg) & X.set_has(s.carrier[c].taken_cur, b) & ((q == "runnable") | (q == "leased"))
+
+            return any_of(C, lambda c: any_of(S, lambda b: unheld(c, b)))
+
+
+def _rechecks(s: Any, c: int, b: int, cfg: ModelConfig) -> X.Expr:
+    """Carrier c's next step re-checks b (§2.6 step 9), b's park is committed and an immediate check hits."""
+    car = s.carrier[c]
+    taken = (car.loc == "poll_recheck") & X.fifo_has(car.taken, b)
+    return taken & (s.session[b].ps == "committed") & immediate_reason(s, b, cfg)[0]

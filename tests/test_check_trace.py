@@ -144,3 +144,24 @@ def test_gaps_and_out_of_range_indices_are_bad_input(load_log: Path, tmp_path: P
     assert_bad_input(check_trace(load_log, "--carriers", "4", "--sessions", "5"), "raise --sessions")
     assert_bad_input(check_trace(tmp_path / "missing.jsonl", "--sessions", "3"), "no such event log")
     assert_bad_input(check_trace(load_log, "--mode", "process", "--sessions", "20"), "--mode pooled")
+
+
+def test_log_of_real_load_with_the_poll_call_in_three_steps_conforms(tmp_path: Path) -> None:
+    """The server with `poll_steps` (§2.6 steps 3-4, 5-8, 9-10 as three logged steps) under load;
+    check-trace reads the three actions from the log and validates against the model's option."""
+    log = tmp_path / "events.jsonl"
+    rt = Runtime(RuntimeConfig(carriers=2, poll_steps=True), sink=FileSink(log)).start()
+    try:
+        result = run_stress(
+            rt.port, clients=12, queries_per_client=10, think_ms=(0, 20), seconds=10.0, seed=3,
+            terminate=rt.terminate_backend,
+        )
+        assert result.failures == []
+        assert rt.wait_sessions_ended(30.0)
+    finally:
+        rt.stop()
+    assert not rt.errors
+    actions = {e["action"] for e in lines_of(log)}
+    assert {"PollImmediate", "PollWait", "PollRecheck"} <= actions and "PollPass" not in actions
+    done = check_trace(log, "--mode", "pooled", "--carriers", "2", "--sessions", "12")
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -30,12 +30,20 @@ ALL_ON: dict[str, Any] = dict(
 CONFIGS: list[ModelConfig] = [
     config("pooled", 2, 2, affinity_enforced=True, **ALL_ON),
     config("pooled", 2, 2, **ALL_ON),
+    config("pooled", 2, 2, poll_steps=True, **ALL_ON),
     config("thread-per-session", None, 2, **ALL_ON),
     config("process", None, 2, **ALL_ON),
 ]
-IDS = [f"{c.mode}-{c.carriers}x{c.sessions}{'-affinity' if c.options.get('affinity_enforced') else ''}" for c in CONFIGS]
+def _config_id(c: ModelConfig) -> str:
+    flags = "".join(f"-{name}" for name in ("affinity_enforced", "poll_steps") if c.options.get(name))
+    return f"{c.mode}-{c.carriers}x{c.sessions}{flags}"
 
-MARKERS = {"PollPass", "StagingWake"}  # T7: the poller holding POLLING, the staging thread of its own park
+
+IDS = [_config_id(c) for c in CONFIGS]
+
+# T7: the poller holding POLLING, the staging thread of its own park.
+MARKERS = {"PollPass", "PollImmediate", "PollWait", "StagingWake"}
+RECHECK = "PollRecheck"  # poll_steps: §2.6 step 9 re-checks every backend taken at T5
 CLEARERS = {"PreparePark", "Resume"}  # T1 / T12 zero the wake fields
 RESETTERS = {"LogicalExit"}  # reset_session after T13
 NONE = WAKE.index("none")
@@ -82,12 +90,22 @@ def test_s19_only_the_holder_marks_wakes(cfg: ModelConfig) -> None:
         if not writes:
             continue
         writers.add(b.action)
-        assert b.action in MARKERS | CLEARERS | RESETTERS, f"{b.label} writes wake reasons"
+        assert b.action in MARKERS | CLEARERS | RESETTERS | {RECHECK}, f"{b.label} writes wake reasons"
         if b.action in CLEARERS | RESETTERS:
             # Clearing (T1, T12) or the exit reset: the constant "none", of its own session only.
             assert set(writes) == {b.params["b"]}, b.label
             e = writes[b.params["b"]]
             assert e.op == "const" and e.args[0] == NONE, f"{b.label} writes {e.show()}"
+        elif b.action == RECHECK:
+            # Step 9 covers every backend taken at T5, held or not: each write is guarded by T7's
+            # generation check (taken_cur) but not by the batch of backends c still holds. That is
+            # the ownership gap W-recheck-unheld reaches (S19 at the C grain, docs/model.md).
+            c = b.params["c"]
+            for i, e in writes.items():
+                assert e.op == "if", f"{b.label} writes session[{i}].wake unconditionally"
+                guard = _slots(e.args[0])
+                assert _slot(model, "carrier", c, "taken_cur") in guard, f"{b.label}: no generation check"
+                assert _slot(model, "carrier", c, "batch") not in guard
         elif b.action == "StagingWake":
             # The staging thread c marks only its own committed park b: guarded by
             # loc(c) = stage and parked_carrier(b) = c, and it writes b's wake only.
@@ -109,7 +127,9 @@ def test_s19_only_the_holder_marks_wakes(cfg: ModelConfig) -> None:
                 cond, _then, otherwise = e.args
                 assert batch in _slots(cond), f"{b.label}: session[{i}].wake not guarded by the batch"
                 assert otherwise.op == "slot" and otherwise.args[0] == old
-    if cfg.mode == "pooled":
+    if cfg.mode == "pooled" and cfg.get("poll_steps"):
+        assert writers == {"PollImmediate", "PollWait", RECHECK, "PreparePark", "Resume", "LogicalExit"}
+    elif cfg.mode == "pooled":
         assert writers == {"PollPass", "PreparePark", "Resume", "LogicalExit"}
     elif cfg.mode == "thread-per-session":
         assert writers == {"StagingWake", "PreparePark", "Resume", "LogicalExit"}
@@ -138,6 +158,7 @@ def test_all_shapes_together_trace_every_action() -> None:
     # Every action of the model modules is reachable through some configuration above.
     expected = {
         "StartCarrier", "LeaseRunnable", "AttachLeased", "TakeNewConnection", "PollTake", "PollPass",
+        "PollImmediate", "PollWait", "PollRecheck",
         "Startup", "StepTop", "ServiceWakes", "ConsumeTypeByte", "ReadEOF", "BlockedReadWake", "StickyWait",
         "StickyWaitEnd", "PreparePark", "UnwindStep", "CommitPark", "Detach", "EnqueuePark", "Resume", "ReadBody",
         "Execute", "DeepWaitElapsed", "DeepWaitWake", "LogicalExit", "StagingWake", "StagingLease",

@@ -100,6 +100,8 @@ def test_safety_mutation_is_caught_by_exactly_its_property(m: Mutation, outcomes
 def test_smallest_configuration_is_needed(m: Mutation) -> None:
     smaller = smaller_configs(m.smallest)
     for label, cfg in smaller:
+        if not set(m.changes) <= {a.name for a in build(cfg).actions}:
+            continue  # the code the bug changes is not there (an option turned it off)
         o = check_mutation(m, cfg)
         assert o.caught_by != m.expected, f"{m.name} still shows with {label}"
 

@@ -28,6 +28,7 @@ BASE_OPTIONS: dict[str, Any] = {
     "affinity_enforced": False,
     "sticky_idle": False,
     "hibernate": False,
+    "poll_steps": False,
     "listeners": False,
     "idle_session_timeout": False,
     "idle_in_xact_timeout": False,

@@ -9,6 +9,7 @@ from pgcheck.checker.spec import Spec, require
 from pgcheck.model.carrier_loop import leasable
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations.base import Mutation, config, patch
+from pgcheck.model.poller_steps import recheck
 from pgcheck.model.state import MAILBOX, wake_reasons
 
 
@@ -145,6 +146,16 @@ def timeout_handler_in_poller(spec: Spec, cfg: ModelConfig) -> None:
     patch(spec, "PollPass", PollPass)
 
 
+def skip_park_generation(spec: Spec, cfg: ModelConfig) -> None:
+    def PollRecheck(s: Any, original: Any, c: int) -> None:
+        # BUG: T7 without its generation guard (§3.4 stale park generation): the re-check of
+        # §2.6 step 9 accepts a wake for a backend that has re-parked since this poller took it.
+        recheck(s, c, cfg, generation_check=False)
+        original(s, c=c)
+
+    patch(spec, "PollRecheck", PollRecheck)
+
+
 MUTATIONS = [
     Mutation(
         "wake-before-claim", "B1", "S6", config("pooled", 1, 1, messages=1),
@@ -162,6 +173,16 @@ MUTATIONS = [
         "backend twice (S6's no-duplicate clause; S27 too). Two sessions are needed only so that the "
         "runnable queue has room for the duplicate.",
         ("PollPass",), nonatomic_make_runnable,
+    ),
+    Mutation(
+        "skip-park-generation", "T7, §3.4", "S20",
+        config("pooled", 2, 2, messages=1, cancels=1, poll_steps=True),
+        "At the C grain (option poll_steps), the poller's wait makes a readable session runnable (§2.6 "
+        "step 8) and another carrier leases, resumes and parks it again with a new generation while the "
+        "poller is still in its call. A cancel then lands in the session's mailbox, and the poller's "
+        "re-check (step 9), which covers every backend it took, marks a wake with the generation it read "
+        "at T5. Without the generation check in T7 the stale wake is accepted on the new park.",
+        ("PollRecheck",), skip_park_generation,
     ),
     Mutation(
         "unlink-before-check", "H2", "S6", config("pooled", 1, 1),

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from pgcheck.checker.itf import trace_to_itf, write_trace
-from pgcheck.reference.trace_check import Verdict, check_events, trace_config
+from pgcheck.reference.trace_check import Verdict, check_events, trace_config, uses_poll_steps
 from pgcheck.reference.trace_events import read_events
 
 
@@ -27,8 +27,8 @@ def command(
 ) -> None:
     """Replay EVENTS.jsonl (docs/trace-validation.md) against the model: every event must be an
     enabled model action whose writes match.  Exit 0 conforms, 1 a mismatch, 2 bad input."""
-    cfg = trace_config(mode, carriers, sessions)
     events = read_events(events_file)
+    cfg = trace_config(mode, carriers, sessions, poll_steps=uses_poll_steps(events))
     t0 = time.monotonic()
     verdict = check_events(events, cfg)
     elapsed = time.monotonic() - t0

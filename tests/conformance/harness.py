@@ -32,7 +32,8 @@ from pgcheck.model.runtime import build
 from pgcheck.reference import ControlledRuntime
 from pgcheck.reference.abstraction import differences, model_observables, snapshot_observables
 from pgcheck.reference.client import extended_batch, query_message
-from pgcheck.reference.controlled import ControlledClient
+from pgcheck.reference.controlled import IDLE_ACTIONS, POLL_CALL, ControlledClient
+from pgcheck.reference.events import Action
 from pgcheck.reference.mailbox import Interrupt
 
 # The model's client commands and the SQL the test client sends for each.
@@ -57,7 +58,7 @@ class ConformanceError(AssertionError):
     """The implementation did something the model does not allow."""
 
 
-def model_config(carriers: int, sessions: int, timeouts: bool = True) -> ModelConfig:
+def model_config(carriers: int, sessions: int, timeouts: bool = True, poll_steps: bool = False) -> ModelConfig:
     return ModelConfig(
         "pooled",
         carriers,
@@ -73,13 +74,14 @@ def model_config(carriers: int, sessions: int, timeouts: bool = True) -> ModelCo
             "notifies": 3,
             "idle_session_timeout": timeouts,
             "idle_in_xact_timeout": timeouts,
+            "poll_steps": poll_steps,
         },
     )
 
 
 @lru_cache(maxsize=4)
-def compiled(carriers: int, sessions: int, timeouts: bool) -> tuple[TracedModel, CompiledModel]:
-    model = build(model_config(carriers, sessions, timeouts)).trace()
+def compiled(carriers: int, sessions: int, timeouts: bool, poll_steps: bool) -> tuple[TracedModel, CompiledModel]:
+    model = build(model_config(carriers, sessions, timeouts, poll_steps)).trace()
     return model, compile_model(model)
 
 
@@ -138,16 +140,19 @@ class Conformance:
         seed: int = 0,
         timeouts: bool = True,
         write_itf: bool = True,
+        poll_steps: bool = False,
     ) -> None:
         """`timeouts`: idle_session_timeout and idle_in_transaction_session_timeout are set;
+        `poll_steps`: the poller's call is three steps in the model and the implementation;
         `write_itf`: a failure writes the model's run as ITF (a hunt that shrinks skips it)."""
         self.write_itf = write_itf
         self.carriers, self.sessions = carriers, sessions
-        self.model, self.compiled = compiled(carriers, sessions, timeouts)
+        self.model, self.compiled = compiled(carriers, sessions, timeouts, poll_steps)
         self.oracle = ModelOracle(self.model, self.compiled.binding_step)
         self.mutations = mutations
         self.ctl = ControlledRuntime(
             carriers=carriers,
+            poll_steps=poll_steps,
             seed=seed,
             idle_session_timeout_ms=TIMEOUT_MS if timeouts else 0,
             idle_in_transaction_timeout_ms=TIMEOUT_MS if timeouts else 0,
@@ -300,7 +305,7 @@ class Conformance:
         """Take productive steps (first enabled carrier) and poll rounds while they make progress."""
         for _ in range(PRODUCTIVE_LIMIT):
             steps = self.ctl.enabled_steps()
-            productive = [s for s in steps if s.action not in ("CarrierSleep", "PollTake", "PollPass")]
+            productive = [s for s in steps if Action(s.action) not in IDLE_ACTIONS]
             if productive:
                 self.carrier_step(productive[0].carrier)
                 continue
@@ -308,8 +313,10 @@ class Conformance:
             if not polls:
                 return
             before = self.ctl.rt.scheduler.counters.runnable_enqueue_count
-            self.carrier_step(polls[0].carrier)
-            self.carrier_step(polls[0].carrier)  # PollPass
+            carrier = polls[0].carrier
+            self.carrier_step(carrier)
+            while (step := {s.carrier: s for s in self.ctl.enabled_steps()}.get(carrier)) and Action(step.action) in POLL_CALL:
+                self.carrier_step(carrier)  # the rest of the poll call
             if self.ctl.rt.scheduler.counters.runnable_enqueue_count == before:
                 return
         self.fail(f"no quiescence within {PRODUCTIVE_LIMIT} steps")

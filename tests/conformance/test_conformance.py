@@ -98,3 +98,58 @@ def test_a_step_the_model_does_not_allow_is_reported_with_an_itf_trace(tmp_path,
     assert "ClientSendByte(b=0, cmd=query) is not an enabled model action" in message
     traces = list(tmp_path.glob("*.itf.json"))
     assert len(traces) == 1 and '"kind": "conformance"' in traces[0].read_text()
+
+
+class PollStepsMachine(ConformanceMachine):
+    """The poller's call as three steps in both (model option poll_steps, §2.6 steps 3-10)."""
+
+    poll_steps = True
+
+
+def test_reference_conforms_with_the_poll_call_in_three_steps() -> None:
+    run_state_machine_as_test(PollStepsMachine, settings=settings.get_profile(PROFILE))
+
+
+def _poll_window(h: Conformance) -> None:
+    """Carrier 0 takes both parked sessions and its wait makes session 0 runnable (§2.6 step 8)."""
+    h.settle()
+    h.carrier_step(0)  # PollTake
+    h.carrier_step(0)  # PollImmediate: nothing ready
+    h.send_byte(0, "query")
+    h.send_body(0)
+    h.carrier_step(0)  # PollWait
+
+
+def test_the_recheck_rejects_a_wake_for_a_backend_that_parked_again() -> None:
+    """§3.4 stale park generation: carrier 1 resumes and re-parks session 0 before carrier 0's
+    re-check (step 9) reaches it with the generation read at T5; T7 refuses that wake."""
+    h = Conformance(carriers=2, sessions=2, timeouts=False, poll_steps=True)
+    try:
+        _poll_window(h)
+        h.settle()  # carrier 1: lease, resume, the query, park again (new generation)
+        assert h.oracle.get(h.state, "session[0].q") == "parked"
+        h.interrupt(0, "cancel")
+        assert h.ctl.enabled_steps()[0].action == "PollRecheck"
+        h.carrier_step(0)
+        assert h.oracle.get(h.state, "session[0].q") == "parked"
+        assert h.oracle.get(h.state, "session[0].wake") == "none"
+    finally:
+        h.close()
+
+
+def test_the_recheck_marks_a_wake_on_a_backend_it_no_longer_holds() -> None:
+    """W-recheck-unheld: session 0 is LEASED by carrier 1 (same park, not resumed) when carrier
+    0's re-check reaches it; T7's generation check passes and the poller writes its wake, a
+    thread that is not the holder (S19, §2.4). Model and implementation agree."""
+    h = Conformance(carriers=2, sessions=2, timeouts=False, poll_steps=True)
+    try:
+        _poll_window(h)
+        h.carrier_step(1)  # LeaseRunnable
+        assert h.oracle.get(h.state, "session[0].q") == "leased"
+        h.interrupt(0, "cancel")
+        h.carrier_step(0)  # PollRecheck
+        assert h.oracle.get(h.state, "session[0].q") == "leased"
+        assert h.oracle.get(h.state, "session[0].wake") == "logical"  # TRANSPORT | LOGICAL
+        h.settle()
+    finally:
+        h.close()

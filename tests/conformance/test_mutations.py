@@ -26,7 +26,8 @@ from pgcheck.reference.mutations import MUTATIONS
 from tests.conformance.harness import ConformanceError
 from tests.conformance.machine import PROFILE, ConformanceMachine
 
-# A small configuration (1 carrier, 2 sessions, no idle timeouts) keeps the bugs a few rules away.
+# A small configuration (1 carrier, 2 sessions, no idle timeouts) keeps the bugs a few rules away;
+# a bug of the window between two carriers gets a second carrier (Focus.carriers).
 CARRIERS, SESSIONS = 1, 2
 SMALL_BACKENDS = st.integers(0, SESSIONS - 1)
 LONG = PROFILE == "conformance-long"
@@ -61,6 +62,17 @@ SHRUNK: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("client_closes", {"b": 0}),
         ("carriers_run_until_quiet", {}),
     ],
+    "skip_park_generation": [
+        *(  # the window of §2.6 steps 8-9 (FOCUS's setup), then the stale wake
+            ("carrier_takes_next_step", {"c": 0}),  # PollTake: carrier 0 takes both parked sessions
+            ("carrier_takes_next_step", {"c": 0}),  # PollImmediate: nothing ready, on to the wait
+            ("client_sends", {"b": 0, "cmd": "query", "whole": True}),
+            ("carrier_takes_next_step", {"c": 0}),  # PollWait: session 0 readable, runnable
+            ("carriers_run_until_quiet", {}),  # carrier 1 leases, runs and re-parks session 0
+        ),
+        ("other_backend_interrupts", {"b": 0, "kind": "cancel"}),
+        ("carrier_takes_next_step", {"c": 0}),  # PollRecheck with the generation read at T5
+    ],
 }
 
 
@@ -88,6 +100,8 @@ class Focus:
     steps: int = 4  # rules per program (fewer: a shorter shrink)
     partial: bool = True  # clients may send only a type byte
     setup: tuple[tuple[str, dict[str, Any]], ...] = ()  # rules run once the clients are ready
+    carriers: int = CARRIERS
+    poll_steps: bool = False  # the poller's call as three steps (model option poll_steps)
 
 
 FOCUS: dict[str, Focus] = {
@@ -103,14 +117,26 @@ FOCUS: dict[str, Focus] = {
     ),
     "wake_before_claim": Focus(frozenset({"client_sends", "carrier_takes_next_step"})),
     "runnable_to_head": Focus(frozenset({"client_closes", "carriers_run_until_quiet"})),
+    # Two carriers: one in its poll call, the other re-parking a session that call took.
+    "skip_park_generation": Focus(
+        frozenset({"other_backend_interrupts", "carrier_takes_next_step"}),
+        kinds=("cancel", "notify", "reload"),
+        setup=tuple(SHRUNK["skip_park_generation"][:5]),
+        carriers=2,
+        poll_steps=True,
+    ),
 }
 
 
 def machine_with(mutation: str, focused: bool = False, seeded: bool = True) -> type[SmallMachine]:
     """The small machine with the bug seeded; `focused`: only what FOCUS lists is drawn."""
-    attrs: dict[str, Any] = {"mutations": frozenset({mutation}) if seeded else frozenset()}
+    focus = FOCUS[mutation]
+    attrs: dict[str, Any] = {
+        "mutations": frozenset({mutation}) if seeded else frozenset(),
+        "carriers": focus.carriers,
+        "poll_steps": focus.poll_steps,
+    }
     if focused:
-        focus = FOCUS[mutation]
         attrs["focus"] = focus.rules
 
         @initialize()
@@ -142,7 +168,7 @@ def machine_with(mutation: str, focused: bool = False, seeded: bool = True) -> t
             SmallMachine.client_closes(self, b)
 
         @precondition(lambda self: self._may("carrier_takes_next_step") and bool(self.h.enabled_carriers()))
-        @rule(c=st.integers(0, CARRIERS - 1))
+        @rule(c=st.integers(0, focus.carriers - 1))
         def carrier_takes_next_step(self: SmallMachine, c: int) -> None:
             SmallMachine.carrier_takes_next_step(self, c)
 
@@ -172,7 +198,7 @@ def test_every_seeded_bug_has_a_recorded_sequence() -> None:
 
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
 def test_shrunk_rule_sequence_catches_seeded_bug(mutation: str) -> None:
-    replay(SmallMachine, SHRUNK[mutation])  # the correct implementation conforms
+    replay(machine_with(mutation, seeded=False), SHRUNK[mutation])  # the correct implementation conforms
     with pytest.raises(ConformanceError, match="model"):
         replay(machine_with(mutation), SHRUNK[mutation])
 
