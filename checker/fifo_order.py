@@ -9,7 +9,13 @@ Here a FIFO over the n instances of a kind is, per instance i,
 
 - `mem[i]`:   i is in the FIFO,
 - `dup[i]`:   i is in it at least twice (a ghost: the encoding cannot place duplicates),
-- `before(i, j)`: i is ahead of j — read only when both are members.
+- `before(i, j)`: i is ahead of j — read only when both are members,
+
+and a length: the number of members in a pre-state, and from there what the operation
+makes of it (push adds one, concatenation adds the lengths, filter counts the kept
+members). Kept apart from `mem`, so "parked_count = len(P)" (S6) after PollPass's
+concatenation is an addition on both sides, not an identity between two counts of
+members that Z3 would have to prove by counting.
 
 Without duplicates that is exact: a duplicate-free sequence is its set of members and
 their order. Every operation is a Boolean function of these, with no positions:
@@ -18,7 +24,8 @@ every member of the second, push puts the new item after every member, the head 
 member nobody is before, and the length is the number of members.
 
 A duplicate (pushing a member, concatenating overlapping FIFOs) sets `dup`, and then the
-rest of the value is approximate (`dup` itself only over-approximates: "maybe twice").
+rest of the value is approximate (`dup` itself only over-approximates: "maybe twice"; an
+operation whose length or order would be wrong with a duplicate keeps its flag).
 `prove` keeps every pre-state duplicate-free and asks, for each step, that no FIFO it
 writes gets a duplicate (checker/induction.py), so the approximation is never used to
 prove anything. Pre-states put no constraint on `before` at all: every duplicate-free
@@ -60,19 +67,21 @@ class OrderFifo:
     mem: Bools
     dup: Bools
     before: Prec
+    length: z3.BitVecRef
 
 
 def fresh(name: str, n: int) -> OrderFifo:
     """A duplicate-free FIFO with free members and a free order (pre-states of `prove`)."""
     mem = tuple(z3.Bool(f"{name}#in{i}") for i in range(n))
-    return OrderFifo(mem, (T.FALSE,) * n, Prec(lambda i, j: z3.Bool(f"{name}#{i}<{j}")))
+    return OrderFifo(mem, (T.FALSE,) * n, Prec(lambda i, j: z3.Bool(f"{name}#{i}<{j}")), count(mem))
 
 
 def const(items: Sequence[int], n: int) -> OrderFifo:
     first = {x: k for k, x in reversed(list(enumerate(items)))}
     mem = tuple(T.TRUE if i in first else T.FALSE for i in range(n))
     dup = tuple(T.TRUE if items.count(i) > 1 else T.FALSE for i in range(n))
-    return OrderFifo(mem, dup, Prec(lambda i, j: T.TRUE if first.get(i, n) < first.get(j, n) else T.FALSE))
+    before = Prec(lambda i, j: T.TRUE if first.get(i, n) < first.get(j, n) else T.FALSE)
+    return OrderFifo(mem, dup, before, num(len(items)))
 
 
 def is_x(x: z3.BitVecRef, n: int) -> Bools:
@@ -91,7 +100,7 @@ def count(bits: Sequence[z3.BoolRef]) -> z3.BitVecRef:
 
 
 def length(f: OrderFifo) -> z3.BitVecRef:
-    return count(f.mem)
+    return f.length
 
 
 def empty(f: OrderFifo) -> z3.BoolRef:
@@ -123,7 +132,8 @@ def push(f: OrderFifo, x: z3.BitVecRef) -> OrderFifo:
     mem = tuple(T.or_([m, e]) for m, e in zip(f.mem, ex, strict=True))
     dup = tuple(T.or_([d, T.and_([e, m])]) for d, e, m in zip(f.dup, ex, f.mem, strict=True))
     old = f.before
-    return OrderFifo(mem, dup, Prec(lambda i, j: T.or_([ex[j], T.and_([T.not_(ex[i]), old(i, j)])])))
+    before = Prec(lambda i, j: T.or_([ex[j], T.and_([T.not_(ex[i]), old(i, j)])]))
+    return OrderFifo(mem, dup, before, T.add(f.length, num(1)))
 
 
 def pop(f: OrderFifo) -> OrderFifo:
@@ -132,18 +142,21 @@ def pop(f: OrderFifo) -> OrderFifo:
     stays a member and stays flagged: an over-approximation."""
     h = is_x(head(f), len(f.mem))
     mem = tuple(T.and_([m, T.or_([T.not_(x), d])]) for m, x, d in zip(f.mem, h, f.dup, strict=True))
-    return OrderFifo(mem, f.dup, f.before)
+    return OrderFifo(mem, f.dup, f.before, T.ite(empty(f), num(0), T.sub(f.length, num(1))))
 
 
 def keep(f: OrderFifo, kept: Sequence[z3.BoolRef]) -> OrderFifo:
-    """fifo_filter (kept: the predicate per instance); fifo_remove keeps every other instance."""
+    """fifo_filter (kept: the predicate per instance): its length counts the kept members."""
     mem = tuple(T.and_([m, k]) for m, k in zip(f.mem, kept, strict=True))
     dup = tuple(T.and_([d, k]) for d, k in zip(f.dup, kept, strict=True))
-    return OrderFifo(mem, dup, f.before)
+    return OrderFifo(mem, dup, f.before, count(mem))
 
 
 def remove(f: OrderFifo, x: z3.BitVecRef) -> OrderFifo:
-    return keep(f, [T.not_(e) for e in is_x(x, len(f.mem))])
+    """T9/T13: x leaves the FIFO; one item less if it was there (a duplicated x keeps its flag)."""
+    ex = is_x(x, len(f.mem))
+    mem = tuple(T.and_([m, T.not_(e)]) for m, e in zip(f.mem, ex, strict=True))
+    return OrderFifo(mem, f.dup, f.before, T.sub(f.length, T.ite(has(f, x), num(1), num(0))))
 
 
 def concat(a: OrderFifo, b: OrderFifo) -> OrderFifo:
@@ -154,7 +167,7 @@ def concat(a: OrderFifo, b: OrderFifo) -> OrderFifo:
         # Members of a first, in a's order, then those of b in b's order.
         return T.ite(a.mem[i], T.ite(a.mem[j], a.before(i, j), T.TRUE), T.ite(a.mem[j], T.FALSE, b.before(i, j)))
 
-    return OrderFifo(mem, dup, Prec(before))
+    return OrderFifo(mem, dup, Prec(before), T.add(a.length, b.length))
 
 
 def at_most_one(f: OrderFifo, kept: Sequence[z3.BoolRef]) -> z3.BoolRef:
@@ -179,13 +192,14 @@ def ite(c: z3.BoolRef, a: OrderFifo, b: OrderFifo) -> OrderFifo:
         return b
     mem = tuple(T.ite(c, p, q) for p, q in zip(a.mem, b.mem, strict=True))
     dup = tuple(T.ite(c, p, q) for p, q in zip(a.dup, b.dup, strict=True))
-    return OrderFifo(mem, dup, Prec(lambda i, j: T.ite(c, a.before(i, j), b.before(i, j))))
+    before = Prec(lambda i, j: T.ite(c, a.before(i, j), b.before(i, j)))
+    return OrderFifo(mem, dup, before, T.ite(c, a.length, b.length))
 
 
 def equal(a: OrderFifo, b: OrderFifo) -> z3.BoolRef:
     """The same members in the same order (and the same duplicate flags)."""
     n = len(a.mem)
-    cs = [T.eq(p, q) for p, q in zip(a.mem, b.mem, strict=True)]
+    cs = [T.eq(a.length, b.length), *(T.eq(p, q) for p, q in zip(a.mem, b.mem, strict=True))]
     cs += [T.eq(p, q) for p, q in zip(a.dup, b.dup, strict=True)]
     cs += [T.implies(T.and_([a.mem[i], a.mem[j]]), T.eq(a.before(i, j), b.before(i, j)))
            for i in range(n) for j in range(n) if i != j]

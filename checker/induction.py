@@ -23,6 +23,7 @@ from pgcheck.checker.errors import ModelError
 from pgcheck.checker.explore import Step
 from pgcheck.checker.expr import Expr, lift_bool
 from pgcheck.checker.interpret import evaluate
+from pgcheck.checker.orbits import Orbits
 from pgcheck.checker.reduce import conjuncts, reads, representatives
 from pgcheck.checker.spec import Binding, Property, TracedModel
 from pgcheck.checker.types import Fifo
@@ -142,6 +143,7 @@ def prove(
         return solver
 
     posts: dict[int, State] = {}
+    orbits = Orbits(model) if symmetric and model.symmetry else None
     wf = [WF] if enc.order else []
 
     def post_state(b: Binding) -> State:
@@ -161,15 +163,18 @@ def prove(
             # Order encoding: no FIFO b writes gets a duplicate (pre-states have none).
             dups = [enc.has_dup(t[i]) for i in fifo_slots if i in written]
             return [T.not_(d) for d in dups if not T.is_false(d)]
-        out = []
+        out: list[tuple[Expr, z3.BoolRef]] = []
         for x, rd, pre in parts[c.prop.id]:
             if rd.isdisjoint(written):
                 continue
             post = enc.pred(x, t)
             if post.eq(pre):
                 continue
-            out.append(post)
-        return out
+            out.append((x, post))
+        if orbits is None:
+            return [post for _, post in out]
+        # One conjunct per orbit of the instances b leaves unfixed (checker/orbits.py).
+        return [out[k][1] for k in orbits.representatives(b, [x for x, _ in out])]
 
     def ask(b: Binding, cands: list[Candidate]) -> tuple[str, z3.ModelRef | None, dict[str, list[z3.BoolRef]]]:
         goals = {c.prop.id: changed(b, c) for c in cands}
