@@ -11,9 +11,10 @@ becomes the single conjunct φ(0) instead of 32.
 
 Images are found structurally: a canonical key of π·C (instance indices in slots,
 reference constants and dereferences renamed by π; commutative operators' arguments
-sorted) is compared with the keys of the other conjuncts, for the adjacent
-transpositions of the unfixed instances, which generate every such permutation.
-Conjuncts whose images do not match structurally are simply all asked (sound).
+sorted) is compared with the keys of the other conjuncts, for two generators per
+symmetry group — the cycle through the unfixed instances and the swap of the first two
+of them, which together generate every permutation of them — and the classes are closed
+under union. Conjuncts whose images do not match structurally are simply all asked (sound).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pgcheck.checker.expr import Expr
 from pgcheck.checker.spec import Binding, TracedModel
 from pgcheck.checker.types import NULL_REF, Fifo, Ref, Set
 
-Perm = tuple[tuple[str, int, int], ...]  # swap instances i and j of each listed kind
+Perm = tuple[tuple[str, tuple[int, ...]], ...]  # per listed kind: instance i -> perm[i]
 _COMMUTATIVE = {"and", "or", "add", "eq", "ne"}
 
 
@@ -37,18 +38,27 @@ class Orbits:
         self.slot_of = {(i.kind, i.instance, i.field): n for n, i in enumerate(model.slots)}
         self.intern: dict[Any, int] = {}
         self.memo: dict[tuple[int, Perm, tuple[tuple[str, str], ...]], int] = {}
-        self._keep: list[Expr] = []
+        self._keep: list[Any] = []
+        self._tys: dict[int, str] = {}
+        self._maps: dict[Perm, dict[str, tuple[int, ...]]] = {}
 
     def generators(self, b: Binding) -> list[Perm]:
-        """Adjacent transpositions of the instances b's parameters leave unfixed, per group."""
+        """Per group: the cycle through the instances b's parameters leave unfixed, and the
+        swap of the first two of them (together they generate every permutation of them)."""
         decl = next(a for a in self.model.actions if a.name == b.action)
         out: list[Perm] = []
         for kinds in self.model.symmetry:
             fixed = {v for name, v in b.params.items() if decl.params.get(name) in kinds}
             n = len(self.model.kinds[kinds[0]].instances)
             free = [i for i in range(n) if i not in fixed]
-            out += [tuple((k, i, j) for k in kinds) for i, j in pairwise(free)]
-        return out
+            if len(free) < 2:
+                continue
+            cycle, swap = list(range(n)), list(range(n))
+            for i, j in pairwise([*free, free[0]]):
+                cycle[i] = j
+            swap[free[0]], swap[free[1]] = free[1], free[0]
+            out += [tuple((k, tuple(p)) for k in kinds) for p in (cycle, swap) if p != list(range(n))]
+        return list(dict.fromkeys(out))
 
     def representatives(self, b: Binding, exprs: list[Expr]) -> list[int]:
         """Indices into `exprs`, one per class of conjuncts that are images of one another."""
@@ -76,10 +86,18 @@ class Orbits:
     # ---------------------------------------------------------------- keys
 
     def _swap(self, g: Perm, kind: str, i: int) -> int:
-        for k, a, b in g:
-            if k == kind:
-                return b if i == a else a if i == b else i
-        return i
+        m = self._maps.get(g)
+        if m is None:
+            m = self._maps[g] = dict(g)
+        p = m.get(kind)
+        return i if p is None else p[i]
+
+    def _ty(self, e: Expr) -> str:
+        k = self._tys.get(id(e.ty))
+        if k is None:
+            k = self._tys[id(e.ty)] = repr(e.ty.describe())
+            self._keep.append(e.ty)
+        return k
 
     def _const(self, e: Expr, g: Perm) -> Any:
         ty, v = e.ty, e.args[0]
@@ -97,7 +115,7 @@ class Orbits:
         if hit is not None:
             return hit
         op, a = e.op, e.args
-        parts: list[Any] = [op, repr(e.ty.describe())]
+        parts: list[Any] = [op, self._ty(e)]
         if op == "slot":
             info = self.model.slots[a[0]]
             inst = info.instance if info.instance is None else self._swap(g, info.kind, info.instance)
