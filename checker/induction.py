@@ -238,8 +238,9 @@ def prove(
                         if bad == wf:
                             stopped = _void(alive, verdicts, "cti", b)
                             break
+                        twice = bool(wf) and wf[0] in bad
                         bad = [c for c in bad if c not in wf]
-                        _drop(model, enc, s, post_state(b), b, m1, bad, verdicts)
+                        _drop(model, enc, s, post_state(b), b, m1, bad, verdicts, twice)
                         for c in bad:
                             alive.remove(c)
                             note(rounds, f"{c.prop.id}: CTI by {b.label}")
@@ -263,7 +264,8 @@ def prove(
             if not failing:  # only WF is false: a duplicate no candidate excludes
                 stopped = _void(alive, verdicts, "cti", b)
                 break
-            _drop(model, enc, s, post_state(b), b, m, failing, verdicts)
+            twice = any(z3.is_false(m.eval(p, model_completion=True)) for p in goals.get(WF.prop.id, []))
+            _drop(model, enc, s, post_state(b), b, m, failing, verdicts, twice)
             for c in failing:
                 note(rounds, f"{c.prop.id}: CTI by {b.label}")
             alive = [c for c in alive if c not in failing]
@@ -308,11 +310,13 @@ def _void(alive: list[Candidate], verdicts: dict[str, Verdict], status: str, b: 
 
 
 def _drop(model: TracedModel, enc: Encoder, s: State, t: State, b: Binding, m: z3.ModelRef,
-          failing: list[Candidate], verdicts: dict[str, Verdict]) -> None:
+          failing: list[Candidate], verdicts: dict[str, Verdict], dup: bool = False) -> None:
     pre, post = enc.decode(m, s), enc.decode(m, t)
+    # Order encoding: a duplicate in the successor is shown once (checker/fifo_order.py).
+    note = "; the step also puts a duplicate into a FIFO, shown once in the successor" if dup else ""
     for c in failing:
         verdicts[c.prop.id] = Verdict(
-            c.prop.id, c.lemma, "cti", f"not inductive: {b.label} breaks it from a state satisfying the others",
+            c.prop.id, c.lemma, "cti", f"not inductive: {b.label} breaks it from a state satisfying the others{note}",
             [Step(pre, None), Step(post, b.index)],
         )
 
