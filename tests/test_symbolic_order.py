@@ -186,3 +186,24 @@ def test_prove_cli_rejects_an_unknown_fifo_encoding_in_one_line() -> None:
     ok = CliRunner().invoke(main, ["prove", "--fifo-encoding", "order", "--carriers=1", "--sessions=2", "-q", "--json"])
     assert ok.exit_code == 0, ok.output
     assert '"fifo_encoding": "order"' in ok.output
+
+
+def test_one_conjunct_per_orbit_of_the_instances_a_binding_leaves_unfixed() -> None:
+    from pgcheck.checker.orbits import Orbits
+    from pgcheck.checker.reduce import conjuncts, representatives
+
+    model = _pooled(2, 3).trace()
+    orbits = Orbits(model)
+    by_id = {p.id: e for p, e in model.invariants}
+    s6 = conjuncts(by_id["S6"])
+    poll = next(b for b in representatives(model, True) if b.action == "PollPass")
+    lease = next(b for b in representatives(model, True) if b.action == "LeaseRunnable")
+    # PollPass(c=0) fixes no session: "∀b: in P iff parked" needs one b; LeaseRunnable(c=0, b=0)
+    # fixes session 0, so session 0 and one other are asked.
+    per_session = [x for x in s6 if x.op in ("eq", "le") and "session" in x.show()]
+    assert len(per_session) >= 3
+    assert len(orbits.representatives(poll, s6)) < len(orbits.representatives(lease, s6)) < len(s6)
+    # A conjunct that singles out an instance is never merged with another one.
+    one = [X.fifo_has(X.slot(i, model.slots[i].ty, model.slots[i].label), 1) == X.lift(True, X.BOOL)
+           for i, info in enumerate(model.slots) if info.field == "batch"]
+    assert len(orbits.representatives(lease, one)) == len(one)
