@@ -235,7 +235,7 @@ def prove(
                     elif r1 == "sat" and m1 is not None:
                         bad = [c for c in group if c.prop.id in g1
                                and any(z3.is_false(m1.eval(p, model_completion=True)) for p in g1[c.prop.id])]
-                        if bad == wf:
+                        if wf and bad == wf:
                             stopped = _void(alive, verdicts, "cti", b)
                             break
                         twice = bool(wf) and wf[0] in bad
@@ -246,7 +246,7 @@ def prove(
                             note(rounds, f"{c.prop.id}: CTI by {b.label}")
                         dropped = True
                         todo.append([c for c in group if c not in bad])
-                    elif r1.startswith("unknown") and group == wf:
+                    elif r1.startswith("unknown") and wf and group == wf:
                         stopped = _void(alive, verdicts, "unknown", b)
                     elif r1.startswith("unknown") and len(group) == 1:
                         c = group[0]
@@ -261,7 +261,7 @@ def prove(
                 continue
             failing = [c for c in alive if c.prop.id in goals
                        and any(z3.is_false(m.eval(p, model_completion=True)) for p in goals[c.prop.id])]
-            if not failing:  # only WF is false: a duplicate no candidate excludes
+            if wf and not failing:  # only WF is false: a duplicate no candidate excludes
                 stopped = _void(alive, verdicts, "cti", b)
                 break
             twice = any(z3.is_false(m.eval(p, model_completion=True)) for p in goals.get(WF.prop.id, []))
