@@ -8,6 +8,8 @@ slot, named `<slot label>@<step>`:
 - set            -> one Bool per member of the universe (enum values or instances)
 - fifo           -> a length and `capacity` items, head first; items at and
                     beyond the length are -1, so equal FIFOs have equal terms
+                    (`fifos="slots"`), or membership and precedence per instance
+                    (`fifos="order"`, checker/fifo_order.py, for `prove` at large sizes)
 
 Bit vectors rather than mathematical integers: every domain is small and finite, and
 Z3 bit-blasts them to SAT, which decides these formulas far faster than arithmetic.
@@ -27,9 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import z3
+from pgcheck.checker import fifo_order as O
 from pgcheck.checker import terms as T
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.expr import Expr
+from pgcheck.checker.fifo_order import OrderFifo
 from pgcheck.checker.spec import Binding, TracedModel
 from pgcheck.checker.terms import num, var
 from pgcheck.checker.types import NULL_REF, Bool, Enum, FieldType, Fifo, Int, Ref, Set
@@ -42,7 +46,8 @@ class FifoVal:
 
 
 SetVal = tuple[z3.BoolRef, ...]
-Val = Any  # z3.BitVecRef | z3.BoolRef | SetVal | FifoVal
+Val = Any  # z3.BitVecRef | z3.BoolRef | SetVal | FifoVal | OrderFifo
+FIFO_ENCODINGS = ("slots", "order")
 State = list[Val]
 Ren = tuple[tuple[str, str], ...]  # variable name -> its name by binding depth
 
@@ -57,8 +62,11 @@ def _pad(f: FifoVal, cap: int) -> FifoVal:
 class Encoder:
     """Z3 terms for the states, predicates and steps of one traced model."""
 
-    def __init__(self, model: TracedModel) -> None:
+    def __init__(self, model: TracedModel, fifos: str = "slots") -> None:
+        if fifos not in FIFO_ENCODINGS:
+            raise ModelError(f"unknown FIFO encoding {fifos!r}; known: {', '.join(FIFO_ENCODINGS)}")
         self.model = model
+        self.order = fifos == "order"  # checker/fifo_order.py; only `prove` keeps pre-states duplicate-free
         self.counts = {k.name: len(k.instances) for k in model.kinds.values()}
         self._memo: dict[tuple[int, int, tuple[int, ...]], Val] = {}
         self._skeys: dict[tuple[int, Ren], int] = {}
@@ -80,6 +88,8 @@ class Encoder:
                 out.append(z3.Bool(name))
             elif isinstance(ty, Set):
                 out.append(tuple(z3.Bool(f"{name}#{i}") for i in range(self.universe(ty))))
+            elif isinstance(ty, Fifo) and self.order:
+                out.append(O.fresh(name, self.counts[ty.kind]))
             elif isinstance(ty, Fifo):
                 out.append(FifoVal(var(f"{name}#len"), tuple(var(f"{name}#{i}") for i in range(ty.capacity))))
             else:
@@ -97,6 +107,9 @@ class Encoder:
                 cs += [T.le(num(ty.lo), v), T.le(v, num(ty.hi))]
             elif isinstance(ty, Ref):
                 cs += [T.le(num(NULL_REF), v), T.lt(v, num(self.counts[ty.kind]))]
+            elif isinstance(ty, Fifo) and self.order:
+                if ty.capacity < self.counts[ty.kind]:
+                    cs.append(T.le(O.length(v), num(ty.capacity)))
             elif isinstance(ty, Fifo):
                 n = num(self.counts[ty.kind])
                 cs += [T.le(num(0), v.length), T.le(v.length, num(ty.capacity))]
@@ -110,6 +123,8 @@ class Encoder:
         return T.and_([self.equal(v, self.const(raw, info.ty)) for info, v, raw in pairs])
 
     def equal(self, a: Val, b: Val) -> z3.BoolRef:
+        if isinstance(a, OrderFifo):
+            return O.equal(a, b)
         if isinstance(a, FifoVal):
             # Equal lengths leave only padding beyond the smaller capacity.
             return T.and_([T.eq(a.length, b.length), *(T.eq(x, y) for x, y in zip(a.items, b.items, strict=False))])
@@ -122,6 +137,8 @@ class Encoder:
             return T.TRUE if raw else T.FALSE
         if isinstance(ty, Set):
             return tuple(T.TRUE if (raw >> i) & 1 else T.FALSE for i in range(self.universe(ty)))
+        if isinstance(ty, Fifo) and self.order:
+            return O.const(tuple(raw), self.counts[ty.kind])
         if isinstance(ty, Fifo):
             items = tuple(raw)
             pad = [NULL_REF] * (ty.capacity - len(items))
@@ -136,6 +153,8 @@ class Encoder:
             return int(z3.is_true(m.eval(v, model_completion=True)))
         if isinstance(ty, Set):
             return sum(1 << i for i, b in enumerate(v) if z3.is_true(m.eval(b, model_completion=True)))
+        if isinstance(ty, Fifo) and self.order:
+            return O.decode(m, v)
         if isinstance(ty, Fifo):
             n = m.eval(v.length, model_completion=True).as_signed_long()
             return tuple(m.eval(x, model_completion=True).as_signed_long() for x in v.items[:n])
@@ -254,6 +273,9 @@ class Encoder:
 
     def _at_most_one(self, e: Expr, s: State, env: dict[str, Val], ren: Ren) -> z3.BoolRef:
         """len(filter(f, p)) <= 1 (no duplicates, S6/S27) as a linear Boolean chain, not an adder."""
+        if self.order:
+            src: OrderFifo = self.expr(e.args[0], s, env, ren)
+            return O.at_most_one(src, self._order_keep(e, src, s, env, ren))
         _, keep = self._kept(e, s, env, ren)
         seen: z3.BoolRef = T.FALSE
         ok: list[z3.BoolRef] = []
@@ -263,6 +285,8 @@ class Encoder:
         return T.and_(ok)
 
     def ite(self, c: z3.BoolRef, x: Val, y: Val) -> Val:
+        if isinstance(x, OrderFifo):
+            return O.ite(c, x, y)
         if isinstance(x, FifoVal):
             x, y = _pad(x, len(y.items)), _pad(y, len(x.items))
             return FifoVal(T.ite(c, x.length, y.length), tuple(T.ite(c, p, q) for p, q in zip(x.items, y.items, strict=True)))
@@ -288,7 +312,47 @@ class Encoder:
             return tuple(T.and_([p, q]) for p, q in zip(x, y, strict=True))
         raise ModelError(f"the symbolic engines cannot encode IR operator {op!r}")
 
+    def _order_keep(self, e: Expr, f: OrderFifo, s: State, env: dict[str, Val], ren: Ren) -> list[z3.BoolRef]:
+        """A fifo_filter's predicate per instance (the order encoding asks it of every instance)."""
+        name = e.args[1].args[0]
+        inner = (*ren, (name, f"#{len(ren)}"))
+        return [self.expr(e.args[2], s, {**env, name: num(i)}, inner) for i in range(len(f.mem))]
+
+    def _order_fifo(self, e: Expr, s: State, env: dict[str, Val], ren: Ren) -> Val:
+        """The FIFO operators on membership and precedence (checker/fifo_order.py)."""
+        op, a = e.op, e.args
+
+        def ev(x: Expr) -> Val:
+            return self.expr(x, s, env, ren)
+
+        f: OrderFifo = ev(a[0])
+        if op == "fifo_len":
+            return O.length(f)
+        if op == "fifo_empty":
+            return O.empty(f)
+        if op == "fifo_head":
+            return O.head(f)
+        if op == "fifo_has":
+            return O.has(f, ev(a[1]))
+        if op == "fifo_push":
+            return O.push(f, ev(a[1]))
+        if op == "fifo_pop":
+            return O.pop(f)
+        if op == "fifo_concat":
+            return O.concat(f, ev(a[1]))
+        if op == "fifo_remove":
+            return O.remove(f, ev(a[1]))
+        if op == "fifo_filter":
+            return O.keep(f, self._order_keep(e, f, s, env, ren))
+        raise ModelError(f"the symbolic engines cannot encode IR operator {op!r}")
+
+    def has_dup(self, v: Val) -> z3.BoolRef:
+        """Order encoding: the FIFO value may hold a duplicate (never in a pre-state of `prove`)."""
+        return O.has_dup(v) if isinstance(v, OrderFifo) else T.FALSE
+
     def _fifo(self, e: Expr, s: State, env: dict[str, Val], ren: Ren) -> Val:
+        if self.order:
+            return self._order_fifo(e, s, env, ren)
         op, a = e.op, e.args
 
         def ev(x: Expr) -> Val:

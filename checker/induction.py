@@ -21,10 +21,12 @@ from pgcheck.checker import terms as T
 from pgcheck.checker.encode import Encoder, State
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.explore import Step
-from pgcheck.checker.expr import Expr
+from pgcheck.checker.expr import Expr, lift_bool
 from pgcheck.checker.interpret import evaluate
+from pgcheck.checker.orbits import Orbits
 from pgcheck.checker.reduce import conjuncts, reads, representatives
 from pgcheck.checker.spec import Binding, Property, TracedModel
+from pgcheck.checker.types import Fifo
 
 
 @dataclass
@@ -32,6 +34,13 @@ class Candidate:
     prop: Property
     expr: Expr
     lemma: bool = False
+
+
+# The goal of the order FIFO encoding: a step puts no duplicate into a FIFO. Asked like a
+# candidate, never assumed through a flag (pre-states are duplicate-free by construction),
+# never reported.
+WF = Candidate(Property("WF", "encoding", "no FIFO holds a duplicate", "checker/fifo_order.py", lambda s: True),
+               lift_bool(True))
 
 
 @dataclass
@@ -70,15 +79,20 @@ def prove(
     on_progress: Callable[[ProveProgress], None] | None = None,
     symmetric: bool = True,
     query_limit: float | None = None,
+    fifos: str = "slots",
 ) -> ProveResult:
     """Houdini over the candidates, one query per representative binding (checker/reduce.py).
 
     `query_limit` caps one question to Z3; a question over several candidates that hits it
     is split in halves, and a single candidate that hits it is reported `unknown` and
     leaves the hypotheses (sound: the others are then proven without it).
+
+    `fifos` is the FIFO encoding (checker/encode.py). With "order" every pre-state is
+    duplicate-free, so each step is also asked to create no duplicate in a FIFO it writes
+    (the goal `WF`); a step that may, and breaks no candidate, stops the proof: nothing is proven.
     """
     t0 = time.monotonic()
-    enc = Encoder(model)
+    enc = Encoder(model, fifos)
     s = enc.state("pre")
     reps = representatives(model, symmetric)
 
@@ -90,6 +104,11 @@ def prove(
         return None if time_limit is None else time_limit - (time.monotonic() - t0)
 
     verdicts: dict[str, Verdict] = {}
+    fifo_slots = [i for i, info in enumerate(model.slots) if isinstance(info.ty, Fifo)]
+    if enc.order:
+        dup = [model.slots[i].label for i in fifo_slots if len(set(model.init[i])) < len(model.init[i])]
+        if dup:
+            raise ModelError(f"the order FIFO encoding needs duplicate-free initial FIFOs: {', '.join(dup)}")
     # Init ⇒ P: the initial state is one concrete state, so P is simply evaluated there.
     note(0, "initial state")
     alive: list[Candidate] = []
@@ -124,6 +143,8 @@ def prove(
         return solver
 
     posts: dict[int, State] = {}
+    orbits = Orbits(model) if symmetric and model.symmetry else None
+    wf = [WF] if enc.order else []
 
     def post_state(b: Binding) -> State:
         t = posts.get(b.index)
@@ -138,15 +159,22 @@ def prove(
         """c's conjuncts after b that may differ from before (their terms are hash-consed)."""
         written = b.updates.keys()
         t = post_state(b)
-        out = []
+        if c is WF:
+            # Order encoding: no FIFO b writes gets a duplicate (pre-states have none).
+            dups = [enc.has_dup(t[i]) for i in fifo_slots if i in written]
+            return [T.not_(d) for d in dups if not T.is_false(d)]
+        out: list[tuple[Expr, z3.BoolRef]] = []
         for x, rd, pre in parts[c.prop.id]:
             if rd.isdisjoint(written):
                 continue
             post = enc.pred(x, t)
             if post.eq(pre):
                 continue
-            out.append(post)
-        return out
+            out.append((x, post))
+        if orbits is None:
+            return [post for _, post in out]
+        # One conjunct per orbit of the instances b leaves unfixed (checker/orbits.py).
+        return [out[k][1] for k in orbits.representatives(b, [x for x, _ in out])]
 
     def ask(b: Binding, cands: list[Candidate]) -> tuple[str, z3.ModelRef | None, dict[str, list[z3.BoolRef]]]:
         goals = {c.prop.id: changed(b, c) for c in cands}
@@ -186,7 +214,7 @@ def prove(
                 break
             at = f"{b.label} ({n}/{len(reps)})"
             note(rounds, f"{at}: {len(alive)} candidates")
-            res, m, goals = ask(b, alive)
+            res, m, goals = ask(b, [*alive, *wf])
             if res == "unsat":
                 continue
             if res == "timeout":
@@ -195,9 +223,9 @@ def prove(
             if m is None:
                 # Z3 gave up on the joint question: ask about halves, down to single candidates;
                 # a candidate Z3 cannot decide leaves the hypotheses (sound: fewer assumptions).
-                todo = [[c for c in alive if c.prop.id in goals]]
+                todo = [[c for c in [*alive, *wf] if c.prop.id in goals]]
                 while todo and not stopped:
-                    group = [c for c in todo.pop() if c in alive]
+                    group = [c for c in todo.pop() if c in alive or c in wf]
                     if not group:
                         continue
                     note(rounds, f"{at}: Z3 did not settle {len(goals)} candidates at once; asking {len(group)}")
@@ -207,12 +235,19 @@ def prove(
                     elif r1 == "sat" and m1 is not None:
                         bad = [c for c in group if c.prop.id in g1
                                and any(z3.is_false(m1.eval(p, model_completion=True)) for p in g1[c.prop.id])]
-                        _drop(model, enc, s, post_state(b), b, m1, bad, verdicts)
+                        if wf and bad == wf:
+                            stopped = _void(alive, verdicts, "cti", b)
+                            break
+                        twice = bool(wf) and wf[0] in bad
+                        bad = [c for c in bad if c not in wf]
+                        _drop(model, enc, s, post_state(b), b, m1, bad, verdicts, twice)
                         for c in bad:
                             alive.remove(c)
                             note(rounds, f"{c.prop.id}: CTI by {b.label}")
                         dropped = True
                         todo.append([c for c in group if c not in bad])
+                    elif r1.startswith("unknown") and wf and group == wf:
+                        stopped = _void(alive, verdicts, "unknown", b)
                     elif r1.startswith("unknown") and len(group) == 1:
                         c = group[0]
                         verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "unknown", f"{r1} for {b.label}")
@@ -226,19 +261,25 @@ def prove(
                 continue
             failing = [c for c in alive if c.prop.id in goals
                        and any(z3.is_false(m.eval(p, model_completion=True)) for p in goals[c.prop.id])]
-            _drop(model, enc, s, post_state(b), b, m, failing, verdicts)
+            if wf and not failing:  # only WF is false: a duplicate no candidate excludes
+                stopped = _void(alive, verdicts, "cti", b)
+                break
+            twice = any(z3.is_false(m.eval(p, model_completion=True)) for p in goals.get(WF.prop.id, []))
+            _drop(model, enc, s, post_state(b), b, m, failing, verdicts, twice)
             for c in failing:
                 note(rounds, f"{c.prop.id}: CTI by {b.label}")
             alive = [c for c in alive if c not in failing]
             dropped = True
 
     for c in alive:
+        if c.prop.id in verdicts:  # voided
+            continue
         if stopped:
             verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "timeout", f"time limit reached in round {rounds} at {at}")
         else:
             verdicts[c.prop.id] = Verdict(c.prop.id, c.lemma, "proven")
     errors: list[str] = []
-    if alive and not stopped:
+    if alive and stopped != "timeout" and not any(c.prop.id in verdicts for c in alive):
         note(rounds, "run-time checks")
         for b in reps:
             for cond, msg in b.asserts:
@@ -254,12 +295,28 @@ def prove(
     return ProveResult(ordered, errors, rounds, time.monotonic() - t0, len(reps))
 
 
+def _void(alive: list[Candidate], verdicts: dict[str, Verdict], status: str, b: Binding) -> str:
+    """Order encoding: b may put a duplicate into a FIFO (`unknown`: Z3 could not tell), and no
+    candidate still standing excludes that; the encoding is exact only without duplicates,
+    so nothing still standing is proven."""
+    why = "cannot exclude" if status == "unknown" else "may put"
+    for c in alive:
+        verdicts[c.prop.id] = Verdict(
+            c.prop.id, c.lemma, status,
+            f"{b.label} {why} a duplicate into a FIFO from a state satisfying every candidate, and the "
+            "order FIFO encoding represents FIFOs without duplicates (--fifo-encoding=slots does not need that)",
+        )
+    return "void"
+
+
 def _drop(model: TracedModel, enc: Encoder, s: State, t: State, b: Binding, m: z3.ModelRef,
-          failing: list[Candidate], verdicts: dict[str, Verdict]) -> None:
+          failing: list[Candidate], verdicts: dict[str, Verdict], dup: bool = False) -> None:
     pre, post = enc.decode(m, s), enc.decode(m, t)
+    # Order encoding: a duplicate in the successor is shown once (checker/fifo_order.py).
+    note = "; the step also puts a duplicate into a FIFO, shown once in the successor" if dup else ""
     for c in failing:
         verdicts[c.prop.id] = Verdict(
-            c.prop.id, c.lemma, "cti", f"not inductive: {b.label} breaks it from a state satisfying the others",
+            c.prop.id, c.lemma, "cti", f"not inductive: {b.label} breaks it from a state satisfying the others{note}",
             [Step(pre, None), Step(post, b.index)],
         )
 

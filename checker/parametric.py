@@ -88,6 +88,7 @@ def sweep(
     on_progress: Callable[[Any], None] | None = None,
     symmetric: bool = True,
     query_limit: float | None = None,
+    fifo_choice: str = "auto",
 ) -> Table:
     t0 = time.monotonic()
     table = Table(mode)
@@ -98,7 +99,8 @@ def sweep(
             break
         cfg = make_config(mode, carriers, sessions, options, max_carriers=max_size, max_sessions=max_size)
         run = run_prove(load(cfg), mode, invariants=invariants, with_lemmas=with_lemmas, time_limit=left,
-                        on_progress=on_progress, symmetric=symmetric, query_limit=query_limit)
+                        on_progress=on_progress, symmetric=symmetric, query_limit=query_limit,
+                        fifo_choice=fifo_choice)
         table.sizes.append((cfg.carriers, sessions, run.result.elapsed))
         for v in run.result.verdicts:
             row = table.rows.setdefault(v.id, Row(v.id, v.lemma, run.props[v.id].statement))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pgcheck.checker.errors import UsageError
 from pgcheck.checker.induction import Candidate, ProveProgress, ProveResult, prove, trace_property
 from pgcheck.checker.spec import Property, Spec, TracedModel
+from pgcheck.checker.types import Fifo
 from pgcheck.specs.lemmas import lemmas_for
 
 
@@ -19,6 +20,23 @@ class ProveRun:
     model: TracedModel
     result: ProveResult
     props: dict[str, Property]
+    fifos: str = "slots"  # the FIFO encoding used
+
+
+FIFO_CHOICES = ("auto", "slots", "order")
+# `auto`: the order encoding (checker/fifo_order.py) once some FIFO holds this many items;
+# below, the slot encoding, which docs/proofs.md's small sizes were proven with.
+ORDER_FROM_CAPACITY = 5
+
+
+def fifo_encoding(model: TracedModel, choice: str) -> str:
+    """The FIFO encoding `prove` uses for this model (docs/symbolic.md "FIFO encodings")."""
+    if choice not in FIFO_CHOICES:
+        raise UsageError(f"unknown FIFO encoding {choice!r}; known: {', '.join(FIFO_CHOICES)}")
+    if choice != "auto":
+        return choice
+    caps = [info.ty.capacity for info in model.slots if isinstance(info.ty, Fifo)]
+    return "order" if caps and max(caps) >= ORDER_FROM_CAPACITY else "slots"
 
 
 def candidates(model: TracedModel, mode: str, invariants: list[str] | None, with_lemmas: bool) -> list[Candidate]:
@@ -44,12 +62,14 @@ def run_prove(
     on_progress: Callable[[ProveProgress], None] | None = None,
     symmetric: bool = True,
     query_limit: float | None = None,
+    fifo_choice: str = "auto",
 ) -> ProveRun:
     model = spec.trace()
+    fifos = fifo_encoding(model, fifo_choice)
     cands = candidates(model, mode, invariants, with_lemmas)
     result = prove(model, cands, time_limit=time_limit, on_progress=on_progress, symmetric=symmetric,
-                   query_limit=query_limit)
-    return ProveRun(model, result, {c.prop.id: c.prop for c in cands})
+                   query_limit=query_limit, fifos=fifos)
+    return ProveRun(model, result, {c.prop.id: c.prop for c in cands}, fifos)
 
 
 STATUS_TEXT = {

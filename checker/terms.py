@@ -37,10 +37,14 @@ def is_false(x: z3.ExprRef) -> bool:
     return _p(x) == _F
 
 
+_NUMPTRS: set[int] = set()
+
+
 def num(x: int) -> z3.BitVecRef:
     v = _NUMS.get(x)
     if v is None:
         v = _NUMS[x] = z3.BitVecVal(x, _BV)
+        _NUMPTRS.add(_p(v))
     return v
 
 
@@ -95,6 +99,11 @@ def implies(a: z3.BoolRef, b: z3.BoolRef) -> z3.BoolRef:
 
 
 def eq(a: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+    pa, pb = _p(a), _p(b)
+    if pa == pb:
+        return TRUE
+    if pa in _NUMPTRS and pb in _NUMPTRS:
+        return FALSE  # two different numerals (hash-consed: one value, one pointer)
     return _b(C.Z3_mk_eq(_REF, a.as_ast(), b.as_ast()))
 
 

@@ -47,6 +47,10 @@ def _progress(enabled: bool, t0: float) -> Any:
 @click.option("--query-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="seconds for one question to Z3; past it the question is split, then the candidate is unknown")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
+@click.option("--fifo-encoding", "fifo_choice", type=click.Choice(["auto", "slots", "order"]), default="auto",
+              show_default=True,
+              help="FIFOs as positional slots, or as membership and precedence (large sizes); auto: order once "
+                   "a FIFO holds 5 or more items")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
 def command(
@@ -66,6 +70,7 @@ def command(
     lemmas_out: str | None,
     query_limit: float,
     time_limit: float | None,
+    fifo_choice: str,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -89,7 +94,7 @@ def command(
         from pgcheck.checker.parametric import markdown_table, sweep
 
         table = sweep(mode, opts, list(invariants) or None, not no_lemmas, max_size, time_limit, _progress(not quiet, t0),
-                      symmetric=not all_bindings, query_limit=query_limit)
+                      symmetric=not all_bindings, query_limit=query_limit, fifo_choice=fifo_choice)
         lines = table.lines()
         if as_json:
             click.echo(json.dumps(table.as_dict(), indent=2))
@@ -103,13 +108,14 @@ def command(
     run = run_prove(
         load(cfg), mode, invariants=list(invariants) or None, with_lemmas=not no_lemmas,
         time_limit=time_limit, on_progress=_progress(not quiet, t0), symmetric=not all_bindings,
-        query_limit=query_limit,
+        query_limit=query_limit, fifo_choice=fifo_choice,
     )
     res = run.result
     statuses = [v.status for v in res.verdicts if not v.lemma]
     if as_json:
         click.echo(json.dumps({
             "config": {"mode": mode, "carriers": cfg.carriers, "sessions": cfg.sessions},
+            "fifo_encoding": run.fifos,
             "verdicts": [{"id": v.id, "lemma": v.lemma, "status": v.status, "reason": v.reason} for v in res.verdicts],
             "model_errors_not_excluded": res.model_errors,
             "seconds": round(res.elapsed, 2),
@@ -117,7 +123,8 @@ def command(
     else:
         click.echo(f"pgcheck prove: {mode}, {cfg.carriers} carriers, {cfg.sessions} sessions; "
                    f"{len(run.model.bindings)} action bindings, {len(run.model.slots)} state slots")
-        click.echo(f"engine: Z3 (bit vectors), induction with Houdini pruning of {len(res.verdicts)} candidates; "
+        click.echo(f"engine: Z3 (bit vectors, {run.fifos} FIFOs), induction with Houdini pruning of "
+                   f"{len(res.verdicts)} candidates; "
                    f"{res.checked_bindings} action bindings checked"
                    + ("" if all_bindings else " (one per symmetry orbit)"))
         for line in verdict_lines(run):
