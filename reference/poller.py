@@ -62,6 +62,24 @@ def socket_wake(b: Backend) -> tuple[WakeReason, WaitEvent]:
     return reasons, events
 
 
+def wait_readable(rt: Runtime, backends: list[Backend], *, at_once: bool = False) -> list[Backend]:
+    """§2.6 steps 5-7: select() on the backends' sockets for at most one poll period (0 when
+    controlled or `at_once`, and no longer than the nearest timeout); the readable ones."""
+    polling = {b.connection.fileno(): b for b in backends if b.connection is not None}
+    if not polling:
+        return []
+    timeout = 0.0 if rt.controlled or at_once else rt.config.poll_timeout_ms / 1000.0
+    for b in polling.values():
+        delay = b.timeouts.delay()
+        if delay is not None:
+            timeout = min(timeout, delay)
+    try:
+        readable = fdwait.wait(list(polling), timeout)
+    except (OSError, ValueError):
+        return []  # a socket went away: the re-check of step 9 marks STALE_TRANSPORT
+    return [polling[fd] for fd in readable]
+
+
 def mark_wake(b: Backend, generation: int, reasons: WakeReason, events: WaitEvent) -> bool:
     """T7 `PgBackendMarkProtocolReadParkWake`: only the exclusive holder calls it (S19)."""
     if b.ps is not ParkState.COMMITTED or b.spec.generation != generation:
@@ -143,20 +161,9 @@ def poll_pass(carrier: Carrier) -> int:
                     mark(b, reasons, events)
 
         immediate_checks()
-        polling = {b.connection.fileno(): b for b in unmarked() if b.connection is not None}
-        if polling:
-            timeout = 0.0 if rt.controlled or marked else rt.config.poll_timeout_ms / 1000.0
-            for b in polling.values():
-                delay = b.timeouts.delay()
-                if delay is not None:
-                    timeout = min(timeout, delay)
-            try:
-                readable = fdwait.wait(list(polling), timeout)
-            except (OSError, ValueError):
-                readable = []  # a socket went away: the re-check below marks STALE_TRANSPORT
-            for fd in readable:
-                reasons, events = socket_wake(polling[fd])
-                mark(polling[fd], reasons, events)
+        for b in wait_readable(rt, unmarked(), at_once=bool(marked)):
+            reasons, events = socket_wake(b)
+            mark(b, reasons, events)
         if rt.events.enabled and not rt.controlled:
             order.enter_context(rt.events.order)  # held until the event is out (events.py)
         immediate_checks(every=True)  # step 9: interrupts/timeouts that arrived during the poll

@@ -21,10 +21,15 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from pgcheck.reference import fdwait
 from pgcheck.reference.backend import Backend
 from pgcheck.reference.events import Action
-from pgcheck.reference.poller import immediate_wake, make_runnable_locked, mark_wake, socket_wake
+from pgcheck.reference.poller import (
+    immediate_wake,
+    make_runnable_locked,
+    mark_wake,
+    socket_wake,
+    wait_readable,
+)
 from pgcheck.reference.scheduler import SchedulerError
 from pgcheck.reference.states import CarrierLoc, ParkState, QueueState, WakeReason
 
@@ -106,22 +111,9 @@ def poll_wait(carrier: Carrier) -> None:
     """Steps 5-8: wait on the held backends' sockets (at most one poll period, 0 when controlled)."""
     rt = carrier.rt
     with _poll_step(carrier, Action.POLL_WAIT) as (st, order):
-        polling = {b.connection.fileno(): b for b in _held(carrier) if b.connection is not None}
-        readable: list[int] = []
-        if polling:
-            timeout = 0.0 if rt.controlled else rt.config.poll_timeout_ms / 1000.0
-            for b in polling.values():
-                delay = b.timeouts.delay()
-                if delay is not None:
-                    timeout = min(timeout, delay)
-            try:
-                readable = fdwait.wait(list(polling), timeout)
-            except (OSError, ValueError):
-                readable = []  # a socket went away: the re-check marks STALE_TRANSPORT
         taken_gen = {b.index: g for b, g in carrier.taken}
         hits = []
-        for fd in readable:
-            b = polling[fd]
+        for b in wait_readable(rt, _held(carrier)):
             reasons, events = socket_wake(b)
             # Step 8: the latch is not in the poll set, so no NOTIFY here; step 9 finds it.
             if mark_wake(b, taken_gen[b.index], reasons & ~WakeReason.NOTIFY, events):  # T7
