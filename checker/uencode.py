@@ -5,11 +5,14 @@
 - an entity field is a function from its kind's sort: enum -> a Z3 enumeration, bool,
   int -> Int, ref -> the referenced sort, a set over an enum -> one Bool function per
   member; a singleton field is a constant
-- a FIFO is abstracted to its *multiset*: a multiplicity function into Int (docs/symbolic.md
-  "All sizes"). push/remove/filter/concat are exact on multisets; head and pop choose some
-  member; the length of a FIFO is a fresh Int tied only to emptiness, except the length of
-  "the items equal to x", which is the multiplicity of x. Order is lost, so a property that
-  speaks of order (head) is refused by `checker/unbounded.py`, never proven here.
+- a FIFO is abstracted to two Boolean functions (docs/symbolic.md "All sizes"): `mem(y)`,
+  y occurs in it, and `dup(y)`, y occurs more than once. push/remove/filter/concat are
+  exact on that pair; head chooses some member and pop takes one occurrence of it (whether
+  a third occurrence is left is a free choice). The length of a FIFO is a fresh Int tied
+  only to emptiness, except the length of "the items equal to x": 0, 1, or some k >= 2 as
+  mem/dup say. Order is lost, so a property that speaks of order (head) is refused by
+  `checker/unbounded.py`, never proven here. Everything is Boolean: no arithmetic under
+  the quantifiers.
 
 Side conditions of the abstraction (the chosen head is a member) are collected in `side`.
 """
@@ -35,30 +38,66 @@ class Unsupported(ModelError):
 
 @dataclass(eq=False)
 class Bag:
-    """A FIFO as a multiset: `mult(y)` is how often instance y occurs in it."""
+    """A FIFO abstracted to membership: y occurs in it (`mem`), more than once (`dup`)."""
 
     kind: str
-    mult: Callable[[Any], Any]
+    mem: Callable[[Any], Any]
+    dup: Callable[[Any], Any]
 
 
 Env = dict[str, Any]
 
 
-class Sorts:
-    """Z3 sorts of one model: a sort and a none element per entity kind, enumerations."""
+_ENUMS: dict[tuple[str, tuple[str, ...]], tuple[Any, list[Any]]] = {}  # one Z3 sort per enum
+_FINITE: dict[tuple[str, int], tuple[Any, list[Any]]] = {}
 
-    def __init__(self, kinds: dict[str, Any]) -> None:
-        self.sort = {k: z3.DeclareSort(k.capitalize()) for k, d in kinds.items() if d.count is not None}
-        self.none = {k: z3.Const(f"none_{k}", s) for k, s in self.sort.items()}
-        self._enums: dict[tuple[str, tuple[str, ...]], tuple[Any, list[Any]]] = {}
+
+class Sorts:
+    """Z3 sorts of one model: a sort and a none element per entity kind, enumerations.
+
+    `finite` (kind -> n) makes each kind a finite sort of none and n instances, with every
+    quantifier expanded over them: the quick search for counterexamples to induction
+    (a model there is one of the abstraction). Without it the sorts are uninterpreted and
+    quantifiers stay quantifiers: that is the all-sizes question.
+    """
+
+    def __init__(self, kinds: dict[str, Any], finite: dict[str, int] | None = None) -> None:
+        self.finite = finite
+        self.sort: dict[str, Any] = {}
+        self.none: dict[str, Any] = {}
+        self.elems: dict[str, list[Any]] = {}
+        for k, d in kinds.items():
+            if d.count is None:
+                continue
+            if finite is None:
+                self.sort[k] = z3.DeclareSort(k.capitalize())
+                self.none[k] = z3.Const(f"none_{k}", self.sort[k])
+                continue
+            key = (k, finite[k])
+            if key not in _FINITE:
+                _FINITE[key] = z3.EnumSort(f"{k.capitalize()}{finite[k]}", [f"{k}_none", *(f"{k}{i}" for i in range(finite[k]))])
+            self.sort[k], vals = _FINITE[key]
+            self.none[k], self.elems[k] = vals[0], list(vals[1:])
         self._n = 0
 
     def enum(self, ty: Enum) -> tuple[Any, list[Any]]:
         key = (ty.label, ty.values)
-        if key not in self._enums:
-            sort, vals = z3.EnumSort(f"E_{ty.label}", [f"{ty.label}.{v}" for v in ty.values])
-            self._enums[key] = (sort, list(vals))
-        return self._enums[key]
+        if key not in _ENUMS:
+            _ENUMS[key] = z3.EnumSort(f"E_{ty.label}", [f"{ty.label}.{v}" for v in ty.values])
+        return _ENUMS[key]
+
+    def forall(self, kind: str, body: Callable[[Any], Any], hint: str = "x") -> Any:
+        """For every instance (none excluded) of kind."""
+        if self.finite is not None:
+            return z3.And(*(body(e) for e in self.elems[kind]))
+        x = self.fresh(kind, hint)
+        return z3.ForAll([x], z3.Implies(x != self.none[kind], body(x)))
+
+    def exists(self, kind: str, body: Callable[[Any], Any], hint: str = "x") -> Any:
+        if self.finite is not None:
+            return z3.Or(*(body(e) for e in self.elems[kind]))
+        x = self.fresh(kind, hint)
+        return z3.Exists([x], z3.And(x != self.none[kind], body(x)))
 
     def of(self, ty: FieldType) -> Any:
         if isinstance(ty, Bool):
@@ -79,6 +118,10 @@ class Sorts:
         self._n += 1
         return z3.Int(f"{hint}!{self._n}")
 
+    def fresh_bool(self, hint: str) -> Any:
+        self._n += 1
+        return z3.Bool(f"{hint}!{self._n}")
+
 
 class State:
     """Reads of fields in one state."""
@@ -96,23 +139,28 @@ class PreState(State):
     def __init__(self, sorts: Sorts, kinds: dict[str, Any], tag: str) -> None:
         self.sorts, self.kinds, self.tag = sorts, kinds, tag
         self.funcs: dict[tuple[str, str], Any] = {}
-        self.axioms: list[Any] = []  # multiplicities are >= 0, singleton ints in range
+        self.axioms: list[Any] = []  # dup(y) => mem(y)
         for k, d in kinds.items():
             dom = [] if d.count is None else [sorts.sort[k]]
             for f, ty in d.fields.items():
-                self.funcs[(k, f)] = self._declare(f"{k}.{f}@{tag}", dom, ty)
+                self.funcs[(k, f)] = self._declare(f"{k}.{f}@{tag}", dom, ty, None if d.count is None else k)
 
-    def _declare(self, name: str, dom: list[Any], ty: FieldType) -> Any:
+    def _declare(self, name: str, dom: list[Any], ty: FieldType, owner: str | None) -> Any:
         z = self.sorts
         if isinstance(ty, Set):
             if not isinstance(ty.of, Enum):
                 raise Unsupported("a set of instances")
             return tuple(z3.Function(f"{name}#{v}", *dom, z3.BoolSort()) for v in ty.of.values)
         if isinstance(ty, Fifo):
-            fn = z3.Function(name, *dom, z.sort[ty.kind], z3.IntSort())
-            xs = [z3.Const(f"{name}#a{i}", s) for i, s in enumerate([*dom, z.sort[ty.kind]])]
-            self.axioms.append(z3.ForAll(xs, fn(*xs) >= 0))
-            return fn
+            mem = z3.Function(f"{name}#mem", *dom, z.sort[ty.kind], z3.BoolSort())
+            dup = z3.Function(f"{name}#dup", *dom, z.sort[ty.kind], z3.BoolSort())
+            kind = ty.kind
+
+            def ax(*a: Any) -> Any:
+                return z.forall(kind, lambda y: z3.Implies(dup(*a, y), mem(*a, y)))
+
+            self.axioms.append(ax() if owner is None else z.forall(owner, ax))
+            return (mem, dup)
         fn = z3.Function(name, *dom, z.of(ty))
         return fn
 
@@ -126,7 +174,7 @@ class PreState(State):
         if isinstance(ty, Set):
             return tuple(f(*args) for f in fn)
         if isinstance(ty, Fifo):
-            return Bag(ty.kind, lambda y: fn(*args, y))
+            return Bag(ty.kind, lambda y: fn[0](*args, y), lambda y: fn[1](*args, y))
         return fn(*args) if args else fn()
 
 
@@ -149,7 +197,7 @@ class PostState(State):
 
 def ite(c: Any, x: Any, y: Any) -> Any:
     if isinstance(x, Bag):
-        return Bag(x.kind, lambda v: z3.If(c, x.mult(v), y.mult(v)))
+        return Bag(x.kind, lambda v: z3.If(c, x.mem(v), y.mem(v)), lambda v: z3.If(c, x.dup(v), y.dup(v)))
     if isinstance(x, tuple):
         return tuple(z3.If(c, p, q) for p, q in zip(x, y, strict=True))
     return z3.If(c, x, y)
@@ -173,15 +221,14 @@ class Encoder:
 
     # ---- helpers on values
     def empty(self, f: Bag) -> Any:
-        y = self.z.fresh(f.kind, "e")
-        return z3.ForAll([y], z3.Implies(y != self.z.none[f.kind], f.mult(y) == 0))
+        return self.z.forall(f.kind, lambda y: z3.Not(f.mem(y)), "e")
 
     def head(self, f: Bag) -> Any:
         """Some member of f (FIFO order is abstracted away), one per FIFO value and step."""
         h = self._heads.get(id(f))
         if h is None:
             h = self.z.fresh(f.kind, "head")
-            self.side.append(z3.Or(self.empty(f), z3.And(h != self.z.none[f.kind], f.mult(h) > 0)))
+            self.side.append(z3.Or(self.empty(f), z3.And(h != self.z.none[f.kind], f.mem(h))))
             self._heads[id(f)] = h
             self._keep.append(f)
         return h
@@ -228,10 +275,8 @@ class Encoder:
             return self.fun_at(a[2], ev(a[3]), st, env)
         if op in ("forall", "exists"):
             kind, name = a[0].args[0], a[0].args[1]
-            x = self.z.fresh(kind, name)
-            body = self.expr(a[1], st, {**env, name: x})
-            real = x != self.z.none[kind]
-            return z3.ForAll([x], z3.Implies(real, body)) if op == "forall" else z3.Exists([x], z3.And(real, body))
+            q = self.z.forall if op == "forall" else self.z.exists
+            return q(kind, lambda x: self.expr(a[1], st, {**env, name: x}), name)
         if op == "count":
             raise Unsupported("counts instances")
         if op in ("eq", "ne"):
@@ -270,7 +315,7 @@ class Encoder:
         if isinstance(ty, Fifo):
             if tuple(raw):
                 raise Unsupported("a FIFO of concrete instances")
-            return Bag(ty.kind, lambda y: z3.IntVal(0))
+            return Bag(ty.kind, lambda y: z3.BoolVal(False), lambda y: z3.BoolVal(False))
         raise Unsupported(f"a constant of type {ty.name}")
 
     def _member(self, s: Expr, x: Expr, ev: Callable[[Expr], Any]) -> list[Any]:
@@ -314,32 +359,41 @@ class Encoder:
         if op == "fifo_len":
             item = _filter_on_item(a[0])
             if item is not None:
-                # len([x in f if x == t]) is the multiplicity of t: exact (S6, S27 "at most once").
-                return ev(a[0].args[0]).mult(self.expr(item, st, env))
+                # len([x in f if x == t]): 0, 1 or at least 2 (S6, S27 "at most once" are exact).
+                src: Bag = ev(a[0].args[0])
+                t = self.expr(item, st, env)
+                k = self.z.fresh_int("many")
+                self.side.append(k >= 2)
+                return z3.If(src.mem(t), z3.If(src.dup(t), k, 1), 0)
             return self.length(ev(a[0]))
         if op == "fifo_filter":
             f: Bag = ev(a[0])
             name = a[1].args[0]
-            return Bag(f.kind, lambda y: z3.If(self.expr(a[2], st, {**env, name: y}), f.mult(y), 0))
+            keep = lambda y: self.expr(a[2], st, {**env, name: y})  # noqa: E731
+            return Bag(f.kind, lambda y: z3.And(keep(y), f.mem(y)), lambda y: z3.And(keep(y), f.dup(y)))
         f = ev(a[0])
         if op == "fifo_empty":
             return self.empty(f)
         if op == "fifo_has":
-            return f.mult(ev(a[1])) > 0
+            return f.mem(ev(a[1]))
         if op == "fifo_head":
             return self.head(f)
         if op == "fifo_push":
             x = ev(a[1])
-            return Bag(f.kind, lambda y: f.mult(y) + z3.If(y == x, 1, 0))
+            return Bag(f.kind, lambda y: z3.Or(f.mem(y), y == x), lambda y: z3.Or(f.dup(y), z3.And(y == x, f.mem(y))))
         if op == "fifo_pop":
             h = self.head(f)
-            return Bag(f.kind, lambda y: f.mult(y) - z3.If(z3.And(y == h, f.mult(h) > 0), 1, 0))
+            more = self.z.fresh_bool("more")  # a third occurrence of the head is left
+            taken = lambda y: z3.And(y == h, f.mem(h))  # noqa: E731
+            return Bag(f.kind, lambda y: z3.If(taken(y), f.dup(y), f.mem(y)),
+                       lambda y: z3.If(taken(y), z3.And(f.dup(y), more), f.dup(y)))
         if op == "fifo_remove":
             x = ev(a[1])
-            return Bag(f.kind, lambda y: z3.If(y == x, 0, f.mult(y)))
+            return Bag(f.kind, lambda y: z3.And(y != x, f.mem(y)), lambda y: z3.And(y != x, f.dup(y)))
         if op == "fifo_concat":
             g: Bag = ev(a[1])
-            return Bag(f.kind, lambda y: f.mult(y) + g.mult(y))
+            return Bag(f.kind, lambda y: z3.Or(f.mem(y), g.mem(y)),
+                       lambda y: z3.Or(f.dup(y), g.dup(y), z3.And(f.mem(y), g.mem(y))))
         raise Unsupported(f"IR operator {op!r}")
 
 

@@ -28,6 +28,7 @@ from pgcheck.checker.symtrace import At, Base, FunState, Lam, SymBinding, trace_
 from pgcheck.checker.types import FieldType, Fifo, Int
 from pgcheck.checker.uencode import Encoder, PostState, PreState, Sorts, Unsupported, uses, z3
 
+FINITE = {"carrier": 2, "session": 3}  # universes of the quick CTI search
 REFUSED_OPS = {"count": "counts instances", "fifo_len": "speaks of FIFO lengths", "fifo_head": "speaks of FIFO order"}
 
 
@@ -172,28 +173,24 @@ class _Problem:
                 v = st.single(k, f)
                 out.append(z3.And(v >= ty.lo, v <= ty.hi))
             else:
-                x = z.fresh(k, "i")
-                v = st.entity(k, f, x)
-                out.append(z3.ForAll([x], z3.And(v >= ty.lo, v <= ty.hi)))
+                out.append(z.forall(k, lambda x, k=k, f=f, ty=ty: z3.And(st.entity(k, f, x) >= ty.lo, st.entity(k, f, x) <= ty.hi)))
         return out
 
     def _fix(self, z: Sorts, enc: Encoder, st: PreState, k: str, f: str, ty: Any, raw: Any, single: bool) -> list[Any]:
         if isinstance(ty, Fifo):
-            y = z.fresh(ty.kind, "i")
-            m = 1 if raw == "all" else 0
+            def shape(bag: Any) -> Any:
+                return z.forall(ty.kind, lambda y: z3.And(bag.mem(y), z3.Not(bag.dup(y))) if raw == "all" else z3.Not(bag.mem(y)))
+
             if single:
-                bag = st.single(k, f)
-                return [z3.ForAll([y], z3.Implies(y != z.none[ty.kind], bag.mult(y) == m))]
-            x = z.fresh(k, "i")
-            return [z3.ForAll([x, y], z3.Implies(y != z.none[ty.kind], st.entity(k, f, x).mult(y) == m))]
+                return [shape(st.single(k, f))]
+            return [z.forall(k, lambda x: shape(st.entity(k, f, x)))]
         try:
             v = enc.const(raw, ty)
         except Unsupported:
             return []
         if single:
             return [_eq(st.single(k, f), v)]
-        x = z.fresh(k, "i")
-        return [z3.ForAll([x], z3.Implies(x != z.none[k], _eq(st.entity(k, f, x), v)))]
+        return [z.forall(k, lambda x: _eq(st.entity(k, f, x), v))]
 
 
 def _eq(x: Any, y: Any) -> Any:
@@ -239,6 +236,7 @@ def prove_all_sizes(
         exprs[c.id] = pair[0]
     res.bindings = len(prob.bindings)
     z = Sorts(prob.kinds)
+    zs = (Sorts(prob.kinds, finite=FINITE), z)
     alive = _initial(prob, z, exprs, verdicts, {c.id: c.lemma for c in cands}, query_limit)
     lemma = {c.id: c.lemma for c in cands}
     changed = True
@@ -255,7 +253,7 @@ def prove_all_sizes(
                 on_progress(f"all sizes: round {res.rounds}, {b.label}, {len(alive)} candidates, {time.monotonic() - t0:.1f}s")
             writes = set(b.funs) | set(b.singles)
             goal = [cid for cid in alive if reads(exprs[cid]) & writes]
-            dropped = _ask(prob, z, b, alive, goal, exprs, query_limit)
+            dropped = _ask(prob, zs, b, alive, goal, exprs, query_limit)
             for cid, (status, why) in dropped.items():
                 verdicts[cid] = UVerdict(cid, lemma[cid], status, why)
             if dropped:
@@ -295,11 +293,26 @@ def _initial(prob: _Problem, z: Sorts, exprs: dict[str, Expr], verdicts: dict[st
     return alive
 
 
-def _ask(prob: _Problem, z: Sorts, b: SymBinding, alive: list[str], goal: list[str],
+def _ask(prob: _Problem, zs: tuple[Sorts, Sorts], b: SymBinding, alive: list[str], goal: list[str],
          exprs: dict[str, Expr], query_limit: float) -> dict[str, tuple[str, str]]:
-    """Which of `goal` can be broken by one step of b from a state satisfying all of `alive`."""
+    """Which of `goal` can be broken by one step of b from a state satisfying all of `alive`.
+
+    First over small finite universes (a model there is a CTI of the abstraction, found in
+    well under a second where model search over uninterpreted sorts stalls), then with the
+    sorts uninterpreted, which is the all-sizes proof.
+    """
     if not goal:
         return {}
+    for z in zs:
+        facts, flags = _step_query(prob, z, b, alive, goal, exprs)
+        out = _split(facts, goal, flags, query_limit, b.label, z.finite is None)
+        if out:
+            return out
+    return {}
+
+
+def _step_query(prob: _Problem, z: Sorts, b: SymBinding, alive: list[str], goal: list[str],
+                exprs: dict[str, Expr]) -> tuple[list[Any], dict[str, Any]]:
     pre = PreState(z, prob.kinds, "pre")
     enc = Encoder(z, prob.kinds)
     kinds = {name: v.ty.kind for name, v in b.params.items() if isinstance(v, Expr)}
@@ -312,11 +325,11 @@ def _ask(prob: _Problem, z: Sorts, b: SymBinding, alive: list[str], goal: list[s
     for cid in goal:
         facts.append(flags[cid] == z3.Not(enc.expr(exprs[cid], post, {})))
     facts += enc.side
-    return _split(facts, goal, flags, query_limit, b.label)
+    return facts, flags
 
 
 def _split(facts: list[Any], goal: list[str], flags: dict[str, Any], query_limit: float,
-           label: str) -> dict[str, tuple[str, str]]:
+           label: str, final: bool) -> dict[str, tuple[str, str]]:
     s = _solver(query_limit)
     s.add(*facts)
     s.add(z3.Or(*(flags[cid] for cid in goal)))
@@ -328,9 +341,11 @@ def _split(facts: list[Any], goal: list[str], flags: dict[str, Any], query_limit
         bad = {cid: ("cti", f"CTI at {label} (possibly spurious, abstraction)")
                for cid in goal if z3.is_true(m.eval(flags[cid], model_completion=True))}
         return bad or {goal[0]: ("cti", f"CTI at {label} (possibly spurious, abstraction)")}
+    if not final:
+        return {}  # the finite search gave up: leave the question to the all-sizes query
     if len(goal) == 1:
         return {goal[0]: ("unknown", f"Z3 unknown at {label}: {s.reason_unknown()}")}
     half = len(goal) // 2
-    out = _split(facts, goal[:half], flags, query_limit, label)
-    out.update(_split(facts, goal[half:], flags, query_limit, label))
+    out = _split(facts, goal[:half], flags, query_limit, label, final)
+    out.update(_split(facts, goal[half:], flags, query_limit, label, final))
     return out
