@@ -159,9 +159,6 @@ class _Ids:
         self.rec.loops.pop()
         self.rec.close_loop(lp)
 
-    def __len__(self) -> int:
-        raise X._fail(f"the number of {self.kind} instances has no all-sizes value")
-
 
 class _View:
     def __init__(self, rec: _SymRecorder, kind: KindDecl, idx: Expr | None) -> None:

@@ -275,6 +275,13 @@ class Encoder:
             return self.fun_at(a[2], ev(a[3]), st, env)
         if op in ("forall", "exists"):
             kind, name = a[0].args[0], a[0].args[1]
+            point = _one_point(op, a[1], name)
+            if point is not None:
+                # ∃x. x = t ∧ P(x) is t ≠ none ∧ P(t); ∀x. x = t ⇒ P(x) is t ≠ none ⇒ P(t): no quantifier.
+                t = ev(point)
+                body = self.expr(a[1], st, {**env, name: t})
+                real = t != self.z.none[kind]
+                return z3.And(real, body) if op == "exists" else z3.Implies(real, body)
             q = self.z.forall if op == "forall" else self.z.exists
             return q(kind, lambda x: self.expr(a[1], st, {**env, name: x}), name)
         if op == "count":
@@ -395,6 +402,28 @@ class Encoder:
             return Bag(f.kind, lambda y: z3.Or(f.mem(y), g.mem(y)),
                        lambda y: z3.Or(f.dup(y), g.dup(y), z3.And(f.mem(y), g.mem(y))))
         raise Unsupported(f"IR operator {op!r}")
+
+
+def _one_point(op: str, body: Expr, name: str) -> Expr | None:
+    """The t of a conjunct `x = t` (exists) or of a premise `x = t` (forall), t free of x."""
+    parts = list(body.args) if body.op == ("and" if op == "exists" else "or") else [body]
+    for p in parts:
+        if op == "forall":
+            if p.op != "not":
+                continue
+            p = p.args[0]
+        if p.op != "eq":
+            continue
+        for x, t in (p.args, p.args[::-1]):
+            if x.op == "qvar" and x.args[1] == name and not _mentions_q(t, name):
+                return t  # type: ignore[no-any-return]
+    return None
+
+
+def _mentions_q(e: Expr, name: str) -> bool:
+    if e.op == "qvar":
+        return bool(e.args[1] == name)
+    return any(isinstance(x, Expr) and _mentions_q(x, name) for x in e.args)
 
 
 def _filter_on_item(e: Expr) -> Expr | None:

@@ -236,7 +236,7 @@ def prove_all_sizes(
         exprs[c.id] = pair[0]
     res.bindings = len(prob.bindings)
     z = Sorts(prob.kinds)
-    zs = (Sorts(prob.kinds, finite=FINITE), z)
+    qs = (_Queries(prob, Sorts(prob.kinds, finite=FINITE), exprs), _Queries(prob, z, exprs))
     alive = _initial(prob, z, exprs, verdicts, {c.id: c.lemma for c in cands}, query_limit)
     lemma = {c.id: c.lemma for c in cands}
     changed = True
@@ -253,7 +253,7 @@ def prove_all_sizes(
                 on_progress(f"all sizes: round {res.rounds}, {b.label}, {len(alive)} candidates, {time.monotonic() - t0:.1f}s")
             writes = set(b.funs) | set(b.singles)
             goal = [cid for cid in alive if reads(exprs[cid]) & writes]
-            dropped = _ask(prob, zs, b, alive, goal, exprs, query_limit)
+            dropped = _ask(qs, b, alive, goal, query_limit)
             for cid, (status, why) in dropped.items():
                 verdicts[cid] = UVerdict(cid, lemma[cid], status, why)
             if dropped:
@@ -293,43 +293,66 @@ def _initial(prob: _Problem, z: Sorts, exprs: dict[str, Expr], verdicts: dict[st
     return alive
 
 
-def _ask(prob: _Problem, zs: tuple[Sorts, Sorts], b: SymBinding, alive: list[str], goal: list[str],
-         exprs: dict[str, Expr], query_limit: float) -> dict[str, tuple[str, str]]:
+class _Queries:
+    """The step questions of one run over one set of sorts; the pre-state and the
+    hypotheses are encoded once and shared by every binding's question."""
+
+    def __init__(self, prob: _Problem, z: Sorts, exprs: dict[str, Expr]) -> None:
+        self.prob, self.z, self.exprs = prob, z, exprs
+        self.enc = Encoder(z, prob.kinds)
+        self.pre = PreState(z, prob.kinds, "pre")
+        self.base = [*self.pre.axioms, *prob.bounds(z, self.pre)]
+        self.lits = {cid: z3.Bool(f"{'fin' if z.finite else 'all'}_hyp_{cid}") for cid in exprs}
+        self.hyp = {cid: self.enc.expr(e, self.pre, {}) for cid, e in exprs.items()}
+
+    def step(self, b: SymBinding, goal: list[str]) -> tuple[list[Any], dict[str, Any]]:
+        z, enc = self.z, self.enc
+        kinds = {name: v.ty.kind for name, v in b.params.items() if isinstance(v, Expr)}
+        env = {name: z.fresh(kind, name) for name, kind in kinds.items()}
+        post = PostState(enc, self.pre, b, env)
+        facts = [*self.base, *(env[n] != z.none[k] for n, k in kinds.items()), enc.expr(b.guard, self.pre, env)]
+        flags = {cid: z3.Bool(f"broken_{cid}") for cid in goal}
+        # flag => broken, one direction only: an equivalence would put the post-state's
+        # universal quantifiers under both polarities, which is what stalls MBQI.
+        facts += [z3.Implies(flags[cid], z3.Not(enc.expr(self.exprs[cid], post, {}))) for cid in goal]
+        return facts + enc.side, flags
+
+
+def _ask(qs: tuple[_Queries, _Queries], b: SymBinding, alive: list[str], goal: list[str],
+         query_limit: float) -> dict[str, tuple[str, str]]:
     """Which of `goal` can be broken by one step of b from a state satisfying all of `alive`.
 
-    First over small finite universes (a model there is a CTI of the abstraction, found in
-    well under a second where model search over uninterpreted sorts stalls), then with the
-    sorts uninterpreted, which is the all-sizes proof.
+    First over small finite universes: a model there is a CTI of the abstraction, found in
+    well under a second where model search over uninterpreted sorts stalls. If there is none,
+    the unsat core names the hypotheses that sufficed there, and the all-sizes question (sorts
+    uninterpreted) is asked with only those: fewer hypotheses is still sound (a weaker
+    premise), and it is what lets MBQI finish.
     """
     if not goal:
         return {}
-    for z in zs:
-        facts, flags = _step_query(prob, z, b, alive, goal, exprs)
-        out = _split(facts, goal, flags, query_limit, b.label, z.finite is None)
-        if out:
-            return out
-    return {}
-
-
-def _step_query(prob: _Problem, z: Sorts, b: SymBinding, alive: list[str], goal: list[str],
-                exprs: dict[str, Expr]) -> tuple[list[Any], dict[str, Any]]:
-    pre = PreState(z, prob.kinds, "pre")
-    enc = Encoder(z, prob.kinds)
-    kinds = {name: v.ty.kind for name, v in b.params.items() if isinstance(v, Expr)}
-    env = {name: z.fresh(kind, name) for name, kind in kinds.items()}
-    post = PostState(enc, pre, b, env)
-    hyp = [enc.expr(exprs[cid], pre, {}) for cid in alive]
-    facts = [*pre.axioms, *prob.bounds(z, pre), *hyp, *(env[n] != z.none[k] for n, k in kinds.items()),
-             enc.expr(b.guard, pre, env)]
-    flags = {cid: z3.Bool(f"broken_{cid}") for cid in goal}
-    for cid in goal:
-        facts.append(flags[cid] == z3.Not(enc.expr(exprs[cid], post, {})))
-    facts += enc.side
-    return facts, flags
+    fin, full = qs
+    facts, flags = fin.step(b, goal)
+    s = _solver(query_limit)
+    s.add(*facts, *(z3.Implies(fin.lits[c], fin.hyp[c]) for c in alive), z3.Or(*(flags[c] for c in goal)))
+    r = s.check(*(fin.lits[c] for c in alive))
+    if r == z3.sat:
+        m = s.model()
+        bad = [c for c in goal if z3.is_true(m.eval(flags[c], model_completion=True))] or goal[:1]
+        return {c: ("cti", f"CTI at {b.label} (possibly spurious, abstraction)") for c in bad}
+    core = alive
+    if r == z3.unsat:
+        names = {str(x) for x in s.unsat_core()}
+        core = [c for c in alive if str(fin.lits[c]) in names]
+    facts, flags = full.step(b, goal)
+    out = _split([*facts, *(full.hyp[c] for c in core)], goal, flags, query_limit, b.label)
+    if out and len(core) < len(alive):
+        # Not settled with the core alone: only the whole hypothesis set may call it a CTI.
+        out = _split([*facts, *(full.hyp[c] for c in alive)], list(out), flags, query_limit, b.label)
+    return out
 
 
 def _split(facts: list[Any], goal: list[str], flags: dict[str, Any], query_limit: float,
-           label: str, final: bool) -> dict[str, tuple[str, str]]:
+           label: str) -> dict[str, tuple[str, str]]:
     s = _solver(query_limit)
     s.add(*facts)
     s.add(z3.Or(*(flags[cid] for cid in goal)))
@@ -341,11 +364,9 @@ def _split(facts: list[Any], goal: list[str], flags: dict[str, Any], query_limit
         bad = {cid: ("cti", f"CTI at {label} (possibly spurious, abstraction)")
                for cid in goal if z3.is_true(m.eval(flags[cid], model_completion=True))}
         return bad or {goal[0]: ("cti", f"CTI at {label} (possibly spurious, abstraction)")}
-    if not final:
-        return {}  # the finite search gave up: leave the question to the all-sizes query
     if len(goal) == 1:
         return {goal[0]: ("unknown", f"Z3 unknown at {label}: {s.reason_unknown()}")}
     half = len(goal) // 2
-    out = _split(facts, goal[:half], flags, query_limit, label, final)
-    out.update(_split(facts, goal[half:], flags, query_limit, label, final))
+    out = _split(facts, goal[:half], flags, query_limit, label)
+    out.update(_split(facts, goal[half:], flags, query_limit, label))
     return out
