@@ -73,9 +73,9 @@ class Sorts:
                 self.sort[k] = z3.DeclareSort(k.capitalize())
                 self.none[k] = z3.Const(f"none_{k}", self.sort[k])
                 continue
-            key = (k, finite[k])
+            key = (k, finite.get(k, 3))
             if key not in _FINITE:
-                _FINITE[key] = z3.EnumSort(f"{k.capitalize()}{finite[k]}", [f"{k}_none", *(f"{k}{i}" for i in range(finite[k]))])
+                _FINITE[key] = z3.EnumSort(f"{k.capitalize()}{key[1]}", [f"{k}_none", *(f"{k}{i}" for i in range(key[1]))])
             self.sort[k], vals = _FINITE[key]
             self.none[k], self.elems[k] = vals[0], list(vals[1:])
         self._n = 0

@@ -333,21 +333,31 @@ def _ask(qs: tuple[_Queries, _Queries], b: SymBinding, alive: list[str], goal: l
     fin, full = qs
     facts, flags = fin.step(b, goal)
     s = _solver(query_limit)
-    s.add(*facts, *(z3.Implies(fin.lits[c], fin.hyp[c]) for c in alive), z3.Or(*(flags[c] for c in goal)))
-    r = s.check(*(fin.lits[c] for c in alive))
+    s.add(*facts, *(z3.Implies(fin.lits[c], fin.hyp[c]) for c in alive))
+    assume = [fin.lits[c] for c in alive]
+    s.push()
+    s.add(z3.Or(*(flags[c] for c in goal)))
+    r = s.check(*assume)
     if r == z3.sat:
         m = s.model()
         bad = [c for c in goal if z3.is_true(m.eval(flags[c], model_completion=True))] or goal[:1]
         return {c: ("cti", f"CTI at {b.label} (possibly spurious, abstraction)") for c in bad}
-    core = alive
-    if r == z3.unsat:
-        names = {str(x) for x in s.unsat_core()}
-        core = [c for c in alive if str(fin.lits[c]) in names]
-    facts, flags = full.step(b, goal)
-    out = _split([*facts, *(full.hyp[c] for c in core)], goal, flags, query_limit, b.label)
-    if out and len(core) < len(alive):
-        # Not settled with the core alone: only the whole hypothesis set may call it a CTI.
-        out = _split([*facts, *(full.hyp[c] for c in alive)], list(out), flags, query_limit, b.label)
+    s.pop()
+    ufacts, uflags = full.step(b, goal)
+    out: dict[str, tuple[str, str]] = {}
+    for g in goal:  # one all-sizes question per candidate, with its own core as hypotheses
+        s.push()
+        s.add(flags[g])
+        core = alive
+        if s.check(*assume) == z3.unsat:
+            names = {str(x) for x in s.unsat_core()}
+            core = [c for c in alive if str(fin.lits[c]) in names]
+        s.pop()
+        got = _split([*ufacts, *(full.hyp[c] for c in core)], [g], uflags, query_limit, b.label)
+        if got and len(core) < len(alive):
+            # Not settled with the core alone: only the whole hypothesis set may call it a CTI.
+            got = _split([*ufacts, *(full.hyp[c] for c in alive)], [g], uflags, query_limit, b.label)
+        out.update(got)
     return out
 
 
