@@ -28,7 +28,7 @@ from pgcheck.checker import expr as X
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.expr import Expr, TraceContext
 from pgcheck.checker.spec import _ACTIVE, ActionDecl, KindDecl, Spec, _domain
-from pgcheck.checker.types import NULL_REF, Bool, FieldType, Fifo, Int, Ref
+from pgcheck.checker.types import NULL_REF, Bool, FieldType, Int, Ref
 
 
 class FunState:
@@ -130,7 +130,7 @@ class _SymRecorder:
 
 def _coerce(value: object, ty: FieldType, label: str) -> Expr:
     e = X.lift(value, ty)
-    ok = X._same_kind(e.ty, ty) or (isinstance(ty, Int) and isinstance(e.ty, Int)) or isinstance(ty, Bool) and isinstance(e.ty, Bool)
+    ok = X._same_kind(e.ty, ty) or (isinstance(ty, Int) and isinstance(e.ty, Int)) or (isinstance(ty, Bool) and isinstance(e.ty, Bool))
     if not ok:
         raise X._fail(f"type error: cannot assign {e.show()} ({e.ty.name}) to {label} ({ty.name})")
     if e.op == "const" and isinstance(ty, Ref) and e.args[0] != NULL_REF:

@@ -416,7 +416,7 @@ def _one_point(op: str, body: Expr, name: str) -> Expr | None:
             continue
         for x, t in (p.args, p.args[::-1]):
             if x.op == "qvar" and x.args[1] == name and not _mentions_q(t, name):
-                return t  # type: ignore[no-any-return]
+                return t
     return None
 
 
@@ -435,9 +435,9 @@ def _filter_on_item(e: Expr) -> Expr | None:
         return None
     lhs, rhs = pred.args
     if lhs.op == "var" and lhs.args[0] == var.args[0] and not _mentions(rhs, var.args[0]):
-        return rhs  # type: ignore[no-any-return]
+        return rhs
     if rhs.op == "var" and rhs.args[0] == var.args[0] and not _mentions(lhs, var.args[0]):
-        return lhs  # type: ignore[no-any-return]
+        return lhs
     return None
 
 

@@ -25,7 +25,7 @@ from pgcheck.checker.errors import ModelError
 from pgcheck.checker.expr import Expr
 from pgcheck.checker.spec import Spec, _Layout
 from pgcheck.checker.symtrace import At, Base, FunState, Lam, SymBinding, trace_action, trace_predicate
-from pgcheck.checker.types import FieldType, Fifo, Int
+from pgcheck.checker.types import FieldType, Fifo, Int, Ref
 from pgcheck.checker.uencode import Encoder, PostState, PreState, Sorts, Unsupported, uses, z3
 
 FINITE = {"carrier": 2, "session": 3}  # universes of the quick CTI search
@@ -68,6 +68,8 @@ def _shown(e: Expr | FunState, memo: dict[int, str]) -> str:
         out = f"At({_shown(e.prev, memo)},{_shown(e.idx, memo)},{_shown(e.value, memo)})"
     elif isinstance(e, Lam):
         out = f"Lam({_shown(e.var, memo)},{_shown(e.body, memo)})"
+    elif not isinstance(e, Expr):
+        raise TypeError(f"unexpected node {e!r}")
     elif e.op in ("var", "qvar"):
         out = f"{e.op}:{_type_shown(e.ty)}"  # names are per trace; the binder's place identifies it
     else:
@@ -105,6 +107,7 @@ def reads(e: Expr | FunState, seen: set[int] | None = None) -> set[tuple[str, st
         return reads(e.prev, seen) | reads(e.idx, seen) | reads(e.value, seen)
     if isinstance(e, Lam):
         return reads(e.body, seen)
+    assert isinstance(e, Expr)
     out: set[tuple[str, str]] = {(e.args[0], e.args[1])} if e.op == "sread" else set()
     for x in e.args:
         if isinstance(x, (Expr, FunState)):
@@ -173,7 +176,7 @@ class _Problem:
                 v = st.single(k, f)
                 out.append(z3.And(v >= ty.lo, v <= ty.hi))
             else:
-                out.append(z.forall(k, lambda x, k=k, f=f, ty=ty: z3.And(st.entity(k, f, x) >= ty.lo, st.entity(k, f, x) <= ty.hi)))
+                out.append(z.forall(k, _in_range(st, k, f, ty)))
         return out
 
     def _fix(self, z: Sorts, enc: Encoder, st: PreState, k: str, f: str, ty: Any, raw: Any, single: bool) -> list[Any]:
@@ -191,6 +194,10 @@ class _Problem:
         if single:
             return [_eq(st.single(k, f), v)]
         return [z.forall(k, lambda x: _eq(st.entity(k, f, x), v))]
+
+
+def _in_range(st: PreState, k: str, f: str, ty: Int) -> Callable[[Any], Any]:
+    return lambda x: z3.And(st.entity(k, f, x) >= ty.lo, st.entity(k, f, x) <= ty.hi)
 
 
 def _eq(x: Any, y: Any) -> Any:
@@ -307,7 +314,7 @@ class _Queries:
 
     def step(self, b: SymBinding, goal: list[str]) -> tuple[list[Any], dict[str, Any]]:
         z, enc = self.z, self.enc
-        kinds = {name: v.ty.kind for name, v in b.params.items() if isinstance(v, Expr)}
+        kinds = {name: v.ty.kind for name, v in b.params.items() if isinstance(v, Expr) and isinstance(v.ty, Ref)}
         env = {name: z.fresh(kind, name) for name, kind in kinds.items()}
         post = PostState(enc, self.pre, b, env)
         facts = [*self.base, *(env[n] != z.none[k] for n, k in kinds.items()), enc.expr(b.guard, self.pre, env)]
