@@ -260,7 +260,7 @@ def prove_all_sizes(
                 on_progress(f"all sizes: round {res.rounds}, {b.label}, {len(alive)} candidates, {time.monotonic() - t0:.1f}s")
             writes = set(b.funs) | set(b.singles)
             goal = [cid for cid in alive if reads(exprs[cid]) & writes]
-            dropped = _ask(qs, b, alive, goal, query_limit)
+            dropped = _ask(qs, b, alive, goal, query_limit, None if time_limit is None else t0 + time_limit)
             for cid, (status, why) in dropped.items():
                 verdicts[cid] = UVerdict(cid, lemma[cid], status, why)
             if dropped:
@@ -326,7 +326,7 @@ class _Queries:
 
 
 def _ask(qs: tuple[_Queries, _Queries], b: SymBinding, alive: list[str], goal: list[str],
-         query_limit: float) -> dict[str, tuple[str, str]]:
+         query_limit: float, deadline: float | None = None) -> dict[str, tuple[str, str]]:
     """Which of `goal` can be broken by one step of b from a state satisfying all of `alive`.
 
     First over small finite universes: a model there is a CTI of the abstraction, found in
@@ -360,9 +360,12 @@ def _ask(qs: tuple[_Queries, _Queries], b: SymBinding, alive: list[str], goal: l
             names = {str(x) for x in s.unsat_core()}
             core = [c for c in alive if str(fin.lits[c]) in names]
         s.pop()
+        if deadline is not None and time.monotonic() > deadline:
+            out[g] = ("timeout", f"time limit reached at {b.label}")
+            continue
         got = _split([*ufacts, *(full.hyp[c] for c in core)], [g], uflags, query_limit, b.label)
-        if got and len(core) < len(alive):
-            # Not settled with the core alone: only the whole hypothesis set may call it a CTI.
+        if got.get(g, ("",))[0] == "cti" and len(core) < len(alive):
+            # A model with the core alone: only the whole hypothesis set may call it a CTI.
             got = _split([*ufacts, *(full.hyp[c] for c in alive)], [g], uflags, query_limit, b.label)
         out.update(got)
     return out
