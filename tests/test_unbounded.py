@@ -9,14 +9,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from pgcheck.checker import expr as X
 from pgcheck.checker.allsizes import run_all_sizes
 from pgcheck.checker.spec import Spec, require
 from pgcheck.checker.types import Enum, Fifo, Ref
 from pgcheck.checker.unbounded import UCandidate, prove_all_sizes
+
+from pgcheck.cli import main
 
 PC = Enum("lpc", ["idle", "waiting", "critical"])
 
@@ -126,3 +131,20 @@ def test_the_pooled_model_proves_a_stable_set_for_all_sizes() -> None:
 def test_a_seeded_mutation_loses_the_all_sizes_proof(mutation: str, inv: str) -> None:
     res = run_all_sizes("pooled", {}, [inv], with_lemmas=False, mutation=mutation, query_limit=20)
     assert res.by_id()[inv].status != "proven"
+
+
+def test_parametric_prints_the_all_sizes_column(tmp_path: Path) -> None:
+    out = tmp_path / "proofs.md"
+    args = ["prove", "--parametric", "--max-size", "1", "--no-lemmas", "--query-limit", "20", "-q"]
+    r = CliRunner().invoke(main, [*args, "--json", "--markdown", str(out)])
+    doc = json.loads(r.output)
+    assert set(doc["all_sizes"]["proven"]) == PROVEN_ALL_SIZES
+    rows = {x["id"]: x for x in doc["invariants"]}
+    assert rows["S2"]["all_sizes"] == "unsupported" and rows["S16"]["all_sizes"] == "proven"
+    text = out.read_text()
+    assert "| all sizes |" in text and "proven for all sizes" in text and "not provable for all sizes: counts instances" in text
+
+
+def test_no_all_sizes_without_parametric_is_one_line_and_exit_2() -> None:
+    r = CliRunner().invoke(main, ["prove", "--no-all-sizes"])
+    assert r.exit_code == 2 and "--parametric" in r.output
