@@ -243,6 +243,14 @@ def prove_all_sizes(
         exprs[c.id] = pair[0]
     res.bindings = len(prob.bindings)
     z = Sorts(prob.kinds)
+    scratch, scratch_st = Encoder(z, prob.kinds), PreState(z, prob.kinds, "check")
+    for cid in list(exprs):
+        try:
+            scratch.expr(exprs[cid], scratch_st, {})
+        except Unsupported as e:
+            lm = next(c.lemma for c in cands if c.id == cid)
+            verdicts[cid] = UVerdict(cid, lm, "unsupported", str(e))
+            del exprs[cid]
     qs = (_Queries(prob, Sorts(prob.kinds, finite=FINITE), exprs), _Queries(prob, z, exprs))
     alive = _initial(prob, z, exprs, verdicts, {c.id: c.lemma for c in cands}, query_limit)
     lemma = {c.id: c.lemma for c in cands}
@@ -260,7 +268,10 @@ def prove_all_sizes(
                 on_progress(f"all sizes: round {res.rounds}, {b.label}, {len(alive)} candidates, {time.monotonic() - t0:.1f}s")
             writes = set(b.funs) | set(b.singles)
             goal = [cid for cid in alive if reads(exprs[cid]) & writes]
-            dropped = _ask(qs, b, alive, goal, query_limit, None if time_limit is None else t0 + time_limit)
+            try:
+                dropped = _ask(qs, b, alive, goal, query_limit, None if time_limit is None else t0 + time_limit)
+            except Unsupported as e:  # the step itself has no all-sizes encoding: nothing is proven
+                dropped = {cid: ("unsupported", f"action {b.label}: {e}") for cid in alive}
             for cid, (status, why) in dropped.items():
                 verdicts[cid] = UVerdict(cid, lemma[cid], status, why)
             if dropped:
