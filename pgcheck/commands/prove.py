@@ -50,6 +50,8 @@ def _line_progress(enabled: bool, t0: float) -> Any:
 @click.option("--max-size", type=click.IntRange(1, MAX_SESSIONS), default=4, show_default=True, help="largest size for --parametric")
 @click.option("--markdown", type=click.Path(dir_okay=False), default=None, help="with --parametric: write the table (docs/proofs.md)")
 @click.option("--no-all-sizes", is_flag=True, help="with --parametric: skip the all-sizes proof (uninterpreted sorts)")
+@click.option("--all-sizes-lemmas", is_flag=True,
+              help="with --parametric: give the all-sizes proof the lemmas too (slow: see docs/symbolic.md)")
 @click.option("--all-bindings", is_flag=True, help="check every action binding, not one per symmetry orbit")
 @click.option("--find-lemmas", is_flag=True, help="search lemmas at this size and write them (--lemmas-out)")
 @click.option("--lemmas-out", type=click.Path(dir_okay=False), default=None,
@@ -72,6 +74,7 @@ def command(
     max_size: int,
     markdown: str | None,
     no_all_sizes: bool,
+    all_sizes_lemmas: bool,
     all_bindings: bool,
     find_lemmas: bool,
     lemmas_out: str | None,
@@ -90,8 +93,8 @@ def command(
     from pgcheck.checker.proving import run_prove, verdict_lines
 
     opts = parse_options(list(options))
-    if no_all_sizes and not parametric:
-        raise UsageError("--no-all-sizes belongs to --parametric; add --parametric")
+    if (no_all_sizes or all_sizes_lemmas) and not parametric:
+        raise UsageError("--no-all-sizes and --all-sizes-lemmas belong to --parametric; add --parametric")
     if markdown and not parametric:
         raise UsageError("--markdown writes the --parametric table; add --parametric")
     t0 = time.monotonic()
@@ -105,7 +108,7 @@ def command(
                       symmetric=not all_bindings, query_limit=query_limit)
         if not no_all_sizes:
             left = None if time_limit is None else max(1.0, time_limit - (time.monotonic() - t0))
-            add_all_sizes(table, mode, opts, list(invariants) or None, not no_lemmas, query_limit, left,
+            add_all_sizes(table, mode, opts, list(invariants) or None, all_sizes_lemmas and not no_lemmas, query_limit, left,
                           _line_progress(not quiet, t0))
         lines = table.lines()
         if as_json:
