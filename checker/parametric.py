@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgcheck.checker.proving import run_prove
+from pgcheck.checker.unbounded import AllSizesResult
 from pgcheck.model import load, make_config
 
 ALL_SIZES_TEXT = {
@@ -133,13 +134,8 @@ def sweep(
     return table
 
 
-def add_all_sizes(table: Table, mode: str, options: dict[str, Any], invariants: list[str] | None, with_lemmas: bool,
-                  query_limit: float, time_limit: float | None, on_progress: Callable[[str], None] | None = None) -> None:
-    """The all-sizes verdict of every row (checker/unbounded.py); rows it adds are sweep-less."""
-    from pgcheck.checker.allsizes import run_all_sizes
-
-    res = run_all_sizes(mode, options, invariants, with_lemmas, query_limit=query_limit, time_limit=time_limit,
-                        on_progress=on_progress)
+def apply_all_sizes(table: Table, res: AllSizesResult) -> None:
+    """The all-sizes verdict of every row (checker/unbounded.py)."""
     table.all_sizes_seconds = res.elapsed
     for v in res.verdicts:
         row = table.rows.get(v.id)

@@ -102,14 +102,19 @@ def command(
         _find_lemmas(mode, carriers, sessions, opts, lemmas_out, time_limit, _progress(not quiet, t0))
         return
     if parametric:
-        from pgcheck.checker.parametric import add_all_sizes, markdown_table, sweep
+        from pgcheck.checker.allsizes import run_all_sizes
+        from pgcheck.checker.parametric import apply_all_sizes, markdown_table, sweep
 
-        table = sweep(mode, opts, list(invariants) or None, not no_lemmas, max_size, time_limit, _progress(not quiet, t0),
+        # The all-sizes proof first (seconds without lemmas), so a sweep that runs into
+        # --time-limit does not leave it no time. Built for the pooled mode only.
+        every = None if no_all_sizes or mode != "pooled" else run_all_sizes(
+            mode, opts, list(invariants) or None, all_sizes_lemmas and not no_lemmas, query_limit=query_limit,
+            time_limit=time_limit, on_progress=_line_progress(not quiet, t0))
+        left = None if time_limit is None else max(1.0, time_limit - (time.monotonic() - t0))
+        table = sweep(mode, opts, list(invariants) or None, not no_lemmas, max_size, left, _progress(not quiet, t0),
                       symmetric=not all_bindings, query_limit=query_limit)
-        if not no_all_sizes:
-            left = None if time_limit is None else max(1.0, time_limit - (time.monotonic() - t0))
-            add_all_sizes(table, mode, opts, list(invariants) or None, all_sizes_lemmas and not no_lemmas, query_limit, left,
-                          _line_progress(not quiet, t0))
+        if every is not None:
+            apply_all_sizes(table, every)
         lines = table.lines()
         if as_json:
             click.echo(json.dumps(table.as_dict(), indent=2))
