@@ -24,6 +24,9 @@ class TraceContext:
     """Where tracing currently is, so errors can name the action and its parameters."""
 
     where: str = "model"
+    # Set only by the all-sizes tracer (checker/symtrace.py): maps an iterable of instances
+    # to the variable a quantifier binds, or None for an ordinary finite iterable.
+    quantify: Callable[[Any], Expr | None] | None = None
 
 
 def _fail(msg: str) -> ModelError:
@@ -274,16 +277,30 @@ def when(cond: object, then: object, otherwise: object) -> Expr:
     return Expr("if", t.ty if not isinstance(t.ty, Int) else INT, c, t, o)
 
 
+def _bound(items: Iterable[Any]) -> Expr | None:
+    hook = TraceContext.quantify
+    return None if hook is None else hook(items)
+
+
 def any_of(items: Iterable[Any], pred: Callable[[Any], object]) -> Expr:
     """Disjunction unrolled over a finite Python iterable (e.g. instance ids)."""
+    v = _bound(items)
+    if v is not None:
+        return Expr("exists", BOOL, v, lift_bool(pred(v)))
     return or_(*(pred(i) for i in items))
 
 
 def all_of(items: Iterable[Any], pred: Callable[[Any], object]) -> Expr:
+    v = _bound(items)
+    if v is not None:
+        return Expr("forall", BOOL, v, lift_bool(pred(v)))
     return and_(*(pred(i) for i in items))
 
 
 def count_of(items: Iterable[Any], pred: Callable[[Any], object]) -> Expr:
+    v = _bound(items)
+    if v is not None:
+        return Expr("count", INT, v, lift_bool(pred(v)))
     total = const(0, INT)
     for i in items:
         term = when(pred(i), 1, 0)

@@ -1,13 +1,11 @@
 """`prove --parametric`: inductiveness across pool sizes, reported per invariant.
 
-What this proves, honestly: the model is traced per configuration — actions are bound
-to concrete carriers and sessions, and predicates such as S2 ("no two carriers attached
-to one backend") count over the instances — so there is no encoding with instances as
-an uninterpreted sort, and no cutoff theorem that would carry a proof at one size to
-all sizes. The sweep proves every size (carriers ≤ sessions ≤ --max-size) one by one
-and reports, for each invariant, the largest N such that it is proven inductive at
-every size with at most N sessions, or why not (CTI, unknown, time limit). "Proven
-for all sizes" is never claimed.
+Two questions per invariant. The sweep proves every size (carriers ≤ sessions ≤
+--max-size) one by one and reports the largest N such that it is proven inductive at
+every size with at most N sessions, or why not (CTI, unknown, time limit). The all-sizes
+proof (checker/unbounded.py) encodes instances as uninterpreted sorts and reports
+"proven for all sizes" only where Z3 settles the quantified question; an invariant that
+counts instances or speaks of FIFO order or lengths is reported not provable that way.
 """
 
 from __future__ import annotations
@@ -18,12 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgcheck.checker.proving import run_prove
+from pgcheck.checker.unbounded import AllSizesResult
 from pgcheck.model import load, make_config
 
-ALL_SIZES_REASON = (
-    "no size-independent encoding: actions and properties are unrolled over concrete instances, "
-    "so each size is its own proof"
-)
+ALL_SIZES_TEXT = {
+    "proven": "proven for all sizes",
+    "cti": "not proven for all sizes (CTI)",
+    "initial": "not proven for all sizes (initial)",
+    "unknown": "not proven for all sizes (unknown)",
+    "timeout": "not proven for all sizes (timeout)",
+    "unsupported": "not provable for all sizes",
+}
 
 
 @dataclass
@@ -33,6 +36,14 @@ class Row:
     statement: str
     up_to: int = 0  # proven at every size with at most this many sessions
     failed: str = ""  # first size and reason where it was not proven
+    all_sizes: str = ""  # status of the all-sizes proof (ALL_SIZES_TEXT), "" if not run
+    all_reason: str = ""
+
+    def all_sizes_text(self) -> str:
+        if not self.all_sizes:
+            return "all sizes not checked"
+        why = f": {self.all_reason}" if self.all_reason and self.all_sizes != "proven" else ""
+        return ALL_SIZES_TEXT[self.all_sizes] + why
 
 
 @dataclass
@@ -42,17 +53,21 @@ class Table:
     rows: dict[str, Row] = field(default_factory=dict)
     stopped: str = ""
     lemmas_used: list[str] = field(default_factory=list)
+    all_sizes_seconds: float | None = None
 
     def lines(self) -> list[str]:
         out = [f"pgcheck prove --parametric: {self.mode}; sizes (carriers, sessions) checked: "
                + ", ".join(f"({c},{s}) {t:.1f}s" for c, s, t in self.sizes)]
         if self.stopped:
             out.append(f"stopped early: {self.stopped}")
-        out.append(f"for all sizes: nothing is claimed ({ALL_SIZES_REASON})")
+        if self.all_sizes_seconds is not None:
+            proven = [r.id for r in self.rows.values() if r.all_sizes == "proven"]
+            out.append(f"for all sizes (uninterpreted sorts, {self.all_sizes_seconds:.1f}s): "
+                       + (", ".join(proven) if proven else "nothing") + " proven")
         for r in self.rows.values():
             status = f"proven up to {r.up_to} sessions" if r.up_to else "not proven at any size"
             tail = f"; then {r.failed}" if r.failed else ""
-            out.append(f"  {r.id:<4} {status:<28} {'lemma ' if r.lemma else ''}{r.statement}{tail}")
+            out.append(f"  {r.id:<4} {status:<28} {'lemma ' if r.lemma else ''}{r.statement}{tail}; {r.all_sizes_text()}")
         return out
 
     def as_dict(self) -> dict[str, Any]:
@@ -60,8 +75,10 @@ class Table:
             "mode": self.mode,
             "sizes": [{"carriers": c, "sessions": s, "seconds": round(t, 2)} for c, s, t in self.sizes],
             "stopped": self.stopped,
-            "all_sizes": {"proven": [], "reason": ALL_SIZES_REASON},
-            "invariants": [{"id": r.id, "lemma": r.lemma, "proven_up_to_sessions": r.up_to, "first_failure": r.failed}
+            "all_sizes": {"proven": [r.id for r in self.rows.values() if r.all_sizes == "proven"],
+                          "seconds": None if self.all_sizes_seconds is None else round(self.all_sizes_seconds, 2)},
+            "invariants": [{"id": r.id, "lemma": r.lemma, "proven_up_to_sessions": r.up_to, "first_failure": r.failed,
+                            "all_sizes": r.all_sizes, "all_sizes_reason": r.all_reason}
                            for r in self.rows.values()],
         }
 
@@ -119,6 +136,15 @@ def sweep(
     return table
 
 
+def apply_all_sizes(table: Table, res: AllSizesResult) -> None:
+    """The all-sizes verdict of every row (checker/unbounded.py)."""
+    table.all_sizes_seconds = res.elapsed
+    for v in res.verdicts:
+        row = table.rows.get(v.id)
+        if row is not None:
+            row.all_sizes, row.all_reason = v.status, v.reason
+
+
 def markdown_table(table: Table) -> str:
     """docs/proofs.md: regenerated by `pgcheck prove --parametric --markdown docs/proofs.md`."""
     out = [
@@ -129,14 +155,17 @@ def markdown_table(table: Table) -> str:
         "",
         f"Mode: {table.mode}. Sizes checked: " + ", ".join(f"({c},{s}) in {t:.1f} s" for c, s, t in table.sizes) + ".",
         "",
-        f"For all sizes: nothing is claimed — {ALL_SIZES_REASON}.",
-        "",
     ]
+    if table.all_sizes_seconds is not None:
+        out += [f"For all sizes: instances as uninterpreted sorts, invariants quantified over them, FIFOs abstracted to "
+                f"membership (docs/symbolic.md \"All sizes\"); {table.all_sizes_seconds:.1f} s.", ""]
     if table.stopped:
         out += [f"The sweep stopped early: {table.stopped}.", ""]
-    out += ["| id | lemma | proven inductive at every size up to (sessions) | first failure |", "|---|---|---|---|"]
+    out += ["| id | lemma | proven inductive at every size up to (sessions) | first failure | all sizes |",
+            "|---|---|---|---|---|"]
     for r in table.rows.values():
         failed = r.failed.replace("|", "\\|") or "—"
-        out.append(f"| {r.id} | {'yes' if r.lemma else ''} | {r.up_to or 'none'} | {failed} |")
+        every = r.all_sizes_text().replace("|", "\\|")
+        out.append(f"| {r.id} | {'yes' if r.lemma else ''} | {r.up_to or 'none'} | {failed} | {every} |")
     out.append("")
     return "\n".join(out)

@@ -28,6 +28,15 @@ def _progress(enabled: bool, t0: float) -> Any:
     return show
 
 
+def _line_progress(enabled: bool, t0: float) -> Any:
+    def show(what: str) -> None:
+        if enabled:
+            sys.stderr.write(f"prove: {what} ({time.monotonic() - t0:.1f}s)\n")
+            sys.stderr.flush()
+
+    return show
+
+
 @click.command("prove")
 @click.option("--mode", type=click.Choice(MODES), default="pooled", show_default=True, help="runtime shape (§2.1)")
 @click.option("--carriers", type=int, default=None, help="carrier threads in the pool (pooled mode only) [default: 2]")
@@ -40,6 +49,9 @@ def _progress(enabled: bool, t0: float) -> Any:
 @click.option("--parametric", is_flag=True, help="prove at every size up to --max-size and report per invariant")
 @click.option("--max-size", type=click.IntRange(1, MAX_SESSIONS), default=4, show_default=True, help="largest size for --parametric")
 @click.option("--markdown", type=click.Path(dir_okay=False), default=None, help="with --parametric: write the table (docs/proofs.md)")
+@click.option("--no-all-sizes", is_flag=True, help="with --parametric: skip the all-sizes proof (uninterpreted sorts)")
+@click.option("--all-sizes-lemmas", is_flag=True,
+              help="with --parametric: give the all-sizes proof the lemmas too (slow: see docs/symbolic.md)")
 @click.option("--all-bindings", is_flag=True, help="check every action binding, not one per symmetry orbit")
 @click.option("--find-lemmas", is_flag=True, help="search lemmas at this size and write them (--lemmas-out)")
 @click.option("--lemmas-out", type=click.Path(dir_okay=False), default=None,
@@ -65,6 +77,8 @@ def command(
     parametric: bool,
     max_size: int,
     markdown: str | None,
+    no_all_sizes: bool,
+    all_sizes_lemmas: bool,
     all_bindings: bool,
     find_lemmas: bool,
     lemmas_out: str | None,
@@ -84,6 +98,8 @@ def command(
     from pgcheck.checker.proving import run_prove, verdict_lines
 
     opts = parse_options(list(options))
+    if (no_all_sizes or all_sizes_lemmas) and not parametric:
+        raise UsageError("--no-all-sizes and --all-sizes-lemmas belong to --parametric; add --parametric")
     if markdown and not parametric:
         raise UsageError("--markdown writes the --parametric table; add --parametric")
     t0 = time.monotonic()
@@ -91,10 +107,19 @@ def command(
         _find_lemmas(mode, carriers, sessions, opts, lemmas_out, time_limit, _progress(not quiet, t0))
         return
     if parametric:
-        from pgcheck.checker.parametric import markdown_table, sweep
+        from pgcheck.checker.allsizes import run_all_sizes
+        from pgcheck.checker.parametric import apply_all_sizes, markdown_table, sweep
 
-        table = sweep(mode, opts, list(invariants) or None, not no_lemmas, max_size, time_limit, _progress(not quiet, t0),
+        # The all-sizes proof first (seconds without lemmas), so a sweep that runs into
+        # --time-limit does not leave it no time. Built for the pooled mode only.
+        every = None if no_all_sizes or mode != "pooled" else run_all_sizes(
+            mode, opts, list(invariants) or None, all_sizes_lemmas and not no_lemmas, query_limit=query_limit,
+            time_limit=time_limit, on_progress=_line_progress(not quiet, t0))
+        left = None if time_limit is None else max(1.0, time_limit - (time.monotonic() - t0))
+        table = sweep(mode, opts, list(invariants) or None, not no_lemmas, max_size, left, _progress(not quiet, t0),
                       symmetric=not all_bindings, query_limit=query_limit, fifo_choice=fifo_choice)
+        if every is not None:
+            apply_all_sizes(table, every)
         lines = table.lines()
         if as_json:
             click.echo(json.dumps(table.as_dict(), indent=2))
