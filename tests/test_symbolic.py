@@ -213,6 +213,18 @@ def test_bmc_cli_reports_no_violation_within_depth_and_bad_input_in_one_line(tmp
         assert len(r.output.strip().splitlines()) == 1 and "Traceback" not in r.output
 
 
+def test_bmc_stops_at_its_memory_limit_instead_of_being_killed() -> None:
+    """A budget already spent: the run reports how far it got and why, never "ok"."""
+    from pgcheck.checker.memory import rss_bytes
+
+    model = _pooled(1, 1).trace()
+    res = run_bmc(model, 3, memory_limit=rss_bytes() // 2)
+    assert res.verdict == "incomplete" and "memory limit" in res.reason and res.depth_reached < 3, res
+    assert run_bmc(model, 3).verdict == "ok"  # the same run with the default budget finishes
+    r = CliRunner().invoke(main, ["bmc", "--carriers=1", "--sessions=1", "--depth=3", "--memory-limit", "0.001", "-q"])
+    assert r.exit_code == 3 and "memory" in r.output, r.output
+
+
 # ------------------------------------------------------------------ symmetry, found lemmas, sizes
 
 

@@ -27,6 +27,8 @@ MAX_CARRIERS, MAX_SESSIONS = 64, 256
 @click.option("--depth", type=click.IntRange(min=0), default=10, show_default=True, help="steps to unroll")
 @click.option("--no-model-errors", is_flag=True, help="do not look for failing run-time checks (range, capacity)")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
+@click.option("--memory-limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="GIB",
+              help="stop before using more memory than this (default: 80% of what is available)")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None, help="where to write a counterexample (ITF JSON)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
@@ -39,6 +41,7 @@ def command(
     depth: int,
     no_model_errors: bool,
     time_limit: float | None,
+    memory_limit: float | None,
     trace_out: str | None,
     as_json: bool,
     quiet: bool,
@@ -46,8 +49,8 @@ def command(
     """Unroll the transition relation DEPTH steps from the initial state and ask Z3 for a violation.
 
     Depths are tried in order, so a counterexample is a shortest one. Exit code 0: no
-    violation within the depth; 1: a violation; 2: bad input; 3: Z3 gave up (unknown or
-    time limit) before the depth was reached.
+    violation within the depth; 1: a violation; 2: bad input; 3: Z3 gave up (unknown, time
+    or memory limit) before the depth was reached.
     """
     z3mod()
     from pgcheck.checker.bmc import BmcProgress, run_bmc
@@ -68,7 +71,8 @@ def command(
             sys.stderr.flush()
 
     res = run_bmc(model, depth, invariant_ids=list(invariants) or None, time_limit=time_limit,
-                  check_errors=not no_model_errors, on_progress=progress)
+                  check_errors=not no_model_errors, on_progress=progress,
+                  memory_limit=None if memory_limit is None else int(memory_limit * (1 << 30)))
     path: Path | None = None
     if res.verdict == "violation":
         prop = next((p for p, _ in model.invariants if p.id == res.property_id), None)
