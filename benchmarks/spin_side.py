@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pgcheck.checker.promela import spec_to_promela
-from pgcheck.checker.spin import verify
+from pgcheck.checker.export.promela import spec_to_promela
+from pgcheck.checker.export.spin import verify
 from pgcheck.model import load, make_config
 
 MEMORY_LIMIT_MB = 12_000  # pan stops itself (-DMEMLIM) rather than swap

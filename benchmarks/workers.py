@@ -24,9 +24,9 @@ import sys
 import time
 from typing import Any
 
-from pgcheck.checker.explore import Bounds
-from pgcheck.checker.native.explorer import NativeExplorer, NativeModel
-from pgcheck.checker.session import prepare
+from pgcheck.checker.explicit.explore import Bounds
+from pgcheck.checker.explicit.native.explorer import NativeExplorer, NativeModel
+from pgcheck.checker.run.check import prepare
 from pgcheck.model import load, make_config
 
 

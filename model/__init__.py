@@ -6,7 +6,7 @@ bugs) are small changes to named actions, declared in `model/mutations/`.
 
 from __future__ import annotations
 
-from pgcheck.checker.spec import Spec
+from pgcheck.checker.lang.spec import Spec
 from pgcheck.model.config import ModelConfig, make_config, parse_options
 from pgcheck.model.runtime import MODEL_NAME, build
 

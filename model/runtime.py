@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.spec import Spec
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.spec import Spec
 from pgcheck.model.carrier_loop import add_carrier_loop
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.environment import add_environment

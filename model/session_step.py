@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.spec import Spec, require
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.spec import Spec, require
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.poller_steps import forget_taken_generation
 from pgcheck.model.state import MAILBOX, detach, output, reset_session, start_session

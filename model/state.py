@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.spec import Spec
-from pgcheck.checker.types import Bool, Fifo, Int, Ref, Set
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.spec import Spec
+from pgcheck.checker.lang.types import Bool, Fifo, Int, Ref, Set
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.vocabulary import CLIENT, CLOC, CMD, INBUF, INTR, PC, PS, WAKE, WAKE_ORDER, Q
 

@@ -5,7 +5,7 @@ Each value cites the design element it stands for; docs/model.md maps them in fu
 
 from __future__ import annotations
 
-from pgcheck.checker.types import Enum
+from pgcheck.checker.lang.types import Enum
 
 MODES = ("process", "thread-per-session", "pooled")  # §2.1 runtime shapes
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.explore import Step
-from pgcheck.checker.oracle import ModelOracle
-from pgcheck.checker.spec import TracedModel
+from pgcheck.checker.explicit.explore import Step
+from pgcheck.checker.lang.oracle import ModelOracle
+from pgcheck.checker.lang.spec import TracedModel
 from pgcheck.model.config import MAX_CARRIERS, ModelConfig
 from pgcheck.model.runtime import build
 from pgcheck.reference.abstraction import (

@@ -5,7 +5,7 @@ invariants (specs/safety.py). Facts about another instance are folded in with an
 over the other kind ("the carrier this session's car names is in loc = step"), so every
 atom, and every clause over atoms quantified over all instances, is symmetric under
 permutations of sessions and of carriers (docs/symbolic.md "Symmetric representatives").
-`checker/lemma_search.py` keeps the two-atom clauses true in every explicitly reachable
+`checker/symbolic/lemma_search.py` keeps the two-atom clauses true in every explicitly reachable
 state and prunes them to an inductive set; specs/lemmas_found.py is what it keeps.
 """
 
@@ -15,9 +15,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.expr import all_of, any_of
-from pgcheck.checker.types import Bool, Enum, Int, Ref, Set
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.expr import all_of, any_of
+from pgcheck.checker.lang.types import Bool, Enum, Int, Ref, Set
 
 Atom = Callable[[Any, int], object]
 

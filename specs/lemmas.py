@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.expr import all_of, implies
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.expr import all_of, implies
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ LEMMAS: list[Lemma] = [
 
 
 def _found_fn(kind: str, ante: str, cons: tuple[str, ...]) -> Callable[[Any], object]:
-    from pgcheck.checker.lemma_search import parse_lit
+    from pgcheck.checker.symbolic.lemma_search import parse_lit
     from pgcheck.specs.lemma_atoms import atoms_for
 
     def lit(s: Any, i: int, text: str) -> object:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.expr import all_of
-from pgcheck.checker.spec import Spec
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.expr import all_of
+from pgcheck.checker.lang.spec import Spec
 from pgcheck.model.config import ModelConfig
 
 RELIES: dict[str, str] = {

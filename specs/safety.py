@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.expr import all_of, count_of, implies
-from pgcheck.checker.spec import Spec
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.expr import all_of, count_of, implies
+from pgcheck.checker.lang.spec import Spec
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.vocabulary import POLL_LOCS, STEP_FRAME
 
@@ -33,7 +33,7 @@ def _s(s: Any, b: int) -> Any:
 
 def add_safety(spec: Spec, cfg: ModelConfig) -> None:
     # Quantifiers range over s.session.ids() / s.carrier.ids(), so the all-sizes tracer
-    # (checker/symtrace.py) reads them as quantifiers; C is only for S13's ordered pairs.
+    # (checker/symbolic/allsizes/trace.py) reads them as quantifiers; C is only for S13's ordered pairs.
     C = list(range(cfg.carriers))
     pooled = cfg.mode == "pooled"
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.expr import any_of, count_of
-from pgcheck.checker.spec import Spec
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.expr import any_of, count_of
+from pgcheck.checker.lang.spec import Spec
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.poller_steps import immediate_reason
 

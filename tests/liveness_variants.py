@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.spec import Spec, require
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.spec import Spec, require
 from pgcheck.model.carrier_loop import leasable
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.runtime import build

@@ -1,7 +1,7 @@
 """An independent, deliberately naive state enumerator for the tests.
 
 It reads only the traced model (`Spec.trace()`) and evaluates it with the tree-walking
-interpreter (`checker/interpret.py`): no compiled code, no canonical forms, no
+interpreter (`checker/lang/interpret.py`): no compiled code, no canonical forms, no
 fingerprints, no explorer. States are plain tuples kept in a plain set. The explorer's
 counts, verdicts and counterexamples are checked against what this file computes.
 """
@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pgcheck.checker.expr import Expr
-from pgcheck.checker.interpret import apply_binding, evaluate
-from pgcheck.checker.spec import TracedModel
+from pgcheck.checker.lang.expr import Expr
+from pgcheck.checker.lang.interpret import apply_binding, evaluate
+from pgcheck.checker.lang.spec import TracedModel
 
 State = tuple[Any, ...]
 

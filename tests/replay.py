@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 
-from pgcheck.checker.itf import state_from_itf, trace_to_itf
-from pgcheck.checker.session import CheckRun
+from pgcheck.checker.run.check import CheckRun
+from pgcheck.checker.traces.itf import state_from_itf, trace_to_itf
 
 
 def labels(run: CheckRun) -> list[str]:

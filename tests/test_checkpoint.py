@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgcheck.checker.session import native_unavailable
+from pgcheck.checker.run.check import native_unavailable
 from pgcheck.model import load, make_config
 
 pytestmark = pytest.mark.skipif(

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from pgcheck.checker.examples import mutex
-from pgcheck.checker.session import run_check
-from pgcheck.checker.spec import Spec, require
-from pgcheck.checker.types import Int
+from pgcheck.checker.lang.spec import Spec, require
+from pgcheck.checker.lang.types import Int
+from pgcheck.checker.run.check import run_check
 from pgcheck.model.config import PARAMS
 from pgcheck.specs.safety import NOT_APPLICABLE
 

@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from pgcheck.checker.coverage import coverage
-from pgcheck.checker.session import run_check
-from pgcheck.checker.spec import Spec, require
-from pgcheck.checker.types import Int
+from pgcheck.checker.explicit.coverage import coverage
+from pgcheck.checker.lang.spec import Spec, require
+from pgcheck.checker.lang.types import Int
+from pgcheck.checker.run.check import run_check
 
 from pgcheck.cli import main
 

@@ -11,10 +11,10 @@ import random
 from typing import Any
 
 import pytest
-from pgcheck.checker.compile import CompiledModel, compile_model
-from pgcheck.checker.explore import Bounds, Explorer
-from pgcheck.checker.interpret import apply_binding, evaluate
-from pgcheck.checker.spec import TracedModel
+from pgcheck.checker.explicit.explore import Bounds, Explorer
+from pgcheck.checker.lang.compile import CompiledModel, compile_model
+from pgcheck.checker.lang.interpret import apply_binding, evaluate
+from pgcheck.checker.lang.spec import TracedModel
 from pgcheck.model import load, make_config
 
 State = tuple[Any, ...]

@@ -12,13 +12,13 @@ from typing import Any
 
 import naive
 import pytest
-from pgcheck.checker.compile import compile_model
 from pgcheck.checker.examples import mutex
-from pgcheck.checker.explore import Bounds, Explorer, Progress
-from pgcheck.checker.interpret import apply_binding
-from pgcheck.checker.session import run_check
-from pgcheck.checker.spec import Spec, require
-from pgcheck.checker.types import Bool, Enum, Int
+from pgcheck.checker.explicit.explore import Bounds, Explorer, Progress
+from pgcheck.checker.lang.compile import compile_model
+from pgcheck.checker.lang.interpret import apply_binding
+from pgcheck.checker.lang.spec import Spec, require
+from pgcheck.checker.lang.types import Bool, Enum, Int
+from pgcheck.checker.run.check import run_check
 from pgcheck.model import load, make_config
 
 # ------------------------------------------------------------------ the mutex, by hand

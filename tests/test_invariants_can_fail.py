@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pgcheck.checker.session import CheckRun, run_check
+from pgcheck.checker.run.check import CheckRun, run_check
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.runtime import build
 from pgcheck.specs.safety import NOT_APPLICABLE

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from pgcheck.checker import expr as X
-from pgcheck.checker.compile import compile_model
 from pgcheck.checker.errors import ModelError
-from pgcheck.checker.explore import Explorer
-from pgcheck.checker.interpret import apply_binding, evaluate
-from pgcheck.checker.spec import Spec, TracedModel, require
-from pgcheck.checker.types import NULL_REF, Bool, Enum, Fifo, Int, Ref, Set
+from pgcheck.checker.explicit.explore import Explorer
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.compile import compile_model
+from pgcheck.checker.lang.interpret import apply_binding, evaluate
+from pgcheck.checker.lang.spec import Spec, TracedModel, require
+from pgcheck.checker.lang.types import NULL_REF, Bool, Enum, Fifo, Int, Ref, Set
 
 PC = Enum("pc", ["idle", "waiting", "critical"])
 COLOR = Enum("color", ["red", "green"])

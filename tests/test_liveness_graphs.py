@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pgcheck.checker.graph import StateGraph, build_graph
-from pgcheck.checker.liveness import Lasso, Obligation, find_lasso
+from pgcheck.checker.liveness.fair_cycles import Lasso, Obligation, find_lasso
+from pgcheck.checker.liveness.graph import StateGraph, build_graph
 
 Edge = tuple[int, int, int]  # (from, binding, to)
 

@@ -7,9 +7,9 @@ import itertools
 
 import pytest
 from liveness_variants import LIVENESS_VARIANTS, LivenessVariant
-from pgcheck.checker.compile import CompiledModel
-from pgcheck.checker.explore import Step
-from pgcheck.checker.session import run_check
+from pgcheck.checker.explicit.explore import Step
+from pgcheck.checker.lang.compile import CompiledModel
+from pgcheck.checker.run.check import run_check
 from pgcheck.model.config import make_config
 from pgcheck.model.runtime import build
 

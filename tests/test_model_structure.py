@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 import pytest
-from pgcheck.checker.expr import Expr
-from pgcheck.checker.spec import Binding, TracedModel
+from pgcheck.checker.lang.expr import Expr
+from pgcheck.checker.lang.spec import Binding, TracedModel
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.runtime import build
 from pgcheck.model.vocabulary import WAKE

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.session import run_check
+from pgcheck.checker.run.check import run_check
 from pgcheck.model.config import make_config
 from pgcheck.model.mutations import CATALOGUE, MUTATION_BY_NAME, NOT_IN_CATALOGUE, Mutation, get
 from pgcheck.model.mutations.base import smaller_configs

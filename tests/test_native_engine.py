@@ -16,10 +16,10 @@ import pytest
 import test_random_specs as rs
 from hypothesis import given, settings
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.explore import Bounds, Explorer, Result
-from pgcheck.checker.native.explorer import NativeExplorer
-from pgcheck.checker.session import native_unavailable, prepare, run_check
-from pgcheck.checker.spec import Spec
+from pgcheck.checker.explicit.explore import Bounds, Explorer, Result
+from pgcheck.checker.explicit.native.explorer import NativeExplorer
+from pgcheck.checker.lang.spec import Spec
+from pgcheck.checker.run.check import native_unavailable, prepare, run_check
 from pgcheck.model import load, make_config
 from variants import VARIANTS, Variant
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.session import run_check
+from pgcheck.checker.run.check import run_check
 from pgcheck.model.config import make_config
 from pgcheck.model.mutations import MUTATION_BY_NAME
 from pgcheck.model.runtime import build

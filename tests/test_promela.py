@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgcheck.checker import expr as X
-from pgcheck.checker.promela import spec_to_promela, to_promela
-from pgcheck.checker.session import run_check
-from pgcheck.checker.spec import Spec, require
-from pgcheck.checker.spin import SpinRun, missing_tools, verify
-from pgcheck.checker.types import Enum, Fifo, Ref
+from pgcheck.checker.export.promela import spec_to_promela, to_promela
+from pgcheck.checker.export.spin import SpinRun, missing_tools, verify
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.spec import Spec, require
+from pgcheck.checker.lang.types import Enum, Fifo, Ref
+from pgcheck.checker.run.check import run_check
 from pgcheck.model import load, make_config
 from pgcheck.model.config import ModelConfig
 from variants import VARIANTS, Variant, config

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
-from pgcheck.checker.compile import compile_model
-from pgcheck.checker.explore import Explorer
-from pgcheck.checker.promela import to_promela
-from pgcheck.checker.spin import missing_tools, verify
+from pgcheck.checker.explicit.explore import Explorer
+from pgcheck.checker.export.promela import to_promela
+from pgcheck.checker.export.spin import missing_tools, verify
+from pgcheck.checker.lang.compile import compile_model
 from test_random_specs import spec_descriptions, trace_or_none
 
 pytestmark = pytest.mark.skipif(

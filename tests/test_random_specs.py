@@ -15,13 +15,13 @@ from typing import Any
 import naive
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from pgcheck.checker import expr as X
-from pgcheck.checker.compile import compile_model
 from pgcheck.checker.errors import ModelError
-from pgcheck.checker.explore import Explorer
-from pgcheck.checker.interpret import apply_binding, evaluate
-from pgcheck.checker.spec import Spec, TracedModel, require
-from pgcheck.checker.types import Bool, Enum, FieldType, Fifo, Int, Ref, Set
+from pgcheck.checker.explicit.explore import Explorer
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.compile import compile_model
+from pgcheck.checker.lang.interpret import apply_binding, evaluate
+from pgcheck.checker.lang.spec import Spec, TracedModel, require
+from pgcheck.checker.lang.types import Bool, Enum, FieldType, Fifo, Int, Ref, Set
 
 LIMIT = 4000  # larger random state spaces are skipped: the naive enumerator is slow
 SETTINGS = settings(

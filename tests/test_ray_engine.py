@@ -17,12 +17,12 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'pgcheck[distributed]')")
 
 from click.testing import CliRunner  # noqa: E402
-from pgcheck.checker import session  # noqa: E402
-from pgcheck.checker.explore import Bounds, Result  # noqa: E402
-from pgcheck.checker.native.distributed import RayExplorer  # noqa: E402
-from pgcheck.checker.native.explorer import NativeExplorer  # noqa: E402
-from pgcheck.checker.session import native_unavailable, prepare  # noqa: E402
-from pgcheck.checker.spec import Spec  # noqa: E402
+from pgcheck.checker.explicit.explore import Bounds, Result  # noqa: E402
+from pgcheck.checker.explicit.native.distributed import RayExplorer  # noqa: E402
+from pgcheck.checker.explicit.native.explorer import NativeExplorer  # noqa: E402
+from pgcheck.checker.lang.spec import Spec  # noqa: E402
+from pgcheck.checker.run import check as session  # noqa: E402
+from pgcheck.checker.run.check import native_unavailable, prepare  # noqa: E402
 from pgcheck.model import load, make_config  # noqa: E402
 from variants import VARIANTS, Variant  # noqa: E402
 

@@ -8,11 +8,11 @@ import re
 from pathlib import Path
 from xml.etree import ElementTree
 
-import pgcheck.checker.report as report_module
+import pgcheck.checker.review.bundle as report_module
 import pytest
 from click.testing import CliRunner
-from pgcheck.checker.report import Settings, build_bundle, diagram_config, explore_graph, project_graph
-from pgcheck.checker.spec import Spec
+from pgcheck.checker.lang.spec import Spec
+from pgcheck.checker.review.bundle import Settings, build_bundle, diagram_config, explore_graph, project_graph
 from pgcheck.model import load
 from pgcheck.model.config import ModelConfig
 from variants import VARIANT_BY_ID, s3_detach_stays_in_step

@@ -21,17 +21,17 @@ import naive
 import pytest
 from click.testing import CliRunner
 from hypothesis import event, given
-from pgcheck.checker import expr as X
-from pgcheck.checker.bmc import run_bmc
-from pgcheck.checker.compile import compile_model
 from pgcheck.checker.errors import ModelError
-from pgcheck.checker.induction import Candidate, prove, trace_property
-from pgcheck.checker.interpret import apply_binding, evaluate
-from pgcheck.checker.itf_read import load_trace
-from pgcheck.checker.proving import run_prove
-from pgcheck.checker.session import run_check
-from pgcheck.checker.spec import Property, Spec, TracedModel, require
-from pgcheck.checker.types import Enum, Ref
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.compile import compile_model
+from pgcheck.checker.lang.interpret import apply_binding, evaluate
+from pgcheck.checker.lang.spec import Property, Spec, TracedModel, require
+from pgcheck.checker.lang.types import Enum, Ref
+from pgcheck.checker.run.check import run_check
+from pgcheck.checker.symbolic.bmc import run_bmc
+from pgcheck.checker.symbolic.induction import Candidate, prove, trace_property
+from pgcheck.checker.symbolic.prove import run_prove
+from pgcheck.checker.traces.itf_read import load_trace
 from pgcheck.model.runtime import build
 from test_random_specs import SETTINGS, naive_reachable, spec_descriptions, trace_or_none
 from variants import VARIANTS, Variant
@@ -236,8 +236,8 @@ def _pooled(carriers: int, sessions: int, **options: Any) -> Any:
 
 @pytest.mark.parametrize("size", [(1, 2), (2, 2)])
 def test_one_binding_per_symmetry_orbit_agrees_with_every_binding(size: tuple[int, int]) -> None:
-    from pgcheck.checker.proving import candidates
-    from pgcheck.checker.reduce import representatives
+    from pgcheck.checker.symbolic.prove import candidates
+    from pgcheck.checker.symbolic.representatives import representatives
 
     model = _pooled(*size).trace()
     assert len(representatives(model, True)) < len(representatives(model, False)) == len(model.bindings)
@@ -262,7 +262,7 @@ def test_found_lemmas_are_an_inductive_fixpoint_that_proves_every_safety_invaria
 
 
 def test_lemma_search_keeps_only_an_inductive_set() -> None:
-    from pgcheck.checker.lemma_search import clause_fn, search
+    from pgcheck.checker.symbolic.lemma_search import clause_fn, search
     from pgcheck.specs.lemma_atoms import atoms_for
 
     model = _pooled(1, 1).trace()
@@ -282,8 +282,8 @@ SEEDED = ["attach-without-carrier-check", "stale-latch-after-migration", "park-m
 
 def _with_mined_lemmas(model: TracedModel, invariant: str, kept: list[Any]) -> list[Candidate]:
     """The invariant, LM1-LM3 and LF…, and clauses mined (`search`) at this configuration."""
-    from pgcheck.checker.lemma_search import clause_fn
-    from pgcheck.checker.proving import candidates
+    from pgcheck.checker.symbolic.lemma_search import clause_fn
+    from pgcheck.checker.symbolic.prove import candidates
     from pgcheck.specs.lemma_atoms import atoms_for
 
     out = candidates(model, "pooled", [invariant], with_lemmas=True)
@@ -300,7 +300,7 @@ def test_a_seeded_mutation_is_not_proven_for_the_invariant_it_breaks(name: str) 
     is not. Where that configuration's options make the committed lemmas (mined under the
     default options) too weak, lemmas are mined at the configuration itself, from the
     unmutated model, and given to both."""
-    from pgcheck.checker.lemma_search import search
+    from pgcheck.checker.symbolic.lemma_search import search
     from pgcheck.model.mutations import MUTATION_BY_NAME
 
     m = MUTATION_BY_NAME[name]

@@ -1,4 +1,4 @@
-"""The order FIFO encoding of `prove` (checker/fifo_order.py) against the slot encoding,
+"""The order FIFO encoding of `prove` (checker/symbolic/fifo_order.py) against the slot encoding,
 the compiled model and broken variants.
 
 - Exactness: on reachable states of small configurations (one with affinity, whose T9
@@ -23,17 +23,17 @@ from typing import Any
 import pytest
 import z3
 from click.testing import CliRunner
-from pgcheck.checker import expr as X
-from pgcheck.checker.compile import compile_model
-from pgcheck.checker.encode import Encoder
 from pgcheck.checker.errors import ModelError
-from pgcheck.checker.induction import Candidate, prove
-from pgcheck.checker.interpret import apply_binding, evaluate
-from pgcheck.checker.lemma_search import reachable
-from pgcheck.checker.proving import candidates, fifo_encoding, run_prove
-from pgcheck.checker.session import run_check
-from pgcheck.checker.spec import Spec, TracedModel, require
-from pgcheck.checker.types import Fifo
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.compile import compile_model
+from pgcheck.checker.lang.interpret import apply_binding, evaluate
+from pgcheck.checker.lang.spec import Spec, TracedModel, require
+from pgcheck.checker.lang.types import Fifo
+from pgcheck.checker.run.check import run_check
+from pgcheck.checker.symbolic.encode import Encoder
+from pgcheck.checker.symbolic.induction import Candidate, prove
+from pgcheck.checker.symbolic.lemma_search import reachable
+from pgcheck.checker.symbolic.prove import candidates, fifo_encoding, run_prove
 from pgcheck.model import load, make_config
 from pgcheck.model.mutations import MUTATION_BY_NAME
 
@@ -196,8 +196,8 @@ def test_prove_cli_rejects_an_unknown_fifo_encoding_in_one_line() -> None:
 
 
 def test_one_conjunct_per_orbit_of_the_instances_a_binding_leaves_unfixed() -> None:
-    from pgcheck.checker.orbits import Orbits
-    from pgcheck.checker.reduce import conjuncts, representatives
+    from pgcheck.checker.symbolic.orbits import Orbits
+    from pgcheck.checker.symbolic.representatives import conjuncts, representatives
 
     model = _pooled(2, 3).trace()
     orbits = Orbits(model)

@@ -7,11 +7,11 @@ import random
 from typing import Any
 
 import pytest
-from pgcheck.checker.compile import compile_model
 from pgcheck.checker.examples import mutex
-from pgcheck.checker.explore import Explorer
-from pgcheck.checker.spec import TracedModel
-from pgcheck.checker.symmetry import Canonicalizer
+from pgcheck.checker.explicit.explore import Explorer
+from pgcheck.checker.explicit.symmetry import Canonicalizer
+from pgcheck.checker.lang.compile import compile_model
+from pgcheck.checker.lang.spec import TracedModel
 from pgcheck.model import load, make_config
 
 State = tuple[Any, ...]

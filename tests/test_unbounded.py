@@ -1,4 +1,4 @@
-"""The all-sizes proof (checker/unbounded.py): instances as uninterpreted sorts.
+"""The all-sizes proof (checker/symbolic/allsizes/proof.py): instances as uninterpreted sorts.
 
 - A hand-made lock over any number of processes: mutual exclusion with the holder lemma
   is proven for all sizes; a broken acquire gives a CTI; a counting invariant and one
@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from pgcheck.checker import expr as X
-from pgcheck.checker.allsizes import run_all_sizes
-from pgcheck.checker.spec import Spec, require
-from pgcheck.checker.types import Enum, Fifo, Ref
-from pgcheck.checker.unbounded import UCandidate, prove_all_sizes
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.spec import Spec, require
+from pgcheck.checker.lang.types import Enum, Fifo, Ref
+from pgcheck.checker.symbolic.allsizes.proof import UCandidate, prove_all_sizes
+from pgcheck.checker.symbolic.allsizes.runtime import run_all_sizes
 
 from pgcheck.cli import main
 

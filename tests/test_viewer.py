@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from pgcheck.checker.itf_read import load_trace, parse_trace
-from pgcheck.checker.viewer import default_output, embed_json, page_model, render_html
+from pgcheck.checker.traces.itf_read import load_trace, parse_trace
+from pgcheck.checker.traces.viewer import default_output, embed_json, page_model, render_html
 
 from pgcheck.cli import main
 
@@ -89,7 +89,7 @@ def test_embed_json_escapes_markup_characters() -> None:
 
 
 def test_script_never_uses_innerhtml() -> None:
-    from pgcheck.checker.viewer_page import JS
+    from pgcheck.checker.traces.viewer_page import JS
 
     assert "innerHTML" not in JS and "outerHTML" not in JS and "insertAdjacentHTML" not in JS
     assert "document.write" not in JS and "eval(" not in JS

@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.spec import Spec, require
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.spec import Spec, require
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations import BASE_OPTIONS, config, get
 from pgcheck.model.mutations.base import patch, replace

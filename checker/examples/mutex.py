@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgcheck.checker.expr import all_of, count_of
-from pgcheck.checker.spec import Spec, require
-from pgcheck.checker.types import Enum, Ref
+from pgcheck.checker.lang.expr import all_of, count_of
+from pgcheck.checker.lang.spec import Spec, require
+from pgcheck.checker.lang.types import Enum, Ref
 
 PC = Enum("pc", ["idle", "waiting", "critical"])
 

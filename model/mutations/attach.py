@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pgcheck.checker import expr as X
-from pgcheck.checker.spec import Spec, require
+from pgcheck.checker.lang import expr as X
+from pgcheck.checker.lang.spec import Spec, require
 from pgcheck.model.carrier_loop import next_runnable_is, pop_runnable
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations.base import Mutation, config, patch, replace

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgcheck.checker.errors import ModelError, UsageError
-from pgcheck.checker.spec import Spec
+from pgcheck.checker.lang.spec import Spec
 from pgcheck.model.config import PARAM_BY_NAME, PARAMS, ModelConfig, make_config
 from pgcheck.model.runtime import build
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.session import CheckRun, run_check
+from pgcheck.checker.run.check import CheckRun, run_check
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations.base import Mutation
 

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.smt import z3mod
+from pgcheck.checker.symbolic.smt import z3mod
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.vocabulary import MODES
 
@@ -53,8 +53,8 @@ def command(
     or memory limit) before the depth was reached.
     """
     z3mod()
-    from pgcheck.checker.bmc import BmcProgress, run_bmc
-    from pgcheck.checker.itf import trace_to_itf, write_trace
+    from pgcheck.checker.symbolic.bmc import BmcProgress, run_bmc
+    from pgcheck.checker.traces.itf import trace_to_itf, write_trace
 
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)), max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS)
     spec = load(cfg)

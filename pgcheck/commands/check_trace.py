@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pgcheck.checker.itf import trace_to_itf, write_trace
+from pgcheck.checker.traces.itf import trace_to_itf, write_trace
 from pgcheck.reference.trace_check import Verdict, check_events, trace_config, uses_poll_steps
 from pgcheck.reference.trace_events import read_events
 

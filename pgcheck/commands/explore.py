@@ -10,15 +10,15 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from pgcheck.checker.coverage import coverage, coverage_lines, dead_line
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.explore import Bounds, Progress
+from pgcheck.checker.explicit.coverage import coverage, coverage_lines, dead_line
+from pgcheck.checker.explicit.explore import Bounds, Progress
+from pgcheck.checker.explicit.native.explorer import Checkpointing
+from pgcheck.checker.explicit.native.resume import load_run, save_run
 from pgcheck.checker.memory import human_bytes
-from pgcheck.checker.native.explorer import Checkpointing
-from pgcheck.checker.native.resume import load_run, save_run
-from pgcheck.checker.session import ENGINES, CheckRun, run_check
-from pgcheck.checker.summary import counterexample_lines, summary_dict, summary_lines
-from pgcheck.checker.witness_trace import check_witness_id, write_witness_trace
+from pgcheck.checker.run.check import ENGINES, CheckRun, run_check
+from pgcheck.checker.run.summary import counterexample_lines, summary_dict, summary_lines
+from pgcheck.checker.run.witness_trace import check_witness_id, write_witness_trace
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.mutations import describe_config
 from pgcheck.model.mutations import get as get_mutation

@@ -6,7 +6,7 @@ import click
 
 from pgcheck import __version__
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.promela import spec_to_promela
+from pgcheck.checker.export.promela import spec_to_promela
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.vocabulary import MODES

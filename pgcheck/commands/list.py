@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from pgcheck.checker.spec import TracedModel
+from pgcheck.checker.lang.spec import TracedModel
 from pgcheck.model import load, make_config
 from pgcheck.model.config import PARAMS, Param
 from pgcheck.model.mutations import CATALOGUE, describe_config

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.smt import z3mod
+from pgcheck.checker.symbolic.smt import z3mod
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.vocabulary import MODES
 
@@ -94,8 +94,8 @@ def command(
     to induction or is false initially; 2: bad input; 3: Z3 gave up (unknown or time limit).
     """
     z3mod()
-    from pgcheck.checker.cti import changed_slots, write_cti
-    from pgcheck.checker.proving import run_prove, verdict_lines
+    from pgcheck.checker.symbolic.prove import run_prove, verdict_lines
+    from pgcheck.checker.traces.cti import changed_slots, write_cti
 
     opts = parse_options(list(options))
     if (no_all_sizes or all_sizes_lemmas) and not parametric:
@@ -107,8 +107,8 @@ def command(
         _find_lemmas(mode, carriers, sessions, opts, lemmas_out, time_limit, _progress(not quiet, t0))
         return
     if parametric:
-        from pgcheck.checker.allsizes import run_all_sizes
-        from pgcheck.checker.parametric import apply_all_sizes, markdown_table, sweep
+        from pgcheck.checker.symbolic.allsizes.runtime import run_all_sizes
+        from pgcheck.checker.symbolic.parametric import apply_all_sizes, markdown_table, sweep
 
         # The all-sizes proof first (seconds without lemmas), so a sweep that runs into
         # --time-limit does not leave it no time. Built for the pooled mode only.
@@ -176,7 +176,7 @@ def command(
 
 def _find_lemmas(mode: str, carriers: int | None, sessions: int, opts: dict[str, Any], out: str | None,
                  time_limit: float | None, progress: Any) -> None:
-    from pgcheck.checker.lemma_search import group, render, search
+    from pgcheck.checker.symbolic.lemma_search import group, render, search
 
     if mode != "pooled":
         raise UsageError("--find-lemmas: the lemma atoms (specs/lemma_atoms.py) are written for --mode=pooled")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.report import Settings, build_bundle
+from pgcheck.checker.review.bundle import Settings, build_bundle
 from pgcheck.model import parse_options
 
 

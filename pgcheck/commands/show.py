@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from pgcheck.checker.itf_read import load_trace
-from pgcheck.checker.show import print_trace
+from pgcheck.checker.traces.itf_read import load_trace
+from pgcheck.checker.traces.show import print_trace
 
 
 @click.command(name="show", short_help="Print a trace in the terminal, step by step.")

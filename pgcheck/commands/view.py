@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.itf_read import load_trace
-from pgcheck.checker.viewer import default_output, render_html
+from pgcheck.checker.traces.itf_read import load_trace
+from pgcheck.checker.traces.viewer import default_output, render_html
 
 
 @click.command(name="view", short_help="Write a trace as one self-contained HTML page.")

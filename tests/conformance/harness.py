@@ -22,11 +22,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pgcheck.checker.compile import CompiledModel, compile_model
-from pgcheck.checker.explore import Step
-from pgcheck.checker.itf import trace_to_itf, write_trace
-from pgcheck.checker.oracle import ModelOracle
-from pgcheck.checker.spec import TracedModel
+from pgcheck.checker.explicit.explore import Step
+from pgcheck.checker.lang.compile import CompiledModel, compile_model
+from pgcheck.checker.lang.oracle import ModelOracle
+from pgcheck.checker.lang.spec import TracedModel
+from pgcheck.checker.traces.itf import trace_to_itf, write_trace
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.runtime import build
 from pgcheck.reference import ControlledRuntime

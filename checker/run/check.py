@@ -1,0 +1,240 @@
+"""One check run: trace and compile a spec, explore it, turn the outcome into a report.
+
+Shared by `pgcheck explore`, `pgcheck mutants` and the tests, so they all see one
+behaviour.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pgcheck.checker.errors import ModelError, UsageError
+from pgcheck.checker.explicit.explore import Bounds, Explorer, Progress, Result
+from pgcheck.checker.explicit.native import build, cgen
+from pgcheck.checker.explicit.native.explorer import Checkpointing, NativeExplorer, NativeModel
+from pgcheck.checker.lang.compile import CompiledModel, compile_model
+from pgcheck.checker.lang.spec import Property, Spec, TracedModel
+from pgcheck.checker.liveness.check import (
+    LivenessReport,
+    check_liveness,
+    first_violation,
+    lasso_itf_meta,
+    select,
+)
+from pgcheck.checker.traces.itf import trace_to_itf, write_trace
+
+ENGINES = ("auto", "native", "python", "ray")
+INSTALL_RAY = "--engine=ray needs Ray: pip install 'pgcheck[distributed]'"
+
+
+@dataclass
+class CheckRun:
+    model: TracedModel
+    compiled: CompiledModel
+    explorer: Explorer | NativeExplorer
+    result: Result
+    trace_path: Path | None
+    compile_seconds: float
+    unreached_witnesses: list[Property]
+    liveness: LivenessReport | None = None  # when run with liveness=True and the search completed
+    liveness_note: str = ""  # why symmetry was off, or why liveness was not checked
+
+    @property
+    def verdict(self) -> str:
+        if self.result.verdict == "ok" and self.unreached_witnesses:
+            return "vacuous"
+        return self.result.verdict
+
+    def property_by_id(self, pid: str) -> Property | None:
+        for p, _ in self.model.invariants + self.model.witnesses:
+            if p.id == pid:
+                return p
+        return None
+
+
+def prepare(spec: Spec, invariants: list[str] | None = None) -> tuple[TracedModel, CompiledModel, float]:
+    t0 = time.monotonic()
+    model = spec.trace()
+    known = [p.id for p, _ in model.invariants]
+    if invariants:
+        unknown = [i for i in invariants if i not in known]
+        if unknown:
+            raise UsageError(
+                f"unknown invariant {', '.join(unknown)} for this configuration; known: {', '.join(known)}"
+            )
+    compiled = compile_model(model, invariants or None)
+    return model, compiled, time.monotonic() - t0
+
+
+def run_check(
+    spec: Spec,
+    *,
+    invariants: list[str] | None = None,
+    symmetry: bool = True,
+    bounds: Bounds | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    trace_out: str | Path | None = None,
+    default_trace_dir: str | Path | None = ".",
+    mutation: str | None = None,
+    keep_graph: bool = False,
+    engine: str = "python",
+    workers: int = 1,
+    checkpoint: Checkpointing | None = None,
+    liveness: bool = False,
+    properties: list[str] | None = None,
+    check_deadlock: bool = True,
+    address: str | None = None,
+) -> CheckRun:
+    """Explore `spec` and check its invariants; with `liveness` (or `properties`, ids of
+    temporal properties) also its liveness properties over the explored graph.
+
+    engine: "python" (the reference explorer), "native" (generated C), or "auto" (native
+    when a C compiler is there and no explored graph is needed, as liveness needs one)."""
+    model, compiled, compile_s = prepare(spec, invariants)
+    liveness = liveness or bool(properties)
+    skipped: dict[str, str] = dict(model.meta.get("liveness_skipped", {}))
+    chosen_props = select(model, properties, skipped) if liveness else []
+    note = ""
+    if liveness:
+        from pgcheck.checker.liveness.check import SYMMETRY_OFF
+
+        note = SYMMETRY_OFF if symmetry else ""
+        symmetry, keep_graph = False, True
+    explorer: Explorer | NativeExplorer
+    chosen = choose_engine(engine, model, keep_graph, workers)
+    if checkpoint is not None and chosen != "native":
+        raise UsageError(f"--checkpoint and --resume need the native engine, not {chosen} (use --engine=native)")
+    if address is not None and chosen != "ray":
+        raise UsageError("--address needs --engine=ray")
+    if chosen == "ray":
+        from pgcheck.checker.explicit.native.distributed import RayExplorer
+
+        t0 = time.monotonic()
+        native = native_model(compiled, symmetry)
+        compile_s += time.monotonic() - t0
+        explorer = RayExplorer(
+            compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, actors=workers, address=address,
+            native=native,
+        )
+    elif chosen == "native":
+        t0 = time.monotonic()
+        native = native_model(compiled, symmetry)
+        compile_s += time.monotonic() - t0
+        explorer = NativeExplorer(
+            compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, workers=workers, native=native,
+            checkpoint=checkpoint, check_deadlock=check_deadlock,
+        )
+    else:
+        explorer = Explorer(
+            compiled,
+            symmetry=symmetry,
+            bounds=bounds,
+            on_progress=on_progress,
+            keep_graph=keep_graph,
+            check_deadlock=check_deadlock,
+        )
+    result = explorer.run()
+    report: LivenessReport | None = None
+    if liveness and result.verdict == "ok":
+        assert isinstance(explorer, Explorer)  # liveness keeps the graph, so the Python engine ran
+        report = check_liveness(model, explorer, chosen_props, skipped)
+        lv = first_violation(report)
+        if lv is not None:
+            result.verdict, result.violation = "violation", lv
+    elif liveness:
+        note = "liveness not checked: the search stopped before the whole graph was explored"
+    trace_path: Path | None = None
+    v = result.violation
+    if v is not None:
+        prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
+        doc = trace_to_itf(
+            model, v.trace, kind="lasso" if v.kind == "liveness" else "counterexample", prop=prop,
+            mutation=mutation, message=v.message, loop=v.loop_index,
+        )
+        doc["#meta"]["highlight"] = highlight(model, v.trace, prop)
+        if v.kind == "liveness" and report is not None:
+            doc["#meta"].update(lasso_itf_meta(model, report, v.property_id))
+        elif prop is None:
+            doc["#meta"]["property"] = {"id": v.property_id, "kind": v.kind, "statement": describe_kind(v.kind), "citation": ""}
+        if trace_out is not None:
+            trace_path = write_trace(doc, trace_out)
+        elif default_trace_dir is not None:
+            trace_path = write_trace(doc, Path(default_trace_dir) / f"pgcheck-{v.property_id}.itf.json")
+    unreached: list[Property] = []
+    if result.verdict == "ok" and invariants is None:
+        unreached = [p for p, _ in model.witnesses if p.id not in result.witnesses_reached]
+    return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached, report, note)
+
+
+def choose_engine(engine: str, model: TracedModel, keep_graph: bool, workers: int) -> str:
+    """The engine a run uses; asking for one that cannot run here is a usage error."""
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "ray":
+        if not ray_available():
+            raise UsageError(INSTALL_RAY)
+        reason = native_unavailable(model) or ("an explored graph is needed" if keep_graph else None)
+        if reason is not None:
+            raise UsageError(f"--engine=ray runs the native engine's library, which cannot run this: {reason}")
+        return "ray"
+    if engine == "python":
+        if workers != 1:
+            raise UsageError("--workers needs the native engine (drop --engine=python)")
+        return "python"
+    reason = native_unavailable(model) or ("an explored graph is needed" if keep_graph else None)
+    if reason is None:
+        return "native"
+    if engine == "native":
+        raise UsageError(f"the native engine cannot run this: {reason} (use --engine=python)")
+    if workers != 1:
+        raise UsageError(f"--workers needs the native engine, which cannot run this: {reason}")
+    return "python"
+
+
+def native_unavailable(model: TracedModel) -> str | None:
+    """Why the native engine cannot explore `model` on this machine, or None."""
+    try:
+        build.compiler()
+        cgen.check_supported(model)
+    except (build.NoCompiler, cgen.Unsupported) as e:
+        return str(e)
+    return None
+
+
+def ray_available() -> bool:
+    """Whether the distributed engine's dependency (the `distributed` extra) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("ray") is not None
+
+
+def native_model(compiled: CompiledModel, symmetry: bool) -> NativeModel:
+    try:
+        return NativeModel(compiled, symmetry)
+    except RuntimeError as e:  # the compiler failed on generated code: a bug here, said in one line
+        raise ModelError(str(e)) from None
+
+
+def describe_kind(kind: str) -> str:
+    return {
+        "deadlock": "a state with no enabled action that the model does not declare quiescent",
+        "model-error": "the model could not be evaluated in this state",
+        "liveness": "a fair behaviour along which the property's obligation is never met",
+    }.get(kind, kind)
+
+
+def highlight(model: TracedModel, trace: list[Any], prop: Property | None) -> list[dict[str, Any]]:
+    """Entities the violation is about: instances of the property's kind changed by the last step."""
+    if prop is None or prop.about is None or len(trace) < 2:
+        return []
+    before, after = trace[-2].state, trace[-1].state
+    kind = model.kinds[prop.about]
+    marked = []
+    for i in kind.instances:
+        if any(before[model.slot_of[(kind.name, i, f)]] != after[model.slot_of[(kind.name, i, f)]] for f in kind.fields):
+            marked.append({"kind": kind.name, "index": i})
+    return marked

@@ -1,0 +1,288 @@
+"""Human and JSON summaries of a check run (what `pgcheck explore` prints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pgcheck.checker.explicit.explore import Result
+from pgcheck.checker.lang.spec import TracedModel
+from pgcheck.checker.liveness.check import LivenessReport, fairness_notes, instance_of, never_sentence
+from pgcheck.checker.memory import human_bytes
+from pgcheck.checker.run.check import CheckRun
+
+from pgcheck import __version__
+
+State = tuple[Any, ...]
+
+
+def _config_line(model: TracedModel) -> str:
+    p = model.params
+    if p.get("mode") == "pooled":
+        return f"mode pooled, {p['carriers']} carriers x {p['sessions']} sessions"
+    return f"mode {p.get('mode')}, {p['sessions']} sessions (each with its own carrier)"
+
+
+def _options_line(model: TracedModel) -> str:
+    skip = {"mode", "carriers", "sessions"}
+    parts = []
+    for k, v in model.params.items():
+        if k in skip:
+            continue
+        parts.append(f"{k}={','.join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else v}")
+    return "options " + " ".join(parts)
+
+
+def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
+    """(id, verdict, statement) for every checked invariant."""
+    r = run.result
+    v = r.violation
+    rows = []
+    for pid in run.compiled.invariant_ids:
+        prop = run.property_by_id(pid)
+        statement = prop.statement if prop else ""
+        if v is not None and v.property_id == pid:
+            verdict = "VIOLATED"
+        elif r.verdict == "ok" or (v is not None and v.kind == "liveness"):
+            verdict = "holds"  # a liveness check runs only after the whole graph was explored
+        elif r.verdict == "incomplete":
+            verdict = "holds so far"
+        else:
+            verdict = "not refuted"  # the run stopped at another violation first
+        rows.append((pid, verdict, statement))
+    return rows
+
+
+def _engine(r: Result) -> str:
+    if r.engine == "native":
+        return f"native (generated C), {r.workers} worker{'s' if r.workers != 1 else ''}"
+    return "python"
+
+
+def _per_state(r: Result) -> str:
+    if r.bytes_per_state is None:
+        return ""
+    return f" ({r.bytes_per_state:.1f} bytes per state in memory for the visited set and parent map)"
+
+
+def summary_lines(run: CheckRun) -> list[str]:
+    r = run.result
+    model = run.model
+    rate = r.distinct / r.elapsed if r.elapsed > 0 else 0.0
+    out = [
+        f"pgcheck {__version__} explore: {_config_line(model)}",
+        _options_line(model),
+        f"symmetry reduction: {'on' if r.symmetry else 'off'}; engine: breadth-first explicit state, {_engine(r)}",
+        f"distinct states:  {r.distinct:,}",
+        f"generated states: {r.generated:,}",
+        f"depth (diameter): {r.depth}",
+        f"time:             {r.elapsed:.1f} s ({rate:,.0f} states/s; model compiled in {run.compile_seconds:.1f} s)",
+        f"peak memory:      {human_bytes(r.peak_rss_bytes)}" + _per_state(r),
+        f"fingerprint collision probability (optimistic): {r.collision_probability:.1e}",
+        "",
+        "invariants:",
+    ]
+    for pid, verdict, statement in property_verdicts(run):
+        out.append(f"  {pid:<4} {verdict:<13} {statement}")
+    if model.witnesses:
+        out.append("witnesses:")
+        for prop, _ in model.witnesses:
+            depth = r.witnesses_reached.get(prop.id)
+            status = f"reached at depth {depth}" if depth is not None else "NOT REACHED"
+            out.append(f"  {prop.id:<24} {status:<20} {prop.statement}")
+    if run.liveness is not None or run.liveness_note:
+
+        out += liveness_lines(run)
+    out.append("")
+    verdict = run.verdict
+    if verdict == "ok" and run.liveness is not None:
+        out.append("result: every invariant and liveness property holds and every witness was reached")
+    elif verdict == "ok":
+        out.append("result: every invariant holds and every witness was reached")
+    elif verdict == "vacuous":
+        ids = ", ".join(p.id for p in run.unreached_witnesses)
+        out.append(f"result: VACUOUS: witness {ids} never reached; the checks do not cover it")
+    elif verdict == "incomplete":
+        out.append(f"result: INCOMPLETE: {r.stop_reason}; no violation among the states explored")
+    else:
+        assert r.violation is not None
+        v = r.violation
+        what = {"invariant": f"invariant {v.property_id} violated", "deadlock": "deadlock"}.get(v.kind, v.kind)
+        if v.kind == "liveness" and v.loop_index is not None:
+            out.append(
+                f"result: VIOLATION: liveness property {v.property_id} ({v.message}): a lasso of "
+                f"{v.loop_index} stem steps and a {len(v.trace) - v.loop_index}-step cycle (short, not guaranteed shortest)"
+            )
+        else:
+            out.append(f"result: VIOLATION: {what} after {len(v.trace) - 1} steps (shortest)")
+        if v.message and v.kind != "liveness":
+            out.append(f"  {v.message}")
+        if run.trace_path is not None:
+            out.append(f"counterexample written to {run.trace_path}  (view: pgcheck view {run.trace_path})")
+    return out
+
+
+def changed_fields(model: TracedModel, before: State, after: State) -> list[str]:
+    out = []
+    for j, info in enumerate(model.slots):
+        if before[j] != after[j]:
+            ty = info.ty
+            out.append(f"{info.label}: {fmt(ty.to_itf(before[j]))} -> {fmt(ty.to_itf(after[j]))}")
+    return out
+
+
+def fmt(v: Any) -> str:
+    if isinstance(v, dict) and "#set" in v:
+        return "{" + ", ".join(str(x) for x in v["#set"]) + "}"
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, list):
+        return "[" + ", ".join(str(x) for x in v) + "]"
+    return str(v)
+
+
+def counterexample_lines(run: CheckRun) -> list[str]:
+    v = run.result.violation
+    assert v is not None
+    if v.kind == "liveness":
+
+        return lasso_lines(run)
+    model = run.model
+    out = ["", "counterexample (shortest):"]
+    for i, st in enumerate(v.trace):
+        if st.binding is None:
+            out.append("  step 0: initial state")
+            continue
+        out.append(f"  step {i}: {model.bindings[st.binding].label}")
+        for change in changed_fields(model, v.trace[i - 1].state, st.state):
+            out.append(f"      {change}")
+    return out
+
+
+def summary_dict(run: CheckRun) -> dict[str, Any]:
+    r = run.result
+    v = r.violation
+    return {
+        "pgcheck": __version__,
+        "verdict": run.verdict,
+        "params": run.model.params,
+        "symmetry": r.symmetry,
+        "engine": r.engine,
+        "workers": r.workers,
+        "compile_seconds": round(run.compile_seconds, 3),
+        "bytes_per_state": None if r.bytes_per_state is None else round(r.bytes_per_state, 2),
+        "distinct_states": r.distinct,
+        "generated_states": r.generated,
+        "depth": r.depth,
+        "seconds": round(r.elapsed, 3),
+        "states_per_second": round(r.distinct / r.elapsed, 1) if r.elapsed > 0 else None,
+        "peak_rss_bytes": r.peak_rss_bytes,
+        "collision_probability": r.collision_probability,
+        "stop_reason": r.stop_reason or None,
+        "invariants": [{"id": pid, "verdict": verdict} for pid, verdict, _ in property_verdicts(run)],
+        "witnesses": {p.id: r.witnesses_reached.get(p.id) for p, _ in run.model.witnesses},
+        "violation": None
+        if v is None
+        else {
+            "kind": v.kind,
+            "property": v.property_id,
+            "length": len(v.trace) - 1,
+            "message": v.message or None,
+            "steps": [None if st.binding is None else run.model.bindings[st.binding].label for st in v.trace],
+            "trace_file": str(run.trace_path) if run.trace_path else None,
+            "loop_index": v.loop_index,
+        },
+        "liveness": _liveness_dict(run),
+    }
+
+
+def _liveness_dict(run: CheckRun) -> dict[str, Any] | None:
+
+    return liveness_dict(run.liveness)
+
+
+# What `pgcheck explore --liveness` adds: property verdicts, figures, and a lasso.
+
+def liveness_lines(run: CheckRun) -> list[str]:
+    out: list[str] = []
+    if run.liveness_note:
+        out.append(run.liveness_note)
+    r = run.liveness
+    if r is None:
+        return out
+    out.append(
+        f"liveness ({r.graph_states:,} states, {r.graph_edges:,} edges, {r.seconds:.1f} s, "
+        f"{human_bytes(r.peak_rss_bytes)} peak):"
+    )
+    for o in r.outcomes:
+        note = f"pending in {o.pending_states:,} states" if o.pending_states else "never pending (vacuous here)"
+        verdict = f"VIOLATED by {o.violated_instance}" if o.lasso is not None else "holds"
+        out.append(f"  {o.prop.id:<4} {verdict:<26} {o.prop.form:<17} {o.prop.statement}  [{note}]")
+    if r.skipped:
+        out.append("  not checked here: " + "; ".join(f"{k}: {v}" for k, v in r.skipped.items()))
+    return out
+
+
+def lasso_lines(run: CheckRun) -> list[str]:
+    """The lasso of the reported liveness violation: stem, marked cycle, fairness, one sentence."""
+    v = run.result.violation
+    r = run.liveness
+    assert v is not None and r is not None and v.loop_index is not None
+    out_ = next(o for o in r.outcomes if o.prop.id == v.property_id)
+    ob = instance_of(run.model, out_.violated_instance or "")
+    assert out_.lasso is not None and ob is not None
+    lasso = out_.lasso
+    model = run.model
+    prop = ob.prop
+    out = ["", f"lasso for {ob.label} ({prop.form}): {prop.statement}  [{prop.cite}]"]
+    loop = v.loop_index
+    for i, st in enumerate(v.trace):
+        mark = "  |" if i > loop else "   "
+        if st.binding is None:
+            out.append(f"{mark} step 0: initial state")
+        else:
+            out.append(f"{mark} step {i}: {model.bindings[st.binding].label}")
+            for change in changed_fields(model, v.trace[i - 1].state, st.state):
+                out.append(f"{mark}     {change}")
+        if i == loop and lasso.closing is not None:
+            out.append(f"  --- cycle: from the state after step {loop}, the marked steps repeat for ever ---")
+    if lasso.closing is None:
+        out.append(f"  --- the behaviour stays in the state after step {loop} for ever (stuttering) ---")
+    else:
+        out.append(f"  | step {len(v.trace)}: {model.bindings[lasso.closing].label}  (back to the state after step {loop})")
+    out.append("fair under the declared fairness (pgcheck list); the property relies on: " + _relies(prop.relies, model.params))
+    for note in fairness_notes(model, r.graph, lasso):
+        out.append(f"  {note}")
+    out.append("never: " + never_sentence(model, ob, lasso))
+    return out
+
+
+def _relies(relies: tuple[str, ...], params: dict[str, Any]) -> str:
+    """The assumptions a property relies on, each assumption option with its value in this run."""
+    parts = []
+    for r in relies:
+        value = params.get(r)
+        parts.append(f"{r} ({'on' if value else 'OFF in this run'})" if isinstance(value, bool) else r)
+    return ", ".join(parts) or "nothing"
+
+
+def liveness_dict(report: LivenessReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "graph_states": report.graph_states,
+        "graph_edges": report.graph_edges,
+        "seconds": round(report.seconds, 3),
+        "peak_rss_bytes": report.peak_rss_bytes,
+        "properties": [
+            {
+                "id": o.prop.id,
+                "form": o.prop.form,
+                "verdict": "violated" if o.lasso is not None else "holds",
+                "instance": o.violated_instance,
+                "pending_states": o.pending_states,
+                "relies": list(o.prop.relies),
+            }
+            for o in report.outcomes
+        ],
+        "skipped": report.skipped,
+    }

@@ -1,0 +1,28 @@
+"""`--witness ID --trace-out FILE`: an example trace that reaches a witness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pgcheck.checker.errors import UsageError
+from pgcheck.checker.lang.spec import Spec
+from pgcheck.checker.run.check import CheckRun
+from pgcheck.checker.traces.itf import trace_to_itf, write_trace
+
+
+def check_witness_id(spec: Spec, wid: str) -> None:
+    known = [p.id for p in spec.properties if p.kind == "witness"]
+    if wid not in known:
+        raise UsageError(f"unknown witness {wid} for this configuration; known: {', '.join(known) or 'none'}")
+
+
+def write_witness_trace(run: CheckRun, wid: str, trace_out: str | None) -> str:
+    """Write the shortest trace to the state where witness `wid` was first reached; say where."""
+    fp = run.result.witness_states.get(wid)
+    if fp is None:
+        return f"witness {wid}: NOT REACHED, no example trace"
+    prop = next(p for p, _ in run.model.witnesses if p.id == wid)
+    steps = run.explorer.trace_to(fp)
+    doc = trace_to_itf(run.model, steps, kind="witness", prop=prop)
+    path = write_trace(doc, Path(trace_out) if trace_out else Path(f"pgcheck-{wid}.itf.json"))
+    return f"witness {wid}: example of {len(steps) - 1} steps written to {path}  (view: pgcheck view {path})"
