@@ -26,6 +26,7 @@ from pgcheck.checker.liveness.check import (
     select,
 )
 from pgcheck.checker.traces.itf import trace_to_itf, write_trace
+from pgcheck.checker.traces.why import culprit_instances, explanation_meta
 
 ENGINES = ("auto", "native", "python", "ray")
 INSTALL_RAY = "--engine=ray needs Ray: pip install 'pgcheck[distributed]'"
@@ -42,6 +43,7 @@ class CheckRun:
     unreached_witnesses: list[Property]
     liveness: LivenessReport | None = None  # when run with liveness=True and the search completed
     liveness_note: str = ""  # why symmetry was off, or why liveness was not checked
+    trace_doc: dict[str, Any] | None = None  # the counterexample as ITF (also when not written)
 
     @property
     def verdict(self) -> str:
@@ -148,6 +150,7 @@ def run_check(
     elif liveness:
         note = "liveness not checked: the search stopped before the whole graph was explored"
     trace_path: Path | None = None
+    doc: dict[str, Any] = {}
     v = result.violation
     if v is not None:
         prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
@@ -156,8 +159,15 @@ def run_check(
             mutation=mutation, message=v.message, loop=v.loop_index,
         )
         doc["#meta"]["highlight"] = highlight(model, v.trace, prop)
+        if prop is not None:
+            last = len(v.trace) - 1
+            why = explanation_meta(model, prop.id, v.trace[-1].state, last)
+            if why is not None:
+                doc["#meta"]["explanation"] = why
+                doc["#meta"]["highlight"] = culprit_instances(model, why["reads"], prop.about) or doc["#meta"]["highlight"]
         if v.kind == "liveness" and report is not None:
             doc["#meta"].update(lasso_itf_meta(model, report, v.property_id))
+            doc["#meta"]["highlight"] = lasso_highlight(model, report, v.property_id)
         elif prop is None:
             doc["#meta"]["property"] = {"id": v.property_id, "kind": v.kind, "statement": describe_kind(v.kind), "citation": ""}
         if trace_out is not None:
@@ -167,7 +177,8 @@ def run_check(
     unreached: list[Property] = []
     if result.verdict == "ok" and invariants is None:
         unreached = [p for p, _ in model.witnesses if p.id not in result.witnesses_reached]
-    return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached, report, note)
+    doc_out = doc if v is not None else None
+    return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached, report, note, doc_out)
 
 
 def choose_engine(engine: str, model: TracedModel, keep_graph: bool, workers: int) -> str:
@@ -238,3 +249,12 @@ def highlight(model: TracedModel, trace: list[Any], prop: Property | None) -> li
         if any(before[model.slot_of[(kind.name, i, f)]] != after[model.slot_of[(kind.name, i, f)]] for f in kind.fields):
             marked.append({"kind": kind.name, "index": i})
     return marked
+
+
+def lasso_highlight(model: TracedModel, report: LivenessReport, pid: str) -> list[dict[str, Any]]:
+    """The instance a violated liveness property is about: `L3[session=1]` -> session 1."""
+    out = next((o for o in report.outcomes if o.prop.id == pid), None)
+    if out is None or out.prop.each is None:
+        return []
+    ob = next((t for t in model.temporal if t.label == out.violated_instance), None)
+    return [] if ob is None or ob.index is None else [{"kind": out.prop.each, "index": ob.index}]
