@@ -6,33 +6,16 @@ import json
 from typing import Any
 
 from pgcheck.checker.explicit.explore import Result
-from pgcheck.checker.lang.spec import Binding, TracedModel
+from pgcheck.checker.lang.spec import Binding
 from pgcheck.checker.liveness.check import LivenessReport, fairness_notes, instance_of, never_sentence
 from pgcheck.checker.memory import human_bytes
-from pgcheck.checker.run.check import CheckRun
+from pgcheck.checker.run.check import CheckRun, header_lines
 from pgcheck.checker.traces.itf_read import Trace, parse_trace
 from pgcheck.checker.traces.show import compact_lines, plain, why_lines
 
 from pgcheck import __version__
 
 State = tuple[Any, ...]
-
-
-def _config_line(model: TracedModel) -> str:
-    p = model.params
-    if p.get("mode") == "pooled":
-        return f"mode pooled, {p['carriers']} carriers x {p['sessions']} sessions"
-    return f"mode {p.get('mode')}, {p['sessions']} sessions (each with its own carrier)"
-
-
-def _options_line(model: TracedModel) -> str:
-    skip = {"mode", "carriers", "sessions"}
-    parts = []
-    for k, v in model.params.items():
-        if k in skip:
-            continue
-        parts.append(f"{k}={','.join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else v}")
-    return "options " + " ".join(parts)
 
 
 def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
@@ -55,12 +38,6 @@ def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _engine(r: Result) -> str:
-    if r.engine == "native":
-        return f"native (generated C), {r.workers} worker{'s' if r.workers != 1 else ''}"
-    return "python"
-
-
 def _per_state(r: Result) -> str:
     if r.bytes_per_state is None:
         return ""
@@ -72,9 +49,7 @@ def summary_lines(run: CheckRun) -> list[str]:
     model = run.model
     rate = r.distinct / r.elapsed if r.elapsed > 0 else 0.0
     out = [
-        f"pgcheck {__version__} explore: {_config_line(model)}",
-        _options_line(model),
-        f"symmetry reduction: {'on' if r.symmetry else 'off'}; engine: breadth-first explicit state, {_engine(r)}",
+        *header_lines(model, r.engine, r.workers, r.symmetry),
         f"distinct states:  {r.distinct:,}",
         f"generated states: {r.generated:,}",
         f"depth (diameter): {r.depth}",

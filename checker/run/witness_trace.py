@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import check_names
 from pgcheck.checker.lang.spec import Spec
 from pgcheck.checker.run.check import CheckRun
 from pgcheck.checker.traces.itf import trace_to_itf, write_trace
@@ -13,8 +13,7 @@ from pgcheck.checker.traces.why import culprit_instances, explanation_meta
 
 def check_witness_id(spec: Spec, wid: str) -> None:
     known = [p.id for p in spec.properties if p.kind == "witness"]
-    if wid not in known:
-        raise UsageError(f"unknown witness {wid} for this configuration; known: {', '.join(known) or 'none'}")
+    check_names("witness", [wid], known)
 
 
 def write_witness_trace(run: CheckRun, wid: str, trace_out: str | None) -> str:
