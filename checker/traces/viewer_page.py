@@ -139,7 +139,7 @@ button { font: inherit; }
 #detail { display: grid; grid-template-columns: minmax(260px, 340px) 1fr; gap: 0; margin: 12px 16px 24px; }
 #detail > .panel { margin: 0; }
 #steps-panel { margin-right: 12px !important; display: flex; flex-direction: column; max-height: 70vh; }
-#steps { list-style: none; margin: 0; padding: 4px 0; overflow: auto; flex: 1; }
+#steps { list-style: none; margin: 0; padding: 4px 0; overflow: auto; flex: 1; position: relative; }
 #steps li.step { display: grid; grid-template-columns: 38px 1fr auto; gap: 6px; padding: 4px 10px;
   cursor: pointer; border-left: 3px solid transparent; align-items: baseline; }
 #steps li.step:hover { background: var(--bg); }
@@ -570,7 +570,11 @@ JS = r"""
     });
     document.body.dataset.step = String(s);
     buildState(s);
-    stepItems[s].scrollIntoView({ block: "nearest" });
+    // Scroll the step list only (scrollIntoView would scroll the page, or a page framing it).
+    var list = document.getElementById("steps"), item = stepItems[s];
+    if (item.offsetTop < list.scrollTop || item.offsetTop + item.offsetHeight > list.scrollTop + list.clientHeight) {
+      list.scrollTop = Math.max(0, item.offsetTop - list.clientHeight / 2);
+    }
     // Keep the selected column visible; when it leaves the view, bring it to the middle.
     var head = colHeads[s];
     var labelW = colHeads[0].offsetLeft;
