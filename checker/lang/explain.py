@@ -73,11 +73,11 @@ class Formatter:
         if op == "slot":
             return str(a[1])
         if op == "var":
-            return str(a[0])
+            return "x"  # the IR names it after an object id, which differs between runs
         if op == "deref":
             return f"{a[0]}[{t(a[2])}].{a[1]}"
         if op in _INFIX:
-            return f"{t(a[0])} {_INFIX[op]} {t(a[1])}"
+            return f"{_paren(a[0], t(a[0]))} {_INFIX[op]} {_paren(a[1], t(a[1]))}"
         if op in ("and", "or"):
             return f" {op} ".join(_paren(x, t(x)) for x in a)
         if op == "not":
@@ -136,10 +136,13 @@ def _node(w: _Walk, e: Expr, env: dict[str, Any]) -> dict[str, Any]:
 def _deciding(e: Expr, raw: Any, s: State, env: dict[str, Any]) -> list[Expr]:
     """The sub-expressions that decide `e`'s value."""
     op, a = e.op, e.args
-    if op == "and":
-        return [x for x in a if not evaluate(x, s, env)] if not raw else list(a)
-    if op == "or":
-        return [x for x in a if evaluate(x, s, env)] if raw else list(a)
+    if op in ("and", "or"):
+        # The terms that give the value; a term that cannot be evaluated here (a read through
+        # a null reference that an earlier term guards) is left out, as evaluation skips it.
+        want = op == "or"
+        if raw == want:
+            return [x for x in a if _safe(x, s, env) is want]
+        return [x for x in a if _safe(x, s, env) is not None]
     if op == "if":
         return [a[0], a[1] if evaluate(a[0], s, env) else a[2]]
     if op == "deref":
@@ -148,6 +151,13 @@ def _deciding(e: Expr, raw: Any, s: State, env: dict[str, Any]) -> list[Expr]:
     if op == "fifo_filter":
         return [a[0]]
     return [x for x in a if isinstance(x, Expr)]
+
+
+def _safe(e: Expr, s: State, env: dict[str, Any]) -> bool | None:
+    try:
+        return bool(evaluate(e, s, env))
+    except ModelError:
+        return None
 
 
 def explain(model: TracedModel, e: Expr, state: State) -> dict[str, Any]:
