@@ -133,3 +133,12 @@ def test_unchanged_steps_collapse_into_one_line() -> None:
 
     text = plain(compact_lines(parse_trace(json.dumps(doc), "t.itf.json")))
     assert "steps 3-4: Noop, " in text and "(no field changed)" in text
+
+
+def test_witness_trace_says_the_search_stopped_first(tmp_path: Path) -> None:
+    args = ["explore", "--carriers", "2", "--sessions", "2", "--mutation", S15_MUTATION, "--engine", "python",
+            "-q", "--witness", "W-migrated-resume", "--trace-out", str(tmp_path / "w.itf.json")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "witness W-migrated-resume: not reached before the search stopped" in result.stdout
+    assert not (tmp_path / "w.itf.json").exists()

@@ -20,6 +20,8 @@ def write_witness_trace(run: CheckRun, wid: str, trace_out: str | None) -> str:
     """Write the shortest trace to the state where witness `wid` was first reached; say where."""
     fp = run.result.witness_states.get(wid)
     if fp is None:
+        if run.result.verdict != "ok":  # a violation or a bound ended the search first
+            return f"witness {wid}: not reached before the search stopped, no example trace"
         return f"witness {wid}: NOT REACHED, no example trace"
     prop = next(p for p, _ in run.model.witnesses if p.id == wid)
     steps = run.explorer.trace_to(fp)
