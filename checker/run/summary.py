@@ -64,6 +64,17 @@ def _per_state(r: Result) -> str:
     return f" ({r.bytes_per_state:.1f} bytes per state in memory for the visited set and parent map)"
 
 
+def _por_lines(run: CheckRun) -> list[str]:
+    r = run.result
+    if not r.por:
+        return [run.por_note] if run.por_note else []
+    share = r.por_reduced / r.por_expanded if r.por_expanded else 0.0
+    line = f"partial-order reduction: on ({r.por_reduced:,} of {r.por_expanded:,} states expanded by a proper stubborn set, {share:.0%})"
+    if r.por_dropped_at:
+        line += f"; switched off after {r.por_dropped_at:,} states for reducing under 1%"
+    return [line, "  (a counterexample need not be the shortest; --no-por gives the shortest)"]
+
+
 def summary_lines(run: CheckRun) -> list[str]:
     r = run.result
     model = run.model
@@ -72,6 +83,7 @@ def summary_lines(run: CheckRun) -> list[str]:
         f"pgcheck {__version__} explore: {_config_line(model)}",
         _options_line(model),
         f"symmetry reduction: {'on' if r.symmetry else 'off'}; engine: breadth-first explicit state, {_engine(r)}",
+        *_por_lines(run),
         f"distinct states:  {r.distinct:,}",
         f"generated states: {r.generated:,}",
         f"depth (diameter): {r.depth}",
@@ -166,6 +178,7 @@ def summary_dict(run: CheckRun) -> dict[str, Any]:
         "verdict": run.verdict,
         "params": run.model.params,
         "symmetry": r.symmetry,
+        "por": {"on": r.por, "reduced": r.por_reduced, "expanded": r.por_expanded, "dropped_at": r.por_dropped_at or None},
         "engine": r.engine,
         "workers": r.workers,
         "compile_seconds": round(run.compile_seconds, 3),
