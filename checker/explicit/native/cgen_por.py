@@ -9,9 +9,12 @@ algorithm that uses them is in engine.c (por_expand).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from pgcheck.checker.explicit.por import Reduction, analyse, conjuncts, reads
 from pgcheck.checker.lang.expr import Expr
-from pgcheck.checker.lang.spec import TracedModel
+from pgcheck.checker.lang.spec import Property, TracedModel
 
 
 class _Lists:
@@ -40,7 +43,7 @@ class _Goals:
     itself evaluated are evaluated, so no new run-time error can arise here.
     """
 
-    def __init__(self, red: Reduction, lists: _Lists, c: "object") -> None:
+    def __init__(self, red: Reduction, lists: _Lists, c: Callable[[Expr], str]) -> None:
         self.red = red
         self.lists = lists
         self.c = c
@@ -65,7 +68,7 @@ class _Goals:
             # The first operand that holds the value: false for and, true for or.
             out = []
             for k, x in enumerate(e.args):
-                test = f"!({self.c(x)})" if op == "and" else f"({self.c(x)})"  # type: ignore[operator]
+                test = f"!({self.c(x)})" if op == "and" else f"({self.c(x)})"
                 body = self.need(x, target, indent + "    ")
                 out.append(f"{indent}{'if' if k == 0 else 'else if'} ({test}) {{")
                 out += body
@@ -74,7 +77,7 @@ class _Goals:
         return self.leaf(e, indent)
 
 
-def generate(model: TracedModel, chosen: list[tuple[object, Expr]], g: object) -> list[str]:
+def generate(model: TracedModel, chosen: list[tuple[Property, Expr]], g: Any) -> list[str]:
     """The C of the reduction: tables, guard_states(), por_goals()."""
     red = analyse(model)
     lists = _Lists()
@@ -91,14 +94,14 @@ def generate(model: TracedModel, chosen: list[tuple[object, Expr]], g: object) -
     fallible_before = [
         int(any(red.access[i].conj_fallible[:k])) for i in range(nb) for k in range(len(red.enablers[i]))
     ]
-    c = g.c  # type: ignore[attr-defined]
+    c = g.c
     goals = _Goals(red, lists, c)
     out = ["/* Partial-order reduction (checker/explicit/por.py, docs/reduction.md). */"]
     # Guard states: -1 enabled, else the first false conjunct.
     gs = ["static void guard_states(const int64_t *s, int16_t *ff, int16_t *nes)", "{"]
     for b in model.bindings:
         parts = conjuncts(b.guard)
-        g.where = f"action {b.label}"  # type: ignore[attr-defined]
+        g.where = f"action {b.label}"
         if len(parts) == 1 and parts[0].op == "const":
             gs.append(f"    ff[{b.index}] = {'-1' if parts[0].args[0] else '0'};")
             continue
@@ -115,17 +118,17 @@ def generate(model: TracedModel, chosen: list[tuple[object, Expr]], g: object) -
                 f" && !{c(parts[k])}) nes[{i}] = {k};"
             )
     gs.append("}")
-    g.where = ""  # type: ignore[attr-defined]
+    g.where = ""
     body = ["static void por_goals(const int64_t *s, struct por *p, uint64_t unreached)", "{", "    (void)unreached;"]
     for pr, e in chosen:
-        g.where = f"invariant {pr.id}"  # type: ignore[attr-defined]
+        g.where = f"invariant {pr.id}"
         body += goals.need(e, False, "    ")
     for i, (pr, e) in enumerate(model.witnesses):
-        g.where = f"witness {pr.id}"  # type: ignore[attr-defined]
+        g.where = f"witness {pr.id}"
         inner = goals.need(e, True, "        ")
         if inner:
             body += [f"    if (((unreached >> {i}) & 1) && !{c(e)}) {{", *inner, "    }"]
-    g.where = ""  # type: ignore[attr-defined]
+    g.where = ""
     body.append("}")
 
     def arr(name: str, ty: str, items: list[int]) -> str:
