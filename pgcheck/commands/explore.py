@@ -57,7 +57,7 @@ class ProgressPrinter:
 
 
 # What a resumed run takes from the checkpoint directory instead of the command line.
-RESUMED = ("mode", "carriers", "sessions", "options", "invariants", "no_symmetry", "mutation")
+RESUMED = ("mode", "carriers", "sessions", "options", "invariants", "no_symmetry", "no_por", "mutation")
 
 
 def exit_code(run: CheckRun) -> int:
@@ -141,6 +141,7 @@ def command(
         mode, carriers, sessions = saved["mode"], saved["carriers"], saved["sessions"]
         options, invariants, no_symmetry = tuple(saved["options"]), tuple(saved["invariants"]), not saved["symmetry"]
         mutation = saved.get("mutation")
+        no_por = not saved.get("por", False)
         checkpoint = Checkpointing(Path(resume_dir), checkpoint_every, resume=True)
         engine = "native"
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
@@ -151,6 +152,7 @@ def command(
         save_run(Path(checkpoint_dir), {
             "mode": mode, "carriers": carriers, "sessions": sessions, "options": list(options),
             "invariants": list(invariants), "symmetry": not no_symmetry, "mutation": mutation,
+            "por": not (no_por or show_coverage or fail_on_dead_actions),
         })
         checkpoint = Checkpointing(Path(checkpoint_dir), checkpoint_every)
     progress = ProgressPrinter(enabled=not quiet)

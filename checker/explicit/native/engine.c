@@ -968,7 +968,7 @@ static void *worker_main(void *arg)
  * of it. Loading refuses a file whose magic, key, size or checksum is wrong.
  */
 
-#define CKPT_MAGIC 0x32544b504b434750ULL /* "PGCKPT2" */
+#define CKPT_MAGIC 0x33544b504b434750ULL /* "PGCKPT3" */
 
 typedef struct {
     FILE *f;
@@ -1008,6 +1008,7 @@ typedef struct {
     uint64_t magic, key;
     int64_t nslots, nbindings, nwit, symmetry;
     int64_t next_id, depth, generated, quiescent, level_total;
+    int64_t por, por_reduced, por_full, por_dropped_at; /* the reduction's state (docs/reduction.md) */
 } ck_header;
 
 static int save_checkpoint(void)
@@ -1016,7 +1017,11 @@ static int save_checkpoint(void)
     if (!io.f)
         return -1;
     ck_header h = {CKPT_MAGIC, ck.key, NSLOTS, NBINDINGS, NWIT, run.symmetry, next_id, run.depth,
-                   total_generated(), 0, run.level_total};
+                   total_generated(), 0, run.level_total, run.por, 0, 0, run.por_dropped_at};
+    for (int k = 0; k < run.workers; k++) {
+        h.por_reduced += run.w[k]->por_reduced;
+        h.por_full += run.w[k]->por_full;
+    }
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
     memset(fired, 0, sizeof(fired));
     memset(fresh, 0, sizeof(fresh));
@@ -1247,6 +1252,10 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         run.w[0]->generated = h.generated - 1;
         run.w[0]->quiescent = h.quiescent;
         run.level_total = h.level_total;
+        run.por = (int)h.por;
+        run.por_dropped_at = h.por_dropped_at;
+        run.w[0]->por_reduced = h.por_reduced;
+        run.w[0]->por_full = h.por_full;
         goto explore;
     }
     /* The initial state. */
