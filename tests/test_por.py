@@ -12,7 +12,7 @@ from typing import Any
 
 import naive
 import pytest
-from hypothesis import event, given
+from hypothesis import event, given, settings
 from pgcheck.checker.explicit.native.explorer import NativeExplorer
 from pgcheck.checker.explicit.por import analyse
 from pgcheck.checker.lang.compile import compile_model
@@ -86,7 +86,7 @@ def _has_deadlock(model: TracedModel, states: set[Any]) -> bool:
     return any(not list(naive.successors(model, s)) and not naive.holds(model.quiescent, s) for s in states)
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=30)  # each example compiles its own C library
 @given(spec_descriptions())
 def test_random_specs_keep_their_verdicts_under_reduction(desc: dict[str, Any]) -> None:
     model = trace_or_none(desc, with_invariant=True)
