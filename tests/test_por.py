@@ -139,3 +139,24 @@ def test_liveness_runs_without_reduction_and_says_why() -> None:
     spec = load(make_config("pooled", 1, 1, {}))
     run = run_check(spec, engine="auto", por=True, liveness=True, default_trace_dir=None)
     assert not run.result.por and run.por_note == POR_LIVENESS
+
+
+def test_a_step_left_out_along_a_cycle_is_still_taken() -> None:
+    """One component cycles for ever; the other has one step that fails at run time. A
+    reduction that always picked the cycling step would never fire the other (the ignoring
+    problem); the breadth-first proviso expands a state fully when its reduced successor was
+    seen before, so the failure is found."""
+    spec = Spec("ignoring")
+    spec.singleton("m", {"a": Int(0, 1), "x": Int(0, 1)})
+
+    @spec.action()
+    def flip(s: Any) -> None:
+        s.m.a = 1 - s.m.a
+
+    @spec.action()
+    def bump(s: Any) -> None:
+        s.m.x = s.m.x + 2  # out of range: a run-time check fails
+
+    got = explore(spec.trace(), True, deadlock=False)
+    assert got.verdict == "violation" and got.violation.kind == "model-error"
+    assert "out-of-range write" in (got.violation.message or "")
