@@ -82,6 +82,10 @@ class Result:
     engine: str = "python"
     workers: int = 1
     bytes_per_state: float | None = None  # visited set and parent map, where the engine knows it
+    por: bool = False  # partial-order reduction was on (native engine)
+    por_reduced: int = 0  # states expanded by a proper stubborn set
+    por_expanded: int = 0  # states expanded while it was on
+    por_dropped_at: int = 0  # it was switched off after this many states for not reducing (0: not)
 
     @property
     def collision_probability(self) -> float:

@@ -31,6 +31,9 @@ from pgcheck.checker.traces.why import culprit_instances, explanation_meta
 from pgcheck import __version__
 
 ENGINES = ("auto", "native", "python", "ray")
+POR_LIVENESS = (
+    "partial-order reduction off: it preserves safety here, not fair cycles (no cycle proviso for liveness)"
+)
 INSTALL_RAY = "--engine=ray needs Ray: pip install 'pgcheck[distributed]'"
 
 
@@ -46,6 +49,7 @@ class CheckRun:
     liveness: LivenessReport | None = None  # when run with liveness=True and the search completed
     liveness_note: str = ""  # why symmetry was off, or why liveness was not checked
     trace_doc: dict[str, Any] | None = None  # the counterexample as ITF (also when not written)
+    por_note: str = ""  # why partial-order reduction was asked for and not used
 
     @property
     def verdict(self) -> str:
@@ -88,6 +92,7 @@ def run_check(
     check_deadlock: bool = True,
     address: str | None = None,
     on_event: Callable[[str], None] | None = None,
+    por: bool = False,
 ) -> CheckRun:
     """Explore `spec` and check its invariants; with `liveness` (or `properties`, ids of
     temporal properties) also its liveness properties over the explored graph.
@@ -95,7 +100,9 @@ def run_check(
     engine: "python" (the reference explorer), "native" (generated C), or "auto" (native
     when a C compiler is there and no explored graph is needed, as liveness needs one).
     `on_event` hears, before the search, the configuration and engine (header lines) and the
-    C compile, so a long run says what it is doing from its first second."""
+    C compile, so a long run says what it is doing from its first second.
+    `por`: partial-order reduction (docs/reduction.md), used by the native engine for safety
+    only; `por_note` in the result says when it was asked for and not used."""
     model, compiled, compile_s = prepare(spec, invariants)
     liveness = liveness or bool(properties)
     skipped: dict[str, str] = dict(model.meta.get("liveness_skipped", {}))
@@ -106,8 +113,13 @@ def run_check(
 
         note = SYMMETRY_OFF if symmetry else ""
         symmetry, keep_graph = False, True
+    por_note = ""
+    if por and liveness:
+        por, por_note = False, POR_LIVENESS
     explorer: Explorer | NativeExplorer
     chosen = choose_engine(engine, model, keep_graph, workers)
+    if por and chosen != "native":
+        por, por_note = False, f"partial-order reduction off: the {chosen} engine does not implement it"
     if checkpoint is not None and chosen != "native":
         raise UsageError(f"--checkpoint and --resume need the native engine, not {chosen} (use --engine=native)")
     if address is not None and chosen != "ray":
@@ -131,7 +143,7 @@ def run_check(
         compile_s += time.monotonic() - t0
         explorer = NativeExplorer(
             compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, workers=workers, native=native,
-            checkpoint=checkpoint, check_deadlock=check_deadlock,
+            checkpoint=checkpoint, check_deadlock=check_deadlock, por=por,
         )
     else:
         explorer = Explorer(
@@ -181,7 +193,10 @@ def run_check(
     if result.verdict == "ok" and invariants is None:
         unreached = [p for p, _ in model.witnesses if p.id not in result.witnesses_reached]
     doc_out = doc if v is not None else None
-    return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached, report, note, doc_out)
+    return CheckRun(
+        model, compiled, explorer, result, trace_path, compile_s, unreached, report, note,
+        trace_doc=doc_out, por_note=por_note,
+    )
 
 
 def choose_engine(engine: str, model: TracedModel, keep_graph: bool, workers: int) -> str:

@@ -44,12 +44,24 @@ def _per_state(r: Result) -> str:
     return f" ({r.bytes_per_state:.1f} bytes per state in memory for the visited set and parent map)"
 
 
+def _por_lines(run: CheckRun) -> list[str]:
+    r = run.result
+    if not r.por:
+        return [run.por_note] if run.por_note else []
+    share = r.por_reduced / r.por_expanded if r.por_expanded else 0.0
+    line = f"partial-order reduction: on ({r.por_reduced:,} of {r.por_expanded:,} states expanded by a proper stubborn set, {share:.0%})"
+    if r.por_dropped_at:
+        line += f"; switched off after {r.por_dropped_at:,} states for reducing under 1%"
+    return [line, "  (a counterexample need not be the shortest; --no-por gives the shortest)"]
+
+
 def summary_lines(run: CheckRun) -> list[str]:
     r = run.result
     model = run.model
     rate = r.distinct / r.elapsed if r.elapsed > 0 else 0.0
     out = [
         *header_lines(model, r.engine, r.workers, r.symmetry),
+        *_por_lines(run),
         f"distinct states:  {r.distinct:,}",
         f"generated states: {r.generated:,}",
         f"depth (diameter): {r.depth}",
@@ -139,6 +151,7 @@ def summary_dict(run: CheckRun) -> dict[str, Any]:
         "verdict": run.verdict,
         "params": run.model.params,
         "symmetry": r.symmetry,
+        "por": {"on": r.por, "reduced": r.por_reduced, "expanded": r.por_expanded, "dropped_at": r.por_dropped_at or None},
         "engine": r.engine,
         "workers": r.workers,
         "compile_seconds": round(run.compile_seconds, 3),

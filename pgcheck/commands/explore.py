@@ -115,7 +115,7 @@ def resume_hint(directory: str | None, printer: ProgressPrinter) -> str:
 
 
 # What a resumed run takes from the checkpoint directory instead of the command line.
-RESUMED = ("mode", "carriers", "sessions", "options", "invariants", "no_symmetry", "mutation")
+RESUMED = ("mode", "carriers", "sessions", "options", "invariants", "no_symmetry", "no_por", "mutation")
 
 
 def exit_code(run: CheckRun) -> int:
@@ -129,6 +129,8 @@ def exit_code(run: CheckRun) -> int:
 @click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="model option or bound (see 'pgcheck list')")
 @click.option("--invariant", "invariants", multiple=True, metavar="ID", help="check only these invariants (repeatable)")
 @click.option("--no-symmetry", is_flag=True, help="turn off symmetry reduction over sessions and carriers")
+@click.option("--no-por", is_flag=True,
+              help="turn off partial-order reduction (native engine, safety only; on by default, docs/reduction.md)")
 @click.option("--max-states", type=click.IntRange(min=1), default=None, help="stop after this many distinct states")
 @click.option("--max-depth", type=click.IntRange(min=0), default=None, help="stop at this BFS depth")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
@@ -161,6 +163,7 @@ def command(
     options: tuple[str, ...],
     invariants: tuple[str, ...],
     no_symmetry: bool,
+    no_por: bool,
     max_states: int | None,
     max_depth: int | None,
     time_limit: float | None,
@@ -196,6 +199,7 @@ def command(
         mode, carriers, sessions = saved["mode"], saved["carriers"], saved["sessions"]
         options, invariants, no_symmetry = tuple(saved["options"]), tuple(saved["invariants"]), not saved["symmetry"]
         mutation = saved.get("mutation")
+        no_por = not saved.get("por", False)
         checkpoint = Checkpointing(Path(resume_dir), checkpoint_every, resume=True)
         engine = "native"
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
@@ -206,6 +210,7 @@ def command(
         save_run(Path(checkpoint_dir), {
             "mode": mode, "carriers": carriers, "sessions": sessions, "options": list(options),
             "invariants": list(invariants), "symmetry": not no_symmetry, "mutation": mutation,
+            "por": not (no_por or show_coverage or fail_on_dead_actions),
         })
         checkpoint = Checkpointing(Path(checkpoint_dir), checkpoint_every)
     progress = ProgressPrinter(enabled=not quiet)
@@ -215,7 +220,9 @@ def command(
     try:
         with interrupts_to(progress):
             run = _run(spec, progress, invariants, no_symmetry, max_states, max_depth, time_limit, witness,
-                       trace_out, liveness, properties, engine, workers, checkpoint, mutation, address)
+                       trace_out, liveness, properties, engine, workers, checkpoint, mutation, address,
+                       # Coverage counts firings in the explored graph: a reduced one leaves some out.
+                       por=not (no_por or show_coverage or fail_on_dead_actions))
     except KeyboardInterrupt:
         progress.done()
         click.echo("result: INCOMPLETE: interrupted before the search finished; nothing to report")
@@ -231,7 +238,7 @@ def _run(
     spec: Any, progress: ProgressPrinter, invariants: tuple[str, ...], no_symmetry: bool, max_states: int | None,
     max_depth: int | None, time_limit: float | None, witness: str | None, trace_out: str | None, liveness: bool,
     properties: tuple[str, ...], engine: str, workers: int, checkpoint: Checkpointing | None, mutation: str | None,
-    address: str | None,
+    address: str | None, por: bool,
 ) -> CheckRun:
     return run_check(
         spec,
@@ -249,6 +256,7 @@ def _run(
         mutation=mutation,
         address=address,
         on_event=progress.event,
+        por=por,
     )
 
 

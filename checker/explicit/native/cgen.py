@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pgcheck.checker.errors import ModelError
+from pgcheck.checker.explicit.native import cgen_por
 from pgcheck.checker.explicit.symmetry import Canonicalizer, signature_plan
 from pgcheck.checker.lang.expr import Expr
 from pgcheck.checker.lang.spec import Binding, TracedModel
@@ -438,6 +439,7 @@ def generate(model: TracedModel, invariant_ids: list[str] | None, symmetry: Cano
         out += body
     out += ["static int expand(const int64_t *s, struct worker *w)", "{", *calls]
     out += ["    return pg_err_site >= 0 ? -1 : 0;", "}"]
+    out += cgen_por.generate(model, chosen, g)
     out += ["static int first_violation(const int64_t *s)", "{"]
     for i, (p, e) in enumerate(chosen):
         g.where = f"invariant {p.id}"

@@ -501,6 +501,16 @@ static int parents_of_entries(int64_t id, const uint8_t *entries, int64_t n)
 
 /* ------------------------------------------------------------------ the run */
 
+/* A stubborn set under construction (docs/reduction.md): members are marked with the
+ * current epoch; ff[b] is -1 when b is enabled, else its first false guard conjunct. */
+struct por {
+    uint32_t epoch;
+    int top, nmem, enabled_in;
+    uint32_t mark[NBINDINGS > 0 ? NBINDINGS : 1];
+    int32_t stack[NBINDINGS > 0 ? NBINDINGS : 1], base[NBINDINGS > 0 ? NBINDINGS : 1];
+    int16_t ff[NBINDINGS > 0 ? NBINDINGS : 1], nes[NBINDINGS > 0 ? NBINDINGS : 1];
+};
+
 struct worker {
     int index;
     int capture; /* >= 0: only record the successor by this binding (replay) */
@@ -515,6 +525,9 @@ struct worker {
     int vt_local; /* insertions not yet added to the visited set's count */
     double level_cpu, level_grow; /* CPU time in the last level, and growing in it */
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
+    int64_t por_reduced, por_full; /* states expanded by a proper stubborn set / fully */
+    int por_old; /* a successor was already visited */
+    struct por por;
     int64_t canon_buf[NSLOTS];
     uint8_t packed[PACKED_BYTES];
     buf_t next;
@@ -536,6 +549,9 @@ static struct {
     pthread_mutex_t verdict_lock;
     int64_t verdict, bad_id, detail;
     int64_t *wit_depth, *wit_id;
+    int por; /* partial-order reduction on */
+    int64_t por_dropped_at; /* states expanded when it was switched off for not reducing (0: never) */
+    uint64_t wit_unreached; /* witnesses not reached when the level began: goals of the reduction */
     pthread_barrier_t start, end;
     struct worker *w[MAX_WORKERS];
 } run;
@@ -609,8 +625,10 @@ static void emit(struct worker *w, int binding, const int64_t *next)
     }
     pack(c, w->packed);
     int fresh = visit(fingerprint(w->packed), &w->vt_local);
-    if (fresh == 0)
+    if (fresh == 0) {
+        w->por_old = 1; /* the proviso of por_expand() */
         return;
+    }
     int64_t id = NEXT_REF(w->index, w->next.count);
     if (fresh < 0 || buf_push(&w->next, w->cur_id, binding, w->packed) < 0) {
         finish(V_NO_MEMORY, w->cur_id, 0);
@@ -631,6 +649,153 @@ static void emit(struct worker *w, int binding, const int64_t *next)
     note_witnesses(c, id, run.depth + 1);
 }
 
+/* ------------------------------------------------------------------ partial-order reduction
+ *
+ * A stubborn set per state, from the tables cgen_por.py derives from the IR: closed under
+ * "an enabled member brings its dependents, a disabled one the enablers of its first false
+ * conjunct"; it contains, for every invariant, every unreached witness and every binding that
+ * can fail at run time, a set of bindings that every path to a violation must contain; and
+ * at least one enabled binding. Only its enabled members are fired. docs/reduction.md. */
+
+static void por_add(struct por *p, int32_t b)
+{
+    if (p->mark[b] == p->epoch)
+        return;
+    p->mark[b] = p->epoch;
+    p->stack[p->top++] = b;
+    p->base[p->nmem++] = b;
+    if (p->ff[b] < 0)
+        p->enabled_in++;
+}
+
+static void por_add_span(struct por *p, int32_t start, int32_t n)
+{
+    for (int32_t k = 0; k < n; k++)
+        por_add(p, POR_LIST[start + k]);
+}
+
+static void por_close(struct por *p)
+{
+    while (p->top) {
+        int32_t b = p->stack[--p->top];
+        if (p->ff[b] < 0)
+            por_add_span(p, POR_DEP[2 * b], POR_DEP[2 * b + 1]);
+        else {
+            int32_t j = POR_CONJ_BASE[b] + p->nes[b];
+            por_add_span(p, POR_ENAB[2 * j], POR_ENAB[2 * j + 1]);
+        }
+    }
+}
+
+static void por_new_epoch(struct por *p)
+{
+    if (++p->epoch == 0) {
+        memset(p->mark, 0, sizeof(p->mark));
+        p->epoch = 1;
+    }
+    p->top = 0;
+    p->enabled_in = 0;
+}
+
+/* The goal set, closed, then the cheapest seed. Returns the enabled members' count. */
+static int por_build(const int64_t *s, struct por *p)
+{
+    por_new_epoch(p);
+    p->nmem = 0;
+    por_goals(s, p, run.wit_unreached);
+    for (int b = 0; b < NBINDINGS; b++) {
+        /* An enabled binding that may fail later is not ignored for ever: the proviso. */
+        if (POR_FAIL[2 * b + 1] < 0 || p->ff[b] < 0)
+            continue;
+        {
+            /* Its guard stays false while conjunct nes[b] does; evaluating it can fail only
+             * at a fallible conjunct before that, reached only after conjuncts 0..ff[b] change. */
+            int32_t k = POR_CONJ_BASE[b] + p->nes[b];
+            por_add_span(p, POR_ENAB[2 * k], POR_ENAB[2 * k + 1]);
+            if (POR_FALLIBLE_BEFORE[k]) {
+                int32_t j = POR_CONJ_BASE[b] + p->ff[b];
+                por_add_span(p, POR_PRE[2 * j], POR_PRE[2 * j + 1]);
+            }
+        }
+    }
+    por_close(p);
+    if (p->enabled_in > 0)
+        return p->enabled_in;
+    int n0 = p->nmem, best = -1, best_count = NBINDINGS + 1;
+    int32_t goal[NBINDINGS > 0 ? NBINDINGS : 1];
+    memcpy(goal, p->base, sizeof(int32_t) * n0);
+    for (int e = 0; e < NBINDINGS && best_count > 1; e++) {
+        if (p->ff[e] >= 0 || p->mark[e] == p->epoch)
+            continue;
+        por_new_epoch(p);
+        for (int k = 0; k < n0; k++)
+            p->mark[goal[k]] = p->epoch;
+        p->nmem = n0;
+        por_add(p, e);
+        por_close(p);
+        if (p->enabled_in < best_count)
+            best_count = p->enabled_in, best = e;
+    }
+    por_new_epoch(p);
+    for (int k = 0; k < n0; k++)
+        p->mark[goal[k]] = p->epoch;
+    p->nmem = n0;
+    if (best >= 0) {
+        por_add(p, best);
+        por_close(p);
+    }
+    return p->enabled_in;
+}
+
+static int por_expand(const int64_t *s, struct worker *w)
+{
+    struct por *p = &w->por;
+    pg_err_site = -1;
+    guard_states(s, p->ff, p->nes);
+    if (pg_err_site >= 0)
+        return -1;
+    int enabled = 0;
+    for (int b = 0; b < NBINDINGS; b++)
+        enabled += p->ff[b] < 0;
+    if (enabled <= 1 || por_build(s, p) >= enabled) {
+        w->por_full++;
+        return expand(s, w);
+    }
+    w->por_old = 0;
+    for (int b = 0; b < NBINDINGS; b++)
+        if (p->mark[b] == p->epoch && p->ff[b] < 0 && POR_BODY[b](s, w) < 0)
+            return -1;
+    if (w->por_old) {
+        /* The proviso: a reduced successor was visited before (at this level or an earlier
+         * one), so it may close a cycle of reduced states; expand the rest too. */
+        for (int b = 0; b < NBINDINGS; b++)
+            if (p->mark[b] != p->epoch && p->ff[b] < 0 && POR_BODY[b](s, w) < 0)
+                return -1;
+        w->por_full++;
+    } else
+        w->por_reduced++;
+    return pg_err_site >= 0 ? -1 : 0;
+}
+
+/* At a level boundary: once POR_TRIAL states are expanded, stop building stubborn sets if
+ * fewer than 1 in POR_MIN_SHARE of them was proper (each state may use any valid stubborn
+ * set, the full one included, so switching is sound; at a boundary it is the same for any
+ * number of workers). */
+#define POR_TRIAL 20000
+#define POR_MIN_SHARE 100
+static void por_review(void)
+{
+    if (!run.por)
+        return;
+    int64_t reduced = 0, full = 0;
+    for (int k = 0; k < run.workers; k++)
+        reduced += run.w[k]->por_reduced, full += run.w[k]->por_full;
+    if (reduced + full >= POR_TRIAL && reduced * POR_MIN_SHARE < reduced + full) {
+        run.por = 0;
+        run.por_dropped_at = reduced + full;
+    }
+}
+
 static void expand_one(struct worker *w, int64_t id, const uint8_t *entry)
 {
     int64_t s[NSLOTS];
@@ -639,7 +804,7 @@ static void expand_one(struct worker *w, int64_t id, const uint8_t *entry)
     w->nsucc = 0;
     w->pend_verdict = V_OK;
     pg_err_site = -1;
-    if (expand(s, w) < 0) {
+    if ((run.por ? por_expand(s, w) : expand(s, w)) < 0) {
         finish(V_MODEL_ERROR, w->cur_id, pg_err_site);
         return;
     }
@@ -803,7 +968,7 @@ static void *worker_main(void *arg)
  * of it. Loading refuses a file whose magic, key, size or checksum is wrong.
  */
 
-#define CKPT_MAGIC 0x32544b504b434750ULL /* "PGCKPT2" */
+#define CKPT_MAGIC 0x33544b504b434750ULL /* "PGCKPT3" */
 
 typedef struct {
     FILE *f;
@@ -843,6 +1008,7 @@ typedef struct {
     uint64_t magic, key;
     int64_t nslots, nbindings, nwit, symmetry;
     int64_t next_id, depth, generated, quiescent, level_total;
+    int64_t por, por_reduced, por_full, por_dropped_at; /* the reduction's state (docs/reduction.md) */
 } ck_header;
 
 static int save_checkpoint(void)
@@ -851,7 +1017,11 @@ static int save_checkpoint(void)
     if (!io.f)
         return -1;
     ck_header h = {CKPT_MAGIC, ck.key, NSLOTS, NBINDINGS, NWIT, run.symmetry, next_id, run.depth,
-                   total_generated(), 0, run.level_total};
+                   total_generated(), 0, run.level_total, run.por, 0, 0, run.por_dropped_at};
+    for (int k = 0; k < run.workers; k++) {
+        h.por_reduced += run.w[k]->por_reduced;
+        h.por_full += run.w[k]->por_full;
+    }
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
     memset(fired, 0, sizeof(fired));
     memset(fresh, 0, sizeof(fresh));
@@ -1006,6 +1176,23 @@ static void free_all(void)
 
 void pg_reset(void) { free_all(); }
 
+/* Partial-order reduction for the next pg_explore (0 off, 1 on). */
+static int por_next;
+void pg_set_por(int on) { por_next = on; }
+
+/* States of the last run expanded by a proper stubborn set [0] and fully [1], and the
+ * states expanded when reduction was switched off for not paying (0: it was not) [2]. */
+void pg_por_stats(int64_t *out)
+{
+    out[0] = out[1] = 0;
+    out[2] = run.por_dropped_at;
+    for (int k = 0; k < run.workers; k++)
+        if (run.w[k]) {
+            out[0] += run.w[k]->por_reduced;
+            out[1] += run.w[k]->por_full;
+        }
+}
+
 int pg_nslots(void) { return NSLOTS; }
 int pg_nbindings(void) { return NBINDINGS; }
 
@@ -1022,6 +1209,8 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         workers = MAX_WORKERS;
     run.workers = workers;
     run.symmetry = symmetry;
+    run.por = por_next;
+    run.por_dropped_at = 0;
     run.check_deadlock = check_deadlock;
     run.max_states = max_states;
     run.progress = progress;
@@ -1063,6 +1252,10 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         run.w[0]->generated = h.generated - 1;
         run.w[0]->quiescent = h.quiescent;
         run.level_total = h.level_total;
+        run.por = (int)h.por;
+        run.por_dropped_at = h.por_dropped_at;
+        run.w[0]->por_reduced = h.por_reduced;
+        run.w[0]->por_full = h.por_full;
         goto explore;
     }
     /* The initial state. */
@@ -1105,6 +1298,10 @@ explore:
             break;
         }
         atomic_store(&run.cursor, 0);
+        run.wit_unreached = 0;
+        for (int i = 0; i < NWIT; i++)
+            if (wit_depth[i] < 0)
+                run.wit_unreached |= UINT64_C(1) << i;
         vt.active = workers;
         if (workers > 1)
             pthread_barrier_wait(&run.start);
@@ -1136,6 +1333,7 @@ explore:
         run.level_total = total;
         if (total)
             run.depth++;
+        por_review();
         if (ck.path[0] && total && now_seconds() - ck.last >= ck.every) {
             if (save_checkpoint() < 0)
                 finish(V_NO_MEMORY, -1, 1); /* detail 1: the checkpoint could not be written */

@@ -64,6 +64,10 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.pg_checkpoint_saves.restype = ctypes.c_int64
     lib.pg_profile.argtypes = [ctypes.POINTER(ctypes.c_double)]
     lib.pg_profile.restype = None
+    lib.pg_set_por.argtypes = [ctypes.c_int]
+    lib.pg_set_por.restype = None
+    lib.pg_por_stats.argtypes = [i64p]
+    lib.pg_por_stats.restype = None
 
 
 class NativeModel:
@@ -132,7 +136,11 @@ class NativeExplorer:
         workers: int = 1,
         native: NativeModel | None = None,
         checkpoint: Checkpointing | None = None,
+        por: bool = False,
     ) -> None:
+        """por: partial-order reduction (docs/reduction.md); safety only, counterexamples
+        then need not be shortest."""
+        self.por = por
         self.checkpoint = checkpoint
         self.checkpoint_saves = 0
         self.cm = compiled
@@ -196,8 +204,10 @@ class NativeExplorer:
             every = min(every, max(bounds.time_limit / 20, 0.05))
         callback = PROGRESS_FN(progress)
         ck = self.checkpoint
+        nm.lib.pg_set_por(int(self.por))
         if ck is not None:
-            nm.lib.pg_checkpoint(str(ck.directory).encode(), ck.every, nm.key)
+            # A reduced search and a full one are different searches: never resume one as the other.
+            nm.lib.pg_checkpoint(str(ck.directory).encode(), ck.every, nm.key ^ (0x504F52 if self.por else 0))
         else:
             nm.lib.pg_checkpoint(None, 0.0, 0)
         rc = nm.lib.pg_explore(
@@ -243,7 +253,11 @@ class NativeExplorer:
             engine="native",
             workers=self.workers,
             bytes_per_state=res.table_bytes / max(res.distinct, 1),
+            por=self.por,
         )
+        stats = (ctypes.c_int64 * 3)()
+        nm.lib.pg_por_stats(stats)
+        out.por_reduced, out.por_expanded, out.por_dropped_at = stats[0], stats[0] + stats[1], stats[2]
         v = res.verdict
         if v == V_INVARIANT:
             out.verdict = "violation"
