@@ -53,6 +53,9 @@ class CheckRun:
         for p, _ in self.model.invariants + self.model.witnesses:
             if p.id == pid:
                 return p
+        for a in self.model.action_properties:
+            if a.id == pid:
+                return a
         return None
 
 
@@ -151,6 +154,8 @@ def run_check(
     v = result.violation
     if v is not None:
         prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
+        if prop is None and v.kind == "action":
+            prop = next((a for a in model.action_properties if a.id == v.property_id), None)
         doc = trace_to_itf(
             model, v.trace, kind="lasso" if v.kind == "liveness" else "counterexample", prop=prop,
             mutation=mutation, message=v.message, loop=v.loop_index,

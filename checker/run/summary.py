@@ -52,6 +52,24 @@ def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
     return rows
 
 
+def action_property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
+    """(id, verdict, statement) for every action property of the model."""
+    r = run.result
+    v = r.violation
+    rows = []
+    for prop in run.model.action_properties:
+        if v is not None and v.kind == "action" and v.property_id == prop.id:
+            verdict = "VIOLATED"
+        elif r.verdict == "ok" or (v is not None and v.kind == "liveness"):
+            verdict = "holds"
+        elif r.verdict == "incomplete":
+            verdict = "holds so far"
+        else:
+            verdict = "not refuted"
+        rows.append((prop.id, verdict, prop.statement))
+    return rows
+
+
 def _engine(r: Result) -> str:
     if r.engine == "native":
         return f"native (generated C), {r.workers} worker{'s' if r.workers != 1 else ''}"
@@ -83,6 +101,10 @@ def summary_lines(run: CheckRun) -> list[str]:
     ]
     for pid, verdict, statement in property_verdicts(run):
         out.append(f"  {pid:<4} {verdict:<13} {statement}")
+    if model.action_properties:
+        out.append("action properties (checked on every step):")
+        for pid, verdict, statement in action_property_verdicts(run):
+            out.append(f"  {pid:<4} {verdict:<13} {statement}")
     if model.witnesses:
         out.append("witnesses:")
         for prop, _ in model.witnesses:
@@ -106,7 +128,11 @@ def summary_lines(run: CheckRun) -> list[str]:
     else:
         assert r.violation is not None
         v = r.violation
-        what = {"invariant": f"invariant {v.property_id} violated", "deadlock": "deadlock"}.get(v.kind, v.kind)
+        what = {
+            "invariant": f"invariant {v.property_id} violated",
+            "action": f"action property {v.property_id} violated by the last step",
+            "deadlock": "deadlock",
+        }.get(v.kind, v.kind)
         if v.kind == "liveness" and v.loop_index is not None:
             out.append(
                 f"result: VIOLATION: liveness property {v.property_id} ({v.message}): a lasso of "
@@ -152,7 +178,9 @@ def counterexample_lines(run: CheckRun) -> list[str]:
         if st.binding is None:
             out.append("  step 0: initial state")
             continue
-        out.append(f"  step {i}: {model.bindings[st.binding].label}")
+        last = v.kind == "action" and i == len(v.trace) - 1
+        suffix = f"   <- the offending step: it breaks {v.property_id}" if last else ""
+        out.append(f"  step {i}: {model.bindings[st.binding].label}{suffix}")
         for change in changed_fields(model, v.trace[i - 1].state, st.state):
             out.append(f"      {change}")
     return out
@@ -179,6 +207,7 @@ def summary_dict(run: CheckRun) -> dict[str, Any]:
         "collision_probability": r.collision_probability,
         "stop_reason": r.stop_reason or None,
         "invariants": [{"id": pid, "verdict": verdict} for pid, verdict, _ in property_verdicts(run)],
+        "action_properties": [{"id": pid, "verdict": verdict} for pid, verdict, _ in action_property_verdicts(run)],
         "witnesses": {p.id: r.witnesses_reached.get(p.id) for p, _ in run.model.witnesses},
         "violation": None
         if v is None
