@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.run.check import run_check
 from pgcheck.model.config import make_config
 from pgcheck.model.mutations import CATALOGUE, MUTATION_BY_NAME, NOT_IN_CATALOGUE, Mutation, get
@@ -44,6 +44,8 @@ def test_catalogue_covers_the_digest_bugs_and_design_rules() -> None:
     # The design-rule breakers of the issue, by the property that must catch them.
     rules = {m.expected for m in CATALOGUE if m.source.endswith("rule")} | {"S29"}
     assert {"S9", "S11", "S13", "L2", "S22", "S23", "L7", "L8", "S30", "S24"} <= rules
+    with pytest.raises(ModelError, match="kind must be"):
+        Mutation("x", "B1", "S6", CATALOGUE[0].smallest, "x", (), lambda spec, cfg: None)
     assert "S29" in {m.expected for m in CATALOGUE}
     assert len(MUTATION_BY_NAME) == len(CATALOGUE)
     # Every bug and hazard of digest §6 is either a mutation or listed with the reason it is not.
@@ -69,7 +71,16 @@ def test_mutation_is_a_small_diff_of_the_actions_it_names(m: Mutation) -> None:
 
 @pytest.mark.parametrize("m", SAFETY, ids=ids(SAFETY))
 def test_expected_property_is_declared_in_the_smallest_configuration(m: Mutation) -> None:
-    assert m.expected in {p.id for p in build(m.smallest).properties}
+    spec = build(m.smallest)
+    assert m.expected in {p.id for p in spec.properties} | {a.id for a in spec.action_properties}
+
+
+@pytest.mark.parametrize("m", CATALOGUE, ids=ids(CATALOGUE))
+def test_stated_kind_matches_the_expected_property(m: Mutation) -> None:
+    """A mutation states its kind; a liveness bug's property is temporal, a safety bug's is not."""
+    spec = build(m.smallest)
+    temporal = {t.id for t in spec.temporal}
+    assert (m.kind == "liveness") == (m.expected in temporal)
 
 
 def test_unknown_mutation_names_the_known_ones() -> None:
@@ -86,7 +97,8 @@ def test_safety_mutation_is_caught_by_exactly_its_property(m: Mutation, outcomes
     assert o.run is not None
     viol = o.run.result.violation
     assert viol is not None, f"{m.name}: not caught ({o.states} states)"
-    assert (viol.kind, viol.property_id) == ("invariant", m.expected), labels(o.run)
+    step_rules = {a.id for a in o.run.model.action_properties}
+    assert (viol.kind, viol.property_id) == ("action" if m.expected in step_rules else "invariant", m.expected), labels(o.run)
     assert o.caught and o.length == len(viol.trace) - 1
     # A changed action takes part in the counterexample.
     assert set(m.changes) & {o.run.model.bindings[st.binding].action for st in viol.trace if st.binding is not None}

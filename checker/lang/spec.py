@@ -248,6 +248,7 @@ class _Recorder:
         self.guard: list[Expr] = []
         self.writes: dict[int, Expr] = {}
         self.asserts: list[tuple[Expr, str]] = []
+        self.requires = 0  # require() calls so far: the index an edited check is named by
 
     def read(self, index: int) -> Expr:
         if index in self.writes:
@@ -390,11 +391,39 @@ class StateProxy:
 _ACTIVE: list[_Recorder] = []
 
 
+# Edits of an action's checks, innermost last: require() call index -> None (drop the check)
+# or a function from the check to its replacement (how a mutation weakens one check).
+CheckEdits = dict[int, "Callable[[Expr], object] | None"]
+_CHECK_EDITS: list[CheckEdits] = []
+
+
+class edited_checks:
+    """`with edited_checks({1: None}): action(s, ...)` traces the action with its second
+    require() dropped; `{0: lambda cond: cond | extra}` replaces the first one."""
+
+    def __init__(self, edits: CheckEdits) -> None:
+        self.edits = edits
+
+    def __enter__(self) -> None:
+        _CHECK_EDITS.append(self.edits)
+
+    def __exit__(self, *_: object) -> None:
+        _CHECK_EDITS.pop()
+
+
 def require(cond: object) -> None:
     """Add a conjunct to the guard of the action being traced."""
     if not _ACTIVE:
         raise ModelError("require() called outside an action")
-    _ACTIVE[-1].guard.append(X.lift_bool(cond))
+    rec = _ACTIVE[-1]
+    index = rec.requires
+    rec.requires += 1
+    if _CHECK_EDITS and index in _CHECK_EDITS[-1]:
+        edit = _CHECK_EDITS[-1][index]
+        if edit is None:
+            return  # the check is dropped
+        cond = edit(X.lift_bool(cond))
+    rec.guard.append(X.lift_bool(cond))
 
 
 # ------------------------------------------------------------------ layout and spec
@@ -429,6 +458,7 @@ class Spec:
         self.temporal: list[Temporal] = []
         self.action_properties: list[ActionProperty] = []
         self.ghosts: list[GhostDecl] = []
+        self.history_updates: list[tuple[str, str, Callable[[Any, Any, Any, int | None], object]]] = []
 
     # ---- state
     def entity(
@@ -470,6 +500,24 @@ class Spec:
         decl.fields[name] = ty
         decl.doc[name] = f"ghost: {doc}" if doc else "ghost"
         self.ghosts.append(GhostDecl(kind, name, ty, doc, per or kind))
+
+    def history(
+        self,
+        kind: str,
+        name: str,
+        ty: FieldType,
+        doc: str,
+        update: Callable[[Any, Any, Any, int | None], object],
+    ) -> None:
+        """A ghost the language writes on every step: `update(pre, step, post, i)` gives the new
+        value of instance i's ghost after the step (None: unchanged), from what the step did.
+
+        The update reads the state before and after the step (after the action's own
+        writes), so a change inside an action cannot hide the event from the ghost: it
+        sees only what the step observably did.
+        """
+        self.ghost(kind, name, ty, doc)
+        self.history_updates.append((kind, name, update))
 
     def mark_ghost(self, kind: str, name: str, doc: str = "") -> None:
         """Declare an already declared field of `kind` a ghost (keeps the state layout)."""
@@ -655,6 +703,8 @@ class Spec:
         for action in self.actions:
             for params in _bindings(action, self.kinds):
                 b = _trace_binding(layout, action, params, len(bindings))
+                if b is not None and self.history_updates:
+                    _add_history(layout, self.history_updates, b)
                 if b is not None:
                     bindings.append(b)
         invariants: list[tuple[Property, Expr]] = []
@@ -740,6 +790,36 @@ def _trace_binding(layout: _Layout, action: ActionDecl, params: dict[str, Any], 
         return None  # statically disabled for this binding
     updates = {i: e for i, e in rec.writes.items() if not (e.op == "slot" and e.args[0] == i)}
     return Binding(index, action.name, params, guard, updates, rec.asserts, action.fairness)
+
+
+def _add_history(
+    layout: _Layout, updates: list[tuple[str, str, Callable[[Any, Any, Any, int | None], object]]], b: Binding
+) -> None:
+    """Add the history ghosts' updates to binding `b` (they read its pre- and post-state)."""
+    step = StepInfo(b, layout)
+    post = _Recorder(layout)
+    post.writes = dict(b.updates)  # reads through `post` see the action's writes
+    pre = _Recorder(layout)
+    for kind, name, fn in updates:
+        decl = layout.kinds[kind]
+        for i in ([None] if decl.count is None else list(decl.instances)):
+            where = f"history {kind}.{name} at {b.label}"
+            TraceContext.where = where
+            _ACTIVE.append(pre)
+            try:
+                value = fn(StateProxy(pre), step, StateProxy(post), i)
+            except ModelError:
+                raise
+            except Exception as e:
+                raise ModelError(f"{where}: {type(e).__name__}: {e}") from None
+            finally:
+                _ACTIVE.pop()
+            if pre.writes or pre.guard:
+                raise ModelError(f"{where}: a history update returns the new value; it must not assign or require")
+            if value is not None:
+                post.write(layout.slot_of[(kind, i, name)], value)
+    b.updates = {i: e for i, e in post.writes.items() if not (e.op == "slot" and e.args[0] == i)}
+    b.asserts = [*b.asserts, *post.asserts]
 
 
 def _trace_action_checks(layout: _Layout, props: list[ActionProperty], b: Binding) -> list[ActionCheck]:

@@ -59,17 +59,29 @@ class CheckRun:
         return None
 
 
-def prepare(spec: Spec, invariants: list[str] | None = None) -> tuple[TracedModel, CompiledModel, float]:
+def prepare(
+    spec: Spec, invariants: list[str] | None = None, action_properties: list[str] | None = None
+) -> tuple[TracedModel, CompiledModel, float]:
+    """Trace and compile `spec`. `invariants` (ids of invariants or action properties) limits
+    the checks to those; `action_properties` limits the action properties alone ([]: none)."""
     t0 = time.monotonic()
     model = spec.trace()
     known = [p.id for p, _ in model.invariants]
+    steps = [a.id for a in model.action_properties]
     if invariants:
-        unknown = [i for i in invariants if i not in known]
+        unknown = [i for i in invariants if i not in known and i not in steps]
         if unknown:
             raise UsageError(
-                f"unknown invariant {', '.join(unknown)} for this configuration; known: {', '.join(known)}"
+                f"unknown invariant {', '.join(unknown)} for this configuration; known: {', '.join(known + steps)}"
             )
-    compiled = compile_model(model, invariants or None)
+        action_properties = [i for i in invariants if i in steps] if action_properties is None else action_properties
+        invariants = [i for i in invariants if i in known]
+    if action_properties is not None:
+        chosen = set(action_properties)
+        model.action_checks = [a for a in model.action_checks if a.prop.id in chosen]
+        model.action_properties = [a for a in model.action_properties if a.id in chosen]
+    # An explicit list with no invariant in it checks none (compile_model reads None as all).
+    compiled = compile_model(model, invariants if invariants is not None else None)
     return model, compiled, time.monotonic() - t0
 
 
@@ -91,13 +103,16 @@ def run_check(
     properties: list[str] | None = None,
     check_deadlock: bool = True,
     address: str | None = None,
+    action_properties: list[str] | None = None,
 ) -> CheckRun:
     """Explore `spec` and check its invariants; with `liveness` (or `properties`, ids of
     temporal properties) also its liveness properties over the explored graph.
 
     engine: "python" (the reference explorer), "native" (generated C), or "auto" (native
-    when a C compiler is there and no explored graph is needed, as liveness needs one)."""
-    model, compiled, compile_s = prepare(spec, invariants)
+    when a C compiler is there and no explored graph is needed, as liveness needs one).
+    action_properties: ids of the action properties to check (None: all; invariants may name
+    them too)."""
+    model, compiled, compile_s = prepare(spec, invariants, action_properties)
     liveness = liveness or bool(properties)
     skipped: dict[str, str] = dict(model.meta.get("liveness_skipped", {}))
     chosen_props = select(model, properties, skipped) if liveness else []

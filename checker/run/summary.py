@@ -104,7 +104,7 @@ def summary_lines(run: CheckRun) -> list[str]:
     if model.action_properties:
         out.append("action properties (checked on every step):")
         for pid, verdict, statement in action_property_verdicts(run):
-            out.append(f"  {pid:<4} {verdict:<13} {statement}")
+            out.append(f"  {pid:<6} {verdict:<13} {statement}")
     if model.witnesses:
         out.append("witnesses:")
         for prop, _ in model.witnesses:
