@@ -14,9 +14,9 @@ from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.run.check import run_check
 from pgcheck.model.config import make_config
 from pgcheck.model.mutations import CATALOGUE, MUTATION_BY_NAME, NOT_IN_CATALOGUE, Mutation, get
-from pgcheck.model.mutations.base import smaller_configs
+from pgcheck.model.mutations.base import drop_check, smaller_configs
 from pgcheck.model.mutations.check import Outcome, check_mutation
-from pgcheck.model.mutations.report import doc_text
+from pgcheck.model.mutations.report import doc_text, table_lines
 from pgcheck.model.runtime import build
 from replay import assert_replays_to, labels
 
@@ -146,6 +146,34 @@ def test_liveness_mutation_is_caught_by_exactly_its_property(m: Mutation, outcom
     extra: dict[str, Any] = {"liveness": True, "properties": [m.expected]}
     plain = run_check(build(m.smallest), default_trace_dir=None, **extra)
     assert plain.result.violation is None
+
+
+def test_report_separates_expected_other_and_not_caught() -> None:
+    """Three outcomes, from real runs: the catalogue's bug under its own expectation, the same bug
+    expected (wrongly) to trip another property, and a change that breaks nothing."""
+    real = get("wake-before-claim")
+    wrong = Mutation("wrong-expectation", "B1", "S1", real.smallest, real.explanation, real.changes, real.apply, kind="safety")
+    harmless = Mutation("no-bug", "B1", "S6", real.smallest, real.explanation, (), lambda spec, cfg: None, kind="safety")
+    outs = [check_mutation(m) for m in (real, wrong, harmless)]
+    assert [o.category for o in outs] == ["expected", "other", "missed"]
+    lines = table_lines(outs, 0.0)
+    assert "caught by the expected property: 1/3" in lines
+    assert "caught by another property:      1 (wrong-expectation)" in lines
+    assert any(line.startswith("not caught:                      1 (no-bug)") for line in lines)
+
+
+def test_drop_and_weaken_check_edit_one_require_without_copying_the_action() -> None:
+    cfg = get("blocked-read-ignores-timeout").smallest
+    plain = build(cfg)
+    guard = {b.label: b.guard.show() for b in plain.trace().bindings if b.action == "BlockedReadWake"}
+    weakened = get("blocked-read-ignores-timeout").build().trace()
+    changed = {b.label: b.guard.show() for b in weakened.bindings if b.action == "BlockedReadWake"}
+    assert guard.keys() == changed.keys()
+    assert all("tmo_due" in guard[k] and "tmo_due" not in changed[k] for k in guard)
+    dropped = build(cfg)
+    drop_check(dropped, "BlockedReadWake", 2)
+    loose = {b.label: b.guard.show() for b in dropped.trace().bindings if b.action == "BlockedReadWake"}
+    assert all("mbox" not in loose[k] and "mbox" in guard[k] for k in guard)
 
 
 # ------------------------------------------------------------------ docs/bugs.md
