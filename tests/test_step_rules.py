@@ -106,3 +106,19 @@ def test_client_liveness_holds_in_every_shape(cfg: ModelConfig) -> None:
     assert props
     run = run_check(build(cfg), properties=props, default_trace_dir=None)
     assert run.result.verdict == "ok", run.result.violation and run.result.violation.property_id
+
+
+def test_z3_proves_the_step_rules_and_finds_the_broken_step_of_a_mutation() -> None:
+    """`prove` asks each action property as a step obligation, H ∧ Guard ⇒ P, under the proven H."""
+    from pgcheck.checker.symbolic.prove import run_prove
+    from pgcheck.model.mutations import get
+
+    cfg = make_config("pooled", 2, 3, {})  # the configuration `pgcheck prove` proves by default
+    ok = run_prove(build(cfg), "pooled", time_limit=240)
+    assert {v.id: v.status for v in ok.steps} == {a.id: "proven" for a in build(cfg).action_properties}
+    broken = run_prove(get("lease-records-parked-carrier").build(cfg), "pooled", time_limit=240)
+    by_id = {v.id: v for v in broken.steps}
+    assert by_id["OWN1"].status == "cti" and "LeaseRunnable" in by_id["OWN1"].reason
+    pre, post = by_id["OWN1"].cti[0].state, by_id["OWN1"].cti[1].state
+    assert post is not None and pre != post
+    assert by_id["ORD1"].status == "proven"
