@@ -416,8 +416,8 @@ def require(cond: object) -> None:
     if not _ACTIVE:
         raise ModelError("require() called outside an action")
     rec = _ACTIVE[-1]
-    index = rec.requires
-    rec.requires += 1
+    index = getattr(rec, "requires", 0)  # recorders of other tracers may not count
+    rec.requires = index + 1
     if _CHECK_EDITS and index in _CHECK_EDITS[-1]:
         edit = _CHECK_EDITS[-1][index]
         if edit is None:
