@@ -64,6 +64,7 @@ def add_environment(spec: Spec, cfg: ModelConfig) -> None:
         require((budget > 0) & (ses.pc != "new") & (ses.pc != "gone"))
         if kind == "notify":
             require(ses.listening)
+            ses.notify_owed = True  # history: the client is owed a NotificationResponse (CL2)
         ses.mbox = X.set_add(ses.mbox, kind)
         ses.latch_set = True
         setattr(s.env, BUDGET_OF[kind], budget - 1)

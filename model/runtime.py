@@ -26,12 +26,15 @@ MODEL_NAME = "pgruntime"
 
 
 def build(cfg: ModelConfig) -> Spec:
+    from pgcheck.specs.client import add_client_properties, declare_client_ghosts
     from pgcheck.specs.liveness import add_liveness
     from pgcheck.specs.safety import add_safety
+    from pgcheck.specs.steps import add_step_rules
     from pgcheck.specs.witnesses import add_witnesses
 
     spec = Spec(MODEL_NAME, params=cfg.as_params())
     declare_state(spec, cfg)
+    declare_client_ghosts(spec, cfg)
     _initial_state(spec, cfg)
     if cfg.mode == "pooled":
         add_carrier_loop(spec, cfg)
@@ -46,6 +49,8 @@ def build(cfg: ModelConfig) -> Spec:
     add_safety(spec, cfg)
     add_witnesses(spec, cfg)
     add_liveness(spec, cfg)
+    add_step_rules(spec, cfg)
+    add_client_properties(spec, cfg)
     spec.quiescent(_quiescent)
     spec.meta["mode"] = cfg.mode
     return spec

@@ -101,7 +101,6 @@ def add_session_step(spec: Spec, cfg: ModelConfig) -> None:
         ses.tmo_armed = False  # disable idle timeouts after a byte
         ses.tmo_due = False
         ses.sticky_done = False
-        ses.stale_read = ses.stale_read | ses.tstale
         ses.pc = "body"
 
     @spec.action(c="carrier", b="session", fairness="weak", cite="§2.7 4e SocketBackendHandleEOF, L6")

@@ -19,6 +19,18 @@ from pgcheck.model.vocabulary import CLIENT, CLOC, CMD, INBUF, INTR, PC, PS, WAK
 
 MAILBOX = Set(INTR)
 
+GHOSTS = (
+    ("byte_car", "carrier when the type byte was consumed; set = mid-message (S9)"),
+    ("lease_owner", "carrier holding q = LEASED (S18)"),
+    ("poll_owner", "carrier holding q = POLLING (S17)"),
+    ("frame", "C frames below PgSessionStep are live (S11)"),
+    ("sleep_pending", "a deep wait whose condition is not met yet (S12)"),
+    ("notified_in_xact", "NotificationResponse sent inside a transaction block (S24)"),
+    ("stale_wake", "T7 accepted a stale generation (S20, poll_steps)"),
+    ("cl_bad", "the client got a response it did not ask for (C1)"),
+    ("cl_desync", "the client got an ErrorResponse while idle (C3)"),
+)
+
 
 def declare_state(spec: Spec, cfg: ModelConfig) -> None:
     n, m = cfg.sessions, cfg.carriers
@@ -77,8 +89,6 @@ def declare_state(spec: Spec, cfg: ModelConfig) -> None:
             "hibernated": Bool(),  # protocol_park.hibernated (§2.7)
             "long_idle": Bool(),  # parked at least hibernate_after_ms
             "last_long": Bool(),  # last_park_duration_ms >= hibernate_after_ms (T12)
-            "handler_detached": Bool(),  # ghost: a timeout handler ran while detached (S22)
-            "stale_read": Bool(),  # ghost: a byte was consumed on stale transport readiness (S23)
             "notified_in_xact": Bool(),  # ghost: NotificationResponse sent inside a transaction block (S24)
             **({"stale_wake": Bool()} if cfg.get("poll_steps") else {}),  # ghost: T7 accepted a stale generation (S20)
             # The client at the other end of the connection.
@@ -91,6 +101,12 @@ def declare_state(spec: Spec, cfg: ModelConfig) -> None:
             "cl_desync": Bool(),  # ghost: the client got an ErrorResponse while idle (C3)
         },
     )
+    # History variables that only properties read (their fields are declared above, in the
+    # layout's order; S22 and S23 are action properties of specs/steps.py and need none).
+    for name, doc in GHOSTS:
+        if name in spec.kinds["session"].fields:
+            spec.mark_ghost("session", name, doc)
+    spec.ghost("session", "notify_owed", Bool(), "a NOTIFY reached this listener and its client has not been sent it (CL2)")
     spec.singleton(
         "sched",
         {
@@ -188,6 +204,7 @@ def output(s: Any, b: int, what: str, when: object = True) -> None:
         ses.cl = X.when(cond & ok, "result", cl)
     elif what == "notification":
         ses.notified_in_xact = X.when(cond & ses.in_xact, True, ses.notified_in_xact)
+        ses.notify_owed = X.when(cond, False, ses.notify_owed)  # the client has it now (CL2)
     elif what == "fatal":
         ses.cl = X.when(cond, "closed", cl)
         ses.inbuf = X.when(cond, "empty", ses.inbuf)

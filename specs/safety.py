@@ -1,8 +1,9 @@
 """Safety invariants of scheduler-digest.md §4 (S1-S30) and client-visible safety (C1-C3).
 
-Each is a state predicate over the model of `model/`; ghost fields (marked "ghost" in
-model/state.py) record the events an action-level rule speaks of, so the rule becomes
-a state predicate (a history variable, as in TLA+). `NOT_APPLICABLE` lists the digest's
+Each is a state predicate over the model of `model/`; ghost fields (model/state.py,
+declared with spec.ghost / spec.mark_ghost) record the events a rule speaks of. Rules
+about who may take a step (S19, S22, S23, the §2.4 ownership discipline, exit and
+staging rules) are action properties in specs/steps.py. `NOT_APPLICABLE` lists the digest's
 invariants the modeled shapes cannot express, and why.
 """
 
@@ -17,8 +18,6 @@ from pgcheck.model.config import ModelConfig
 from pgcheck.model.vocabulary import POLL_LOCS, STEP_FRAME
 
 NOT_APPLICABLE: dict[str, str] = {
-    "S19": "structural: only the poller holding POLLING (PollPass) and the staging thread of its own park "
-    "(StagingWake) write wake reasons; tests/test_model_structure.py checks this on the traced IR",
     "S21": "generations are abstracted to current/stale flags (tstale, tmstale), so there is no counter "
     "to be monotone; wake acceptance is checked by S20",
     "S31": "fiber parks of the downstream fork (libxtc) are not a modeled runtime shape",
@@ -36,7 +35,7 @@ def add_safety(spec: Spec, cfg: ModelConfig) -> None:
     # (checker/symbolic/allsizes/trace.py) reads them as quantifiers; C is only for S13's ordered pairs.
     C = list(range(cfg.carriers))
     pooled = cfg.mode == "pooled"
-    spec.meta["invariants_not_applicable"] = dict(NOT_APPLICABLE)  # so --invariant S19 can say why
+    spec.meta["invariants_not_applicable"] = dict(NOT_APPLICABLE)  # so --invariant S21 can say why
 
     @spec.invariant("S1", "attachment is a partial bijection: car(b) = c iff cur(c) = b, and ecar(b) = car(b)", "§4 S1, §1.2", "session")
     def s1(s: Any) -> object:
@@ -208,13 +207,7 @@ def add_safety(spec: Spec, cfg: ModelConfig) -> None:
         # §3.4: a wake for generation g is ignored once b has re-parked with a newer one.
         return committed & all_of(s.session.ids(), lambda b: ~_s(s, b).stale_wake)
 
-    @spec.invariant("S22", "no user-visible timeout while detached: a timeout handler runs only attached", "§4 S22, §2.10", "session")
-    def s22(s: Any) -> object:
-        return all_of(s.session.ids(), lambda b: ~_s(s, b).handler_detached)
-
-    @spec.invariant("S23", "stale transport readiness never consumes bytes", "§4 S23, §3.3", "session")
-    def s23(s: Any) -> object:
-        return all_of(s.session.ids(), lambda b: ~_s(s, b).stale_read)
+    # S19, S22 and S23 are rules about steps: action properties in specs/steps.py.
 
     @spec.invariant("S24", "a NotificationResponse is sent only outside a transaction block", "§4 S24, §3.4", "session")
     def s24(s: Any) -> object:

@@ -29,7 +29,14 @@ def assert_replays_to(run: CheckRun, pid: str) -> None:
         assert cm.binding_step[st.binding](prev.state) == st.state
     for st in trace[:-1]:
         assert cm.check(st.state) == []
-    assert cm.check(trace[-1].state)[0] == pid
+    if viol.kind == "action":
+        # A rule about steps: every earlier step is allowed, the last one breaks `pid` first.
+        for prev, st in itertools.pairwise(trace[:-1]):
+            assert st.binding is not None and cm.step_allowed(st.binding, prev.state) == []
+        last = trace[-1].binding
+        assert last is not None and cm.step_allowed(last, trace[-2].state)[0] == pid
+    else:
+        assert cm.check(trace[-1].state)[0] == pid
 
     prop = run.property_by_id(pid)
     doc = json.loads(json.dumps(trace_to_itf(run.model, trace, kind="counterexample", prop=prop)))

@@ -50,7 +50,9 @@ def test_json_carries_liveness_verdicts() -> None:
     code, out, _ = run(*SMALL, "--liveness", "--json")
     assert code == 0
     doc = json.loads(out)
-    assert {p["id"]: p["verdict"] for p in doc["liveness"]["properties"]} == {"L1": "holds", "L3": "holds", "L10": "holds"}
+    assert {p["id"]: p["verdict"] for p in doc["liveness"]["properties"]} == {
+        "L1": "holds", "L3": "holds", "L10": "holds", "CL1": "holds", "CL4": "holds"
+    }
     assert doc["liveness"]["graph_edges"] > 0 and "L13" in doc["liveness"]["skipped"]
 
 

@@ -49,7 +49,8 @@ def test_mutants_runs_the_named_ones_and_exits_0_when_caught() -> None:
     assert code == 0, stdout
     rows = [line for line in stdout.splitlines() if line.startswith((SAFE, "wake-before-claim"))]
     assert len(rows) == 2 and all(line.rstrip().endswith("caught") for line in rows)
-    assert "caught 2/2 by their expected property" in stdout
+    assert "caught by the expected property: 2/2" in stdout
+    assert "caught by another property:      0" in stdout and "not caught:                      0" in stdout
 
 
 def test_mutants_json_reports_liveness_rows_honestly() -> None:

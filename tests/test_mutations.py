@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.run.check import run_check
 from pgcheck.model.config import make_config
 from pgcheck.model.mutations import CATALOGUE, MUTATION_BY_NAME, NOT_IN_CATALOGUE, Mutation, get
-from pgcheck.model.mutations.base import smaller_configs
+from pgcheck.model.mutations.base import drop_check, smaller_configs
 from pgcheck.model.mutations.check import Outcome, check_mutation
-from pgcheck.model.mutations.report import doc_text
+from pgcheck.model.mutations.report import doc_text, table_lines
 from pgcheck.model.runtime import build
 from replay import assert_replays_to, labels
 
@@ -44,6 +44,8 @@ def test_catalogue_covers_the_digest_bugs_and_design_rules() -> None:
     # The design-rule breakers of the issue, by the property that must catch them.
     rules = {m.expected for m in CATALOGUE if m.source.endswith("rule")} | {"S29"}
     assert {"S9", "S11", "S13", "L2", "S22", "S23", "L7", "L8", "S30", "S24"} <= rules
+    with pytest.raises(ModelError, match="kind must be"):
+        Mutation("x", "B1", "S6", CATALOGUE[0].smallest, "x", (), lambda spec, cfg: None)
     assert "S29" in {m.expected for m in CATALOGUE}
     assert len(MUTATION_BY_NAME) == len(CATALOGUE)
     # Every bug and hazard of digest §6 is either a mutation or listed with the reason it is not.
@@ -69,7 +71,16 @@ def test_mutation_is_a_small_diff_of_the_actions_it_names(m: Mutation) -> None:
 
 @pytest.mark.parametrize("m", SAFETY, ids=ids(SAFETY))
 def test_expected_property_is_declared_in_the_smallest_configuration(m: Mutation) -> None:
-    assert m.expected in {p.id for p in build(m.smallest).properties}
+    spec = build(m.smallest)
+    assert m.expected in {p.id for p in spec.properties} | {a.id for a in spec.action_properties}
+
+
+@pytest.mark.parametrize("m", CATALOGUE, ids=ids(CATALOGUE))
+def test_stated_kind_matches_the_expected_property(m: Mutation) -> None:
+    """A mutation states its kind; a liveness bug's property is temporal, a safety bug's is not."""
+    spec = build(m.smallest)
+    temporal = {t.id for t in spec.temporal}
+    assert (m.kind == "liveness") == (m.expected in temporal)
 
 
 def test_unknown_mutation_names_the_known_ones() -> None:
@@ -86,7 +97,8 @@ def test_safety_mutation_is_caught_by_exactly_its_property(m: Mutation, outcomes
     assert o.run is not None
     viol = o.run.result.violation
     assert viol is not None, f"{m.name}: not caught ({o.states} states)"
-    assert (viol.kind, viol.property_id) == ("invariant", m.expected), labels(o.run)
+    step_rules = {a.id for a in o.run.model.action_properties}
+    assert (viol.kind, viol.property_id) == ("action" if m.expected in step_rules else "invariant", m.expected), labels(o.run)
     assert o.caught and o.length == len(viol.trace) - 1
     # A changed action takes part in the counterexample.
     assert set(m.changes) & {o.run.model.bindings[st.binding].action for st in viol.trace if st.binding is not None}
@@ -134,6 +146,34 @@ def test_liveness_mutation_is_caught_by_exactly_its_property(m: Mutation, outcom
     extra: dict[str, Any] = {"liveness": True, "properties": [m.expected]}
     plain = run_check(build(m.smallest), default_trace_dir=None, **extra)
     assert plain.result.violation is None
+
+
+def test_report_separates_expected_other_and_not_caught() -> None:
+    """Three outcomes, from real runs: the catalogue's bug under its own expectation, the same bug
+    expected (wrongly) to trip another property, and a change that breaks nothing."""
+    real = get("wake-before-claim")
+    wrong = Mutation("wrong-expectation", "B1", "S1", real.smallest, real.explanation, real.changes, real.apply, kind="safety")
+    harmless = Mutation("no-bug", "B1", "S6", real.smallest, real.explanation, (), lambda spec, cfg: None, kind="safety")
+    outs = [check_mutation(m) for m in (real, wrong, harmless)]
+    assert [o.category for o in outs] == ["expected", "other", "missed"]
+    lines = table_lines(outs, 0.0)
+    assert "caught by the expected property: 1/3" in lines
+    assert "caught by another property:      1 (wrong-expectation)" in lines
+    assert any(line.startswith("not caught:                      1 (no-bug)") for line in lines)
+
+
+def test_drop_and_weaken_check_edit_one_require_without_copying_the_action() -> None:
+    cfg = get("blocked-read-ignores-timeout").smallest
+    plain = build(cfg)
+    guard = {b.label: b.guard.show() for b in plain.trace().bindings if b.action == "BlockedReadWake"}
+    weakened = get("blocked-read-ignores-timeout").build().trace()
+    changed = {b.label: b.guard.show() for b in weakened.bindings if b.action == "BlockedReadWake"}
+    assert guard.keys() == changed.keys()
+    assert all("tmo_due" in guard[k] and "tmo_due" not in changed[k] for k in guard)
+    dropped = build(cfg)
+    drop_check(dropped, "BlockedReadWake", 2)
+    loose = {b.label: b.guard.show() for b in dropped.trace().bindings if b.action == "BlockedReadWake"}
+    assert all("mbox" not in loose[k] and "mbox" in guard[k] for k in guard)
 
 
 # ------------------------------------------------------------------ docs/bugs.md

@@ -136,3 +136,17 @@ def test_a_field_nothing_reads_still_counts(tmp_path: Path) -> None:
     expected = run_check(spec, symmetry=False, default_trace_dir=None).result
     assert expected.distinct == 2
     assert spin(to_promela(spec.trace(), check_deadlock=False), tmp_path).states == 2
+
+
+@pytest.mark.parametrize("name", ["wake-marked-by-sender", "runnable-pushed-at-head", "interrupt-to-wrong-session"])
+def test_spin_checks_action_properties_inside_the_step(name: str, tmp_path: Path) -> None:
+    """A rule about steps is an assertion in the binding's d_step: Spin reports the seeded bug
+    by its expected action property, and the unmutated model at the same size passes."""
+    from pgcheck.model.mutations import get
+
+    m = get(name)
+    left_out: list[str] = []
+    run = spin(spec_to_promela(m.build(), [m.expected], not_expressible=left_out), tmp_path / "broken")
+    assert left_out == [] and run.violation == f"action_{m.expected}", run.message
+    plain = spin(spec_to_promela(load(m.smallest)), tmp_path / "plain")
+    assert plain.errors == 0, plain.message

@@ -234,7 +234,11 @@ def spec_descriptions(draw: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ building a Spec
 
 
-def build_spec(desc: dict[str, Any], with_invariant: bool = False) -> Spec:
+def build_spec(
+    desc: dict[str, Any], with_invariant: bool = False, action_property: tuple[Any, Any, int | None] | None = None
+) -> Spec:
+    """`action_property` (pre condition, post condition, action index or None for every action)
+    adds the action property A1: pre-condition on the state before => post-condition after."""
     n = desc["n"]
     spec = Spec("random", params={"n": n})
     spec.entity("e", n, {f: field_type(t, f) for f, t in desc["fields"]})
@@ -355,6 +359,15 @@ def build_spec(desc: dict[str, Any], with_invariant: bool = False) -> Spec:
 
     if with_invariant:
         spec.invariant("R1", "random")(lambda s: cond(s, desc["invariant"], None))
+    if action_property is not None:
+        before, after, only = action_property
+
+        def a1(pre: Any, step: Any, post: Any) -> Any:
+            if only is not None and step.name != f"a{only}":
+                return True
+            return X.implies(cond(pre, before, None), cond(post, after, None))
+
+        spec.action_property("A1", "random")(a1)
     return spec
 
 

@@ -118,3 +118,20 @@ def test_cli_runs_the_distributed_engine_and_explains_a_missing_ray(monkeypatch:
     out = runner.invoke(main, args)
     assert out.exit_code == 2
     assert "pgcheck[distributed]" in out.output and len(out.output.strip().splitlines()) == 1
+
+
+def test_same_action_property_violation_as_the_native_engine() -> None:
+    """A rule about steps, checked in the generated library's successor code, is reported by the
+    distributed engine too, with the trace ending at the offending step."""
+    from pgcheck.model.mutations import get
+
+    m = get("lease-records-parked-carrier")
+    nat, dist = both(m.build(), True)
+    assert dist.violation is not None and nat.violation is not None
+    assert (dist.violation.kind, dist.violation.property_id) == (nat.violation.kind, nat.violation.property_id) == (
+        "action", "OWN1"
+    )
+    assert len(dist.violation.trace) == len(nat.violation.trace) and dist.depth == nat.depth
+    _, cm, _ = prepare(m.build())
+    last = dist.violation.trace[-1]
+    assert last.binding is not None and cm.step_allowed(last.binding, dist.violation.trace[-2].state) == ["OWN1"]

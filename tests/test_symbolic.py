@@ -277,7 +277,9 @@ def test_lemma_search_keeps_only_an_inductive_set() -> None:
 
 
 SEEDED = ["attach-without-carrier-check", "stale-latch-after-migration", "park-mid-message", "commit-before-unwind",
-          "attach-without-myproc", "timeout-handler-in-poller", "carrier-exits-with-backend"]
+          "attach-without-myproc", "carrier-exits-with-backend"]
+# (timeout-handler-in-poller breaks S22, an action property now: tests/test_step_rules.py has
+# its step obligation found broken by a seeded bug.)
 
 
 def _with_mined_lemmas(model: TracedModel, invariant: str, kept: list[Any]) -> list[Candidate]:

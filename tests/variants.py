@@ -230,8 +230,6 @@ VARIANTS: list[Variant] = [
     broken("S17", "§2.6 step 10", _unready_left("polling"), config("pooled", 1, 1)),
     mutation("S18", "attach-leased-by-other-carrier"),
     broken("S20", "T12", s20_resume_keeps_wake, config("pooled", 1, 1, messages=1)),
-    mutation("S22", "timeout-handler-in-poller"),
-    mutation("S23", "stale-readiness-consumes-bytes"),
     mutation("S24", "notify-inside-transaction"),
     broken("S25", "S25 holdoff", s25_holdoff_not_restored, config("thread-per-session", None, 1, messages=1)),
     broken("S26", "§2.3 BecameIdle", s26_detach_without_became_idle, config("pooled", 1, 1)),

@@ -56,7 +56,7 @@ class Step:
 
 @dataclass
 class Violation:
-    kind: str  # "invariant" | "deadlock" | "model-error" | "liveness"
+    kind: str  # "invariant" | "action" | "deadlock" | "model-error" | "liveness"
     property_id: str
     trace: list[Step]
     message: str = ""
@@ -127,6 +127,7 @@ class Explorer:
         cm = self.cm
         successors = cm.successors
         first_violation = cm.first_violation
+        action_violation = cm.action_violation if cm.model.action_checks else None
         witness_hits = cm.witness_hits
         is_quiescent = cm.is_quiescent
         normalize = self.normalize
@@ -187,6 +188,8 @@ class Explorer:
                 except ModelError as e:
                     trace = self.trace_to(fs)
                     return result("violation", depth, Violation("model-error", "model-error", trace, str(e)))
+                if action_violation is not None and action_violation(s) is not None:
+                    return result("violation", depth + 1, action_step_violation(cm, self.trace_to(fs)))
                 if not succ:
                     if is_quiescent(s):
                         quiescent += 1
@@ -253,6 +256,25 @@ class Explorer:
     def trace_to(self, fp: int) -> list[Step]:
         """Rebuild a concrete trace to the state with fingerprint `fp` by replay."""
         return replay_fingerprints(self.cm, self.normalize, self.fingerprint_path(fp))
+
+
+def action_step_violation(cm: CompiledModel, trace: list[Step]) -> Violation:
+    """The violation of an action property by a step out of the trace's last state: the trace
+    is extended by that step, so it ends with the offending transition."""
+    last = trace[-1].state
+    found = cm.action_violation(last)
+    if found is None:
+        raise ModelError(
+            "an action property is violated by a step of a symmetric state but not of the state the trace "
+            "reaches: the property is not symmetric under the model's symmetry (run with --no-symmetry)"
+        )
+    bi, k = found
+    t = cm.binding_step[bi](last)
+    if t is None:  # pragma: no cover - the binding's guard held when action_violation chose it
+        raise ModelError("internal: the offending step of an action property cannot be replayed")
+    check = cm.model.action_checks[k]
+    label = cm.model.bindings[bi].label
+    return Violation("action", check.prop.id, [*trace, Step(t, bi)], f"the last step, {label}, breaks it")
 
 
 def replay_fingerprints(

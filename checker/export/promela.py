@@ -13,6 +13,10 @@ states (partial-order reduction off) equals the explorer's distinct count (symme
 - Each invariant is an option `d_step { !(inv) -> assert(invariant_ID) }`, enabled only
   in a state that breaks it, so it adds no state; pan reports "assertion violated
   invariant_ID". These options come first, so a violation is caught where it is reached.
+- Each action property (a rule about steps) traced for a binding is checked inside that
+  binding's d_step, on the pre-state before the updates (its post-state is the binding's
+  update, substituted in the IR): `if :: !(rule) -> assert(action_ID) :: else -> skip fi`.
+  A rule the translator cannot express is left out and named in `not_expressible`.
 - Deadlock: pgcheck reports a state with no enabled action unless the model's quiescence
   predicate holds. The loop head is an end state (`end_model:`), so Spin's own
   invalid-end-state check accepts every stop; the option
@@ -27,10 +31,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pgcheck.checker.errors import UsageError, check_names
+from pgcheck.checker.errors import ModelError, UsageError, check_names
 from pgcheck.checker.export.promela_expr import FieldStore, Seq, Translator
 from pgcheck.checker.lang.expr import Expr
-from pgcheck.checker.lang.spec import Binding, KindDecl, Spec, TracedModel
+from pgcheck.checker.lang.spec import ActionCheck, Binding, KindDecl, Spec, TracedModel
 from pgcheck.checker.lang.types import Bool, Enum, FieldType, Fifo, Int, Ref, Set
 
 PROCESS = "pgcheck_model"
@@ -176,6 +180,7 @@ class _Emitter:
         self.layout = layout
         counts = {k.name: int(k.count or 1) for k in model.kinds.values()}
         self.tr = Translator(layout.store_of, layout.field_store, model.slot_of, counts)
+        self.not_expressible: set[str] = set()  # action properties Promela cannot say
 
     def guard(self, e: Expr) -> str:
         v = self.tr.pure(e)
@@ -183,7 +188,7 @@ class _Emitter:
             raise UsageError("internal: a guard is not a condition")
         return v
 
-    def binding(self, b: Binding) -> list[str]:
+    def binding(self, b: Binding, checks: list[ActionCheck] | None = None) -> list[str]:
         tr = self.tr
         tr.begin_block()
         body: list[str] = []
@@ -191,6 +196,17 @@ class _Emitter:
             st, v = tr.stmt(cond)
             body += st
             body.append(f"if :: !{v} -> assert(model_error) /* {_comment(msg)} */ :: else -> skip fi")
+        for a in checks or []:
+            try:
+                st, v = tr.stmt(a.cond)
+            except (UsageError, ModelError, KeyError):
+                self.not_expressible.add(a.prop.id)
+                continue
+            if isinstance(v, Seq):  # pragma: no cover - a traced rule is a condition
+                self.not_expressible.add(a.prop.id)
+                continue
+            body += st
+            body.append(f"if :: !{v} -> assert(action_{_ident(a.prop.id)}) :: else -> skip fi")
         written = set(b.updates)
         writes: list[str] = []
         for idx, e in sorted(b.updates.items()):
@@ -224,11 +240,15 @@ def to_promela(
     about: list[str] | None = None,
     *,
     check_deadlock: bool = True,
+    not_expressible: list[str] | None = None,
 ) -> str:
-    """The model as one Promela source. `invariants` names the invariants to assert (None:
-    all of them); without `check_deadlock` every stop is a valid end state."""
+    """The model as one Promela source. `invariants` names the invariants and action
+    properties to assert (None: all of them); without `check_deadlock` every stop is a
+    valid end state. `not_expressible`, when given, receives the ids of action properties
+    left out because Promela cannot express them."""
     known = [p.id for p, _ in model.invariants]
-    check_names("invariant", invariants or [], known, model.meta.get("invariants_not_applicable"))
+    steps = [a.id for a in model.action_properties]
+    check_names("invariant", invariants or [], known + steps, model.meta.get("invariants_not_applicable"))
     layout = _Layout(model)
     em = _Emitter(model, layout)
     options: list[str] = []
@@ -238,8 +258,17 @@ def to_promela(
         name = "invariant_" + _ident(p.id)
         names.append(name)
         options.append(f"  :: d_step {{ !{em.guard(e)} -> assert({name}) }}  /* {_comment(p.statement)} */")
+    chosen_steps = {a for a in steps if invariants is None or a in invariants}
+    by_binding: dict[int, list[ActionCheck]] = {}
+    for a in model.action_checks:
+        if a.prop.id in chosen_steps:
+            by_binding.setdefault(a.binding, []).append(a)
     for b in model.bindings:
-        options += em.binding(b)
+        options += em.binding(b, by_binding.get(b.index))
+    asserted_steps = sorted(chosen_steps - em.not_expressible)
+    names += [f"action_{_ident(a)}" for a in asserted_steps]
+    if not_expressible is not None:
+        not_expressible.extend(sorted(em.not_expressible))
     if check_deadlock:
         quiet = em.guard(model.quiescent)
         options.append(f"  :: atomic {{ timeout && !{quiet} -> assert(deadlock) }}")
@@ -248,8 +277,10 @@ def to_promela(
     header = [
         "/*",
         f" * pgcheck model {model.name} as Promela: {len(model.bindings)} action bindings, "
-        f"{len(checked)} invariants, {len(model.slots)} state fields"
+        f"{len(checked)} invariants, {len(asserted_steps)} action properties, {len(model.slots)} state fields"
         + ("." if check_deadlock else ", no deadlock check."),
+        *([f" * action properties not expressible in Promela, not checked here: {', '.join(sorted(em.not_expressible))}"]
+          if em.not_expressible else []),
         *(f" * {_comment(line)}" for line in about or []),
         " * Each binding is one d_step; invariants and deadlock freedom are assertions.",
         " * Verify (partial-order reduction off, so the stored-state count is comparable):",
@@ -273,7 +304,12 @@ def to_promela(
 
 
 def spec_to_promela(
-    spec: Spec, invariants: list[str] | None = None, about: list[str] | None = None, *, check_deadlock: bool = True
+    spec: Spec,
+    invariants: list[str] | None = None,
+    about: list[str] | None = None,
+    *,
+    check_deadlock: bool = True,
+    not_expressible: list[str] | None = None,
 ) -> str:
     """Trace `spec` (the model, a mutation of it, or a test variant) and export it."""
-    return to_promela(spec.trace(), invariants, about, check_deadlock=check_deadlock)
+    return to_promela(spec.trace(), invariants, about, check_deadlock=check_deadlock, not_expressible=not_expressible)

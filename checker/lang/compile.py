@@ -122,6 +122,19 @@ class CompiledModel:
     source: str
     invariant_ids: list[str]
     invariant_fns: list[Callable[[State], bool]]
+    # The first (binding, index into model.action_checks) whose action property fails on a
+    # transition out of the state, in binding order; None when every step is allowed.
+    action_violation: Callable[[State], tuple[int, int] | None] = lambda s: None
+
+    def step_allowed(self, binding: int, state: State) -> list[str]:
+        """Ids of the action properties that the step `binding` from `state` violates (slow path)."""
+        from pgcheck.checker.lang.interpret import evaluate
+
+        out = []
+        for a in self.model.action_checks:
+            if a.binding == binding and not evaluate(a.cond, state):
+                out.append(a.prop.id)
+        return out
 
     def check(self, state: State) -> list[str]:
         """All violated invariant ids of a state (slow path, for reports)."""
@@ -176,6 +189,7 @@ def compile_model(model: TracedModel, invariant_ids: list[str] | None = None) ->
         g.where = f"witness {p.id}"
         out.append(f"    if {g.src(e)}: hits.append({i})")
     out.append("    return hits")
+    out += _action_violation_source(g, model)
     g.where = "quiescence predicate"
     out.append(f"def is_quiescent(s): return bool({g.src(model.quiescent)})")
     g.where = ""
@@ -203,8 +217,30 @@ def compile_model(model: TracedModel, invariant_ids: list[str] | None = None) ->
         source=source,
         invariant_ids=[p.id for p, _ in chosen],
         invariant_fns=[namespace[f"inv_{i}"] for i in range(len(chosen))],
+        action_violation=namespace["action_violation"],
     )
     return cm
+
+
+def _action_violation_source(g: _Gen, model: TracedModel) -> list[str]:
+    """`action_violation(s)`: each binding's guard, then its action properties, in binding order."""
+    by_binding: dict[int, list[int]] = {}
+    for k, a in enumerate(model.action_checks):
+        by_binding.setdefault(a.binding, []).append(k)
+    out = ["def action_violation(s):"]
+    for b in model.bindings:
+        ks = by_binding.get(b.index)
+        if not ks:
+            continue
+        g.where = f"action {b.label}"
+        out.append(f"    if {g.src(b.guard)}:")
+        for k in ks:
+            a = model.action_checks[k]
+            g.where = f"action property {a.prop.id} at {b.label}"
+            out.append(f"        if not {g.src(a.cond)}: return ({b.index}, {k})")
+    out.append("    return None")
+    g.where = ""
+    return out
 
 
 def _diagnosing(

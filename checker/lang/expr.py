@@ -424,7 +424,10 @@ def fifo_concat(a: Expr, b: Expr) -> Expr:
 def fifo_filter(f: Expr, pred: Callable[[Expr], object]) -> Expr:
     """The items of `f`, in order, for which `pred(item)` holds."""
     ty = _fifo(f)
-    var = Expr("var", Ref(ty.kind), f"v{id(f) & 0xFFFF}")
+    # Named by the identity of the filtered FIFO (alive as long as this node): filters of one
+    # FIFO share a name (so equal filters are equal trees), filters of two FIFOs never do, in
+    # every run (the low 16 bits of two ids could collide, nesting them wrongly).
+    var = Expr("var", Ref(ty.kind), f"v{id(f)}")
     return Expr("fifo_filter", f.ty, f, var, lift_bool(pred(var)))
 
 

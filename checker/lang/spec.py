@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pgcheck.checker.errors import ModelError
+from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.lang import expr as X
 from pgcheck.checker.lang.expr import Expr, TraceContext
 from pgcheck.checker.lang.types import NULL_REF, Bool, Enum, FieldType, Fifo, Int, Ref, Set
@@ -67,6 +67,72 @@ class Property:
     cite: str
     fn: Callable[[Any], object]
     about: str | None = None  # entity kind the property is about, for highlighting
+
+
+@dataclass
+class ActionProperty(Property):
+    """A rule about steps: `fn(pre, step, post)` over the state before and after one transition.
+
+    Traced once per action binding (`step` carries the binding's action name and parameters
+    as plain Python values); a binding for which the predicate is statically true is not
+    checked at all. Every engine checks the rest on every transition it takes. `kind` is
+    "action".
+    """
+
+    fn: Callable[..., object]
+
+
+@dataclass(frozen=True)
+class GhostDecl:
+    """A history variable: a field that only properties read, written by the model's actions."""
+
+    kind: str
+    field: str
+    ty: FieldType
+    doc: str
+    per: str = ""  # the entity kind the ghost speaks of
+
+
+@dataclass
+class ActionCheck:
+    """One action property traced for one binding: `cond` over the pre-state must hold
+    whenever the binding fires (the post-state is the binding's update, substituted)."""
+
+    prop: ActionProperty
+    binding: int
+    cond: Expr
+
+
+class StepInfo:
+    """The `step` an action property receives: the binding's action name and parameters,
+    static Python values, and which fields the binding may write."""
+
+    def __init__(self, binding: Binding, layout: _Layout) -> None:
+        self.name = binding.action
+        self.params = dict(binding.params)
+        self.label = binding.label
+        self._binding = binding
+        self._layout = layout
+
+    def get(self, param: str, default: Any = None) -> Any:
+        return self.params.get(param, default)
+
+    def writes(self, kind: str, field: str) -> list[int | None]:
+        """Instances of `kind` whose `field` this binding may change (statically)."""
+        decl = self._layout.kinds.get(kind)
+        if decl is None or field not in decl.fields:
+            raise X._fail(f"step.writes: the model has no field {kind}.{field}")
+        insts: list[int | None] = [None] if decl.count is None else list(decl.instances)
+        return [i for i in insts if self._layout.slot_of[(kind, i, field)] in self._binding.updates]
+
+    def writes_any(self, kind: str, fields: tuple[str, ...] | list[str]) -> list[int | None]:
+        """Instances of `kind` any of whose `fields` this binding may change."""
+        seen: list[int | None] = []
+        for f in fields:
+            for i in self.writes(kind, f):
+                if i not in seen:
+                    seen.append(i)
+        return sorted(seen, key=lambda i: -1 if i is None else i)
 
 
 def _unset(*_: Any) -> Any:
@@ -156,6 +222,13 @@ class TracedModel:
     actions: list[ActionDecl]
     meta: dict[str, Any]
     temporal: list[TracedTemporal] = field(default_factory=list)
+    action_properties: list[ActionProperty] = field(default_factory=list)
+    action_checks: list[ActionCheck] = field(default_factory=list)
+    ghosts: list[GhostDecl] = field(default_factory=list)
+
+    def checks_of(self, binding: int) -> list[tuple[int, ActionCheck]]:
+        """(index into action_checks, check) of one binding."""
+        return [(k, a) for k, a in enumerate(self.action_checks) if a.binding == binding]
 
     def describe_entities(self) -> dict[str, Any]:
         return {
@@ -178,6 +251,7 @@ class _Recorder:
         self.guard: list[Expr] = []
         self.writes: dict[int, Expr] = {}
         self.asserts: list[tuple[Expr, str]] = []
+        self.requires = 0  # require() calls so far: the index an edited check is named by
 
     def read(self, index: int) -> Expr:
         if index in self.writes:
@@ -214,6 +288,20 @@ def _coerce(value: object, ty: FieldType, label: str) -> Expr:
     if not ok:
         raise X._fail(f"type error: cannot assign {e.show()} ({e.ty.name}) to {label} ({ty.name})")
     return e
+
+
+class _PostRecorder(_Recorder):
+    """Reads of the post-state of one binding: the binding's update where it writes, else the slot."""
+
+    def __init__(self, model: _Layout, updates: dict[int, Expr]) -> None:
+        super().__init__(model)
+        self.updates = updates
+
+    def read(self, index: int) -> Expr:
+        got = self.updates.get(index)
+        if got is not None:
+            return got
+        return super().read(index)
 
 
 class _InstanceView:
@@ -306,11 +394,39 @@ class StateProxy:
 _ACTIVE: list[_Recorder] = []
 
 
+# Edits of an action's checks, innermost last: require() call index -> None (drop the check)
+# or a function from the check to its replacement (how a mutation weakens one check).
+CheckEdits = dict[int, "Callable[[Expr], object] | None"]
+_CHECK_EDITS: list[CheckEdits] = []
+
+
+class edited_checks:
+    """`with edited_checks({1: None}): action(s, ...)` traces the action with its second
+    require() dropped; `{0: lambda cond: cond | extra}` replaces the first one."""
+
+    def __init__(self, edits: CheckEdits) -> None:
+        self.edits = edits
+
+    def __enter__(self) -> None:
+        _CHECK_EDITS.append(self.edits)
+
+    def __exit__(self, *_: object) -> None:
+        _CHECK_EDITS.pop()
+
+
 def require(cond: object) -> None:
     """Add a conjunct to the guard of the action being traced."""
     if not _ACTIVE:
         raise ModelError("require() called outside an action")
-    _ACTIVE[-1].guard.append(X.lift_bool(cond))
+    rec = _ACTIVE[-1]
+    index = getattr(rec, "requires", 0)  # recorders of other tracers may not count
+    rec.requires = index + 1
+    if _CHECK_EDITS and index in _CHECK_EDITS[-1]:
+        edit = _CHECK_EDITS[-1][index]
+        if edit is None:
+            return  # the check is dropped
+        cond = edit(X.lift_bool(cond))
+    rec.guard.append(X.lift_bool(cond))
 
 
 # ------------------------------------------------------------------ layout and spec
@@ -343,6 +459,9 @@ class Spec:
         self.symmetry: list[list[str]] = []
         self.meta: dict[str, Any] = {}
         self.temporal: list[Temporal] = []
+        self.action_properties: list[ActionProperty] = []
+        self.ghosts: list[GhostDecl] = []
+        self.history_updates: list[tuple[str, str, Callable[[Any, Any, Any, int | None], object]]] = []
 
     # ---- state
     def entity(
@@ -363,6 +482,65 @@ class Spec:
         if len(counts) != 1 or None in counts:
             raise ModelError(f"symmetry group {kinds}: kinds must be entities with one common count")
         self.symmetry.append(list(kinds))
+
+    def ghost(self, kind: str, name: str, ty: FieldType, doc: str = "", *, per: str | None = None) -> None:
+        """Declare a ghost (history) field of entity or singleton `kind`.
+
+        `per` names the entity kind the ghost is about (default: `kind`). A ghost belongs on
+        the entity it speaks of, where symmetry permutes it with its instance: a per-session
+        ghost declared on another kind (a singleton) while sessions are symmetric is refused
+        when the model is traced, with a UsageError naming it.
+        """
+        if kind not in self.kinds:
+            raise ModelError(f"ghost {kind}.{name}: the model has no entity or singleton {kind!r}")
+        decl = self.kinds[kind]
+        if name in decl.fields:
+            raise ModelError(f"ghost {kind}.{name} is declared twice (or clashes with a field)")
+        if not name.isidentifier() or name.startswith("_"):
+            raise ModelError(f"ghost {kind}.{name}: {name!r} is not a valid field name")
+        if per is not None and (per not in self.kinds or self.kinds[per].count is None):
+            raise ModelError(f"ghost {kind}.{name}: per={per!r} is not an entity kind")
+        decl.fields[name] = ty
+        decl.doc[name] = f"ghost: {doc}" if doc else "ghost"
+        self.ghosts.append(GhostDecl(kind, name, ty, doc, per or kind))
+
+    def history(
+        self,
+        kind: str,
+        name: str,
+        ty: FieldType,
+        doc: str,
+        update: Callable[[Any, Any, Any, int | None], object],
+    ) -> None:
+        """A ghost the language writes on every step: `update(pre, step, post, i)` gives the new
+        value of instance i's ghost after the step (None: unchanged), from what the step did.
+
+        The update reads the state before and after the step (after the action's own
+        writes), so a change inside an action cannot hide the event from the ghost: it
+        sees only what the step observably did.
+        """
+        self.ghost(kind, name, ty, doc)
+        self.history_updates.append((kind, name, update))
+
+    def mark_ghost(self, kind: str, name: str, doc: str = "") -> None:
+        """Declare an already declared field of `kind` a ghost (keeps the state layout)."""
+        decl = self.kinds.get(kind)
+        if decl is None or name not in decl.fields:
+            raise ModelError(f"ghost {kind}.{name}: no such field to mark as a ghost")
+        if any(g.kind == kind and g.field == name for g in self.ghosts):
+            raise ModelError(f"ghost {kind}.{name} is declared twice")
+        self.ghosts.append(GhostDecl(kind, name, decl.fields[name], doc, kind))
+
+    def _check_ghost_symmetry(self) -> None:
+        """A per-instance ghost of a symmetric kind stored elsewhere is not permuted with its
+        instance: states that differ only by naming would be told apart or, worse, merged wrongly."""
+        symmetric = {k for group in self.symmetry for k in group}
+        for g in self.ghosts:
+            if g.per != g.kind and g.per in symmetric:
+                raise UsageError(
+                    f"ghost {g.kind}.{g.field} is per {g.per} but declared on {g.kind}, which symmetry over "
+                    f"{g.per} does not permute: declare it with spec.ghost({g.per!r}, {g.field!r}, ...)"
+                )
 
     def _check_new(self, name: str) -> None:
         if name in self.kinds:
@@ -440,6 +618,32 @@ class Spec:
 
         return register
 
+    def action_property(
+        self, id: str, statement: str, cite: str = "", about: str | None = None
+    ) -> Callable[[Callable[[Any, Any, Any], object]], Callable[[Any, Any, Any], object]]:
+        """A rule about steps: `fn(pre, step, post)` must hold on every transition.
+
+        `pre`/`post` read the state before and after the step; `step.name`, `step.params`
+        (and `step.get("c")`) are the binding's action and parameters as Python values, so
+        the predicate may branch on them; `step.writes(kind, field)` lists the instances
+        whose field the binding may change. Return True for steps the rule does not speak of.
+        """
+
+        def register(fn: Callable[[Any, Any, Any], object]) -> Callable[[Any, Any, Any], object]:
+            if self._id_taken(id):
+                raise ModelError(f"property {id} is declared twice")
+            self.action_properties.append(ActionProperty(id, "action", statement, cite, fn, about))
+            return fn
+
+        return register
+
+    def _id_taken(self, pid: str) -> bool:
+        return (
+            any(p.id == pid for p in self.properties)
+            or any(t.id == pid for t in self.temporal)
+            or any(a.id == pid for a in self.action_properties)
+        )
+
     def leads_to(
         self,
         id: str,
@@ -502,6 +706,8 @@ class Spec:
         for action in self.actions:
             for params in _bindings(action, self.kinds):
                 b = _trace_binding(layout, action, params, len(bindings))
+                if b is not None and self.history_updates:
+                    _add_history(layout, self.history_updates, b)
                 if b is not None:
                     bindings.append(b)
         invariants: list[tuple[Property, Expr]] = []
@@ -511,6 +717,8 @@ class Spec:
             (invariants if prop.kind == "invariant" else witnesses).append((prop, e))
         quiet = X.or_(*(_trace_predicate(layout, "quiescence predicate", q) for q in self.quiescent_fns))
         temporal = [o for t in self.temporal for o in _trace_temporal(layout, t)]
+        self._check_ghost_symmetry()
+        checks = [c for b in bindings for c in _trace_action_checks(layout, self.action_properties, b)]
         return TracedModel(
             name=self.name,
             params=dict(self.params),
@@ -526,6 +734,9 @@ class Spec:
             actions=list(self.actions),
             meta=dict(self.meta),
             temporal=temporal,
+            action_properties=list(self.action_properties),
+            action_checks=checks,
+            ghosts=list(self.ghosts),
         )
 
     def _trace_init(self, layout: _Layout) -> tuple[Any, ...]:
@@ -584,6 +795,66 @@ def _trace_binding(layout: _Layout, action: ActionDecl, params: dict[str, Any], 
     return Binding(index, action.name, params, guard, updates, rec.asserts, action.fairness)
 
 
+def _add_history(
+    layout: _Layout, updates: list[tuple[str, str, Callable[[Any, Any, Any, int | None], object]]], b: Binding
+) -> None:
+    """Add the history ghosts' updates to binding `b` (they read its pre- and post-state)."""
+    step = StepInfo(b, layout)
+    post = _Recorder(layout)
+    post.writes = dict(b.updates)  # reads through `post` see the action's writes
+    pre = _Recorder(layout)
+    for kind, name, fn in updates:
+        decl = layout.kinds[kind]
+        for i in ([None] if decl.count is None else list(decl.instances)):
+            where = f"history {kind}.{name} at {b.label}"
+            TraceContext.where = where
+            _ACTIVE.append(pre)
+            try:
+                value = fn(StateProxy(pre), step, StateProxy(post), i)
+            except ModelError:
+                raise
+            except Exception as e:
+                raise ModelError(f"{where}: {type(e).__name__}: {e}") from None
+            finally:
+                _ACTIVE.pop()
+            if pre.writes or pre.guard:
+                raise ModelError(f"{where}: a history update returns the new value; it must not assign or require")
+            if value is not None:
+                post.write(layout.slot_of[(kind, i, name)], value)
+    b.updates = {i: e for i, e in post.writes.items() if not (e.op == "slot" and e.args[0] == i)}
+    b.asserts = [*b.asserts, *post.asserts]
+
+
+def _trace_action_checks(layout: _Layout, props: list[ActionProperty], b: Binding) -> list[ActionCheck]:
+    """Trace every action property for binding `b`; statically true ones are dropped."""
+    out: list[ActionCheck] = []
+    if not props:
+        return out
+    step = StepInfo(b, layout)
+    for prop in props:
+        where = f"action property {prop.id} at {b.label}"
+        TraceContext.where = where
+        pre, post = _Recorder(layout), _PostRecorder(layout, b.updates)
+        _ACTIVE.append(pre)
+        try:
+            result = prop.fn(StateProxy(pre), step, StateProxy(post))
+        except ModelError:
+            raise
+        except Exception as e:
+            raise ModelError(f"{where}: {type(e).__name__}: {e}") from None
+        finally:
+            _ACTIVE.pop()
+        if pre.writes or post.writes:
+            raise ModelError(f"{where}: a property must not assign state fields")
+        if pre.guard:
+            raise ModelError(f"{where}: require() is for actions; a property returns a condition")
+        cond = X.lift_bool(result)
+        if cond.op == "const" and cond.args[0]:
+            continue
+        out.append(ActionCheck(prop, b.index, cond))
+    return out
+
+
 def _trace_temporal(layout: _Layout, t: Temporal) -> list[TracedTemporal]:
     """Trace a temporal property once per instance of its kind (or once)."""
     out: list[TracedTemporal] = []
@@ -627,4 +898,4 @@ def _trace_predicate(layout: _Layout, where: str, fn: Callable[[Any], object]) -
     return X.lift_bool(result)
 
 
-__all__ = ["Bool", "Enum", "Fifo", "Int", "Ref", "Set", "Spec", "TracedModel", "require"]
+__all__ = ["ActionProperty", "Bool", "Enum", "Fifo", "GhostDecl", "Int", "Ref", "Set", "Spec", "StepInfo", "TracedModel", "require"]

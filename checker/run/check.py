@@ -61,15 +61,31 @@ class CheckRun:
         for p, _ in self.model.invariants + self.model.witnesses:
             if p.id == pid:
                 return p
+        for a in self.model.action_properties:
+            if a.id == pid:
+                return a
         return None
 
 
-def prepare(spec: Spec, invariants: list[str] | None = None) -> tuple[TracedModel, CompiledModel, float]:
+def prepare(
+    spec: Spec, invariants: list[str] | None = None, action_properties: list[str] | None = None
+) -> tuple[TracedModel, CompiledModel, float]:
+    """Trace and compile `spec`. `invariants` (ids of invariants or action properties) limits
+    the checks to those; `action_properties` limits the action properties alone ([]: none)."""
     t0 = time.monotonic()
     model = spec.trace()
     known = [p.id for p, _ in model.invariants]
-    check_names("invariant", invariants or [], known, model.meta.get("invariants_not_applicable"))
-    compiled = compile_model(model, invariants or None)
+    steps = [a.id for a in model.action_properties]
+    if invariants:
+        check_names("invariant", invariants, known + steps, model.meta.get("invariants_not_applicable"))
+        action_properties = [i for i in invariants if i in steps] if action_properties is None else action_properties
+        invariants = [i for i in invariants if i in known]
+    if action_properties is not None:
+        chosen = set(action_properties)
+        model.action_checks = [a for a in model.action_checks if a.prop.id in chosen]
+        model.action_properties = [a for a in model.action_properties if a.id in chosen]
+    # An explicit list with no invariant in it checks none (compile_model reads None as all).
+    compiled = compile_model(model, invariants if invariants is not None else None)
     return model, compiled, time.monotonic() - t0
 
 
@@ -93,6 +109,7 @@ def run_check(
     address: str | None = None,
     on_event: Callable[[str], None] | None = None,
     por: bool = False,
+    action_properties: list[str] | None = None,
 ) -> CheckRun:
     """Explore `spec` and check its invariants; with `liveness` (or `properties`, ids of
     temporal properties) also its liveness properties over the explored graph.
@@ -102,8 +119,10 @@ def run_check(
     `on_event` hears, before the search, the configuration and engine (header lines) and the
     C compile, so a long run says what it is doing from its first second.
     `por`: partial-order reduction (docs/reduction.md), used by the native engine for safety
-    only; `por_note` in the result says when it was asked for and not used."""
-    model, compiled, compile_s = prepare(spec, invariants)
+    only; `por_note` in the result says when it was asked for and not used.
+    action_properties: ids of the action properties to check (None: all; invariants may name
+    them too)."""
+    model, compiled, compile_s = prepare(spec, invariants, action_properties)
     liveness = liveness or bool(properties)
     skipped: dict[str, str] = dict(model.meta.get("liveness_skipped", {}))
     chosen_props = select(model, properties, skipped) if liveness else []
@@ -169,6 +188,8 @@ def run_check(
     v = result.violation
     if v is not None:
         prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
+        if prop is None and v.kind == "action":
+            prop = next((a for a in model.action_properties if a.id == v.property_id), None)
         doc = trace_to_itf(
             model, v.trace, kind="lasso" if v.kind == "liveness" else "counterexample", prop=prop,
             mutation=mutation, message=v.message, loop=v.loop_index,

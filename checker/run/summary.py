@@ -10,7 +10,7 @@ from pgcheck.checker.lang.spec import Binding
 from pgcheck.checker.liveness.check import LivenessReport, fairness_notes, instance_of, never_sentence
 from pgcheck.checker.memory import human_bytes
 from pgcheck.checker.run.check import CheckRun, header_lines
-from pgcheck.checker.traces.itf_read import Trace, parse_trace
+from pgcheck.checker.traces.itf_read import Trace, trace_from_doc
 from pgcheck.checker.traces.show import compact_lines, plain, why_lines
 
 from pgcheck import __version__
@@ -35,6 +35,24 @@ def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
         else:
             verdict = "not refuted"  # the run stopped at another violation first
         rows.append((pid, verdict, statement))
+    return rows
+
+
+def action_property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
+    """(id, verdict, statement) for every action property of the model."""
+    r = run.result
+    v = r.violation
+    rows = []
+    for prop in run.model.action_properties:
+        if v is not None and v.kind == "action" and v.property_id == prop.id:
+            verdict = "VIOLATED"
+        elif r.verdict == "ok" or (v is not None and v.kind == "liveness"):
+            verdict = "holds"
+        elif r.verdict == "incomplete":
+            verdict = "holds so far"
+        else:
+            verdict = "not refuted"
+        rows.append((prop.id, verdict, prop.statement))
     return rows
 
 
@@ -73,6 +91,10 @@ def summary_lines(run: CheckRun) -> list[str]:
     ]
     for pid, verdict, statement in property_verdicts(run):
         out.append(f"  {pid:<4} {verdict:<13} {statement}")
+    if model.action_properties:
+        out.append("action properties (checked on every step):")
+        for pid, verdict, statement in action_property_verdicts(run):
+            out.append(f"  {pid:<6} {verdict:<13} {statement}")
     if model.witnesses:
         out.append("witnesses:")
         for prop, _ in model.witnesses:
@@ -101,7 +123,11 @@ def summary_lines(run: CheckRun) -> list[str]:
     else:
         assert r.violation is not None
         v = r.violation
-        what = {"invariant": f"invariant {v.property_id} violated", "deadlock": "deadlock"}.get(v.kind, v.kind)
+        what = {
+            "invariant": f"invariant {v.property_id} violated",
+            "action": f"action property {v.property_id} violated by the last step",
+            "deadlock": "deadlock",
+        }.get(v.kind, v.kind)
         if v.kind == "liveness" and v.loop_index is not None:
             out.append(
                 f"result: VIOLATION: liveness property {v.property_id} ({v.message}): a lasso of "
@@ -119,7 +145,7 @@ def summary_lines(run: CheckRun) -> list[str]:
 def _trace(run: CheckRun) -> Trace:
     """The counterexample as `show` reads it, so `explore` prints the same names (`none -> s0`)."""
     assert run.trace_doc is not None
-    return parse_trace(json.dumps(run.trace_doc), str(run.trace_path or "counterexample"))
+    return trace_from_doc(json.loads(json.dumps(run.trace_doc)), str(run.trace_path or "counterexample"))
 
 
 def _view_hint(run: CheckRun) -> list[str]:
@@ -140,6 +166,8 @@ def counterexample_lines(run: CheckRun) -> list[str]:
         out += [*plain(why).splitlines(), ""]
     out += [f"counterexample (shortest, {len(trace.states) - 1} steps; unchanged fields left out):", "  state 0: initial state"]
     out += plain(compact_lines(trace)).splitlines()
+    if v.kind == "action":
+        out.append(f"  <- step {len(trace.states) - 1} is the offending step: it breaks {v.property_id}")
     return out + _view_hint(run)
 
 
@@ -165,6 +193,7 @@ def summary_dict(run: CheckRun) -> dict[str, Any]:
         "collision_probability": r.collision_probability,
         "stop_reason": r.stop_reason or None,
         "invariants": [{"id": pid, "verdict": verdict} for pid, verdict, _ in property_verdicts(run)],
+        "action_properties": [{"id": pid, "verdict": verdict} for pid, verdict, _ in action_property_verdicts(run)],
         "witnesses": {p.id: r.witnesses_reached.get(p.id) for p, _ in run.model.witnesses},
         "violation": None
         if v is None

@@ -117,7 +117,7 @@ def sweep(
         cfg = make_config(mode, carriers, sessions, options, max_carriers=max_size, max_sessions=max_size)
         run = run_prove(load(cfg), mode, invariants=invariants, with_lemmas=with_lemmas, time_limit=left,
                         on_progress=on_progress, symmetric=symmetric, query_limit=query_limit,
-                        fifo_choice=fifo_choice)
+                        fifo_choice=fifo_choice, steps_too=False)
         table.sizes.append((cfg.carriers, sessions, run.result.elapsed))
         for v in run.result.verdicts:
             row = table.rows.setdefault(v.id, Row(v.id, v.lemma, run.props[v.id].statement))

@@ -366,3 +366,9 @@ def _with_abbreviations(kinds: dict[str, EntityKind]) -> dict[str, EntityKind]:
                 break
         out[kind.name] = EntityKind(kind.name, kind.count, kind.fields, prefix)
     return out
+
+
+def trace_from_doc(doc: dict[str, Any], name: str) -> Trace:
+    """A trace pgcheck has just built in memory, of any model (the runtime model or a spec of
+    checker/examples/): the same checks as `parse_trace` but for the model's name."""
+    return _build(doc, doc.get("#meta", {}), name)

@@ -106,6 +106,9 @@ def step_lines(trace: Trace, index: int, full: bool) -> list[Text]:
     title.append(trace.step_label(index), style="bold magenta")
     if trace.loop == index and index > 0:
         title.append("   <- loop starts here", style="bold blue")
+    prop = trace.checked_property
+    if prop is not None and prop.get("kind") == "action" and index == len(trace.states) - 1:
+        title.append(f"   <- the offending step: it breaks {prop.get('id', '?')}", style="bold red")
     lines = [title]
     changes = trace.changes(index)
     if full:

@@ -11,7 +11,7 @@ docs/bugs.md is generated from these declarations (`pgcheck mutants --doc docs/b
 from __future__ import annotations
 
 from pgcheck.checker.errors import UsageError, did_you_mean
-from pgcheck.model.mutations import attach, lifecycle, scheduler, session
+from pgcheck.model.mutations import attach, lifecycle, rules, scheduler, session
 from pgcheck.model.mutations.base import BASE_OPTIONS, Mutation, config, describe_config
 
 
@@ -24,7 +24,7 @@ def _order(m: Mutation) -> tuple[int, int, str]:
 
 
 CATALOGUE: list[Mutation] = sorted(
-    [*scheduler.MUTATIONS, *attach.MUTATIONS, *session.MUTATIONS, *lifecycle.MUTATIONS], key=_order
+    [*scheduler.MUTATIONS, *attach.MUTATIONS, *session.MUTATIONS, *lifecycle.MUTATIONS, *rules.MUTATIONS], key=_order
 )
 MUTATION_BY_NAME: dict[str, Mutation] = {m.name: m for m in CATALOGUE}
 

@@ -127,6 +127,7 @@ MUTATIONS = [
         "is the one it parked on, so after the migration SetLatch still signals carrier 0's thread: a "
         "cancel of a deep wait pinned on carrier 1 is lost until the wait times out.",
         ("AttachLeased",), stale_latch_after_migration,
+        kind="safety",
     ),
     Mutation(
         "latch-set-after-startup", "B7", "S12", config("pooled", 1, 1, messages=1, commands=("sleep",)),
@@ -135,6 +136,7 @@ MUTATIONS = [
         "stale latch, the command completes although its wait condition holds, and the session goes on "
         "to park, where observers expected a carrier-pinned deep wait.",
         ("TakeNewConnection", "DeepWaitWake"), latch_set_after_startup,
+        kind="safety",
     ),
     Mutation(
         "attach-without-carrier-check", "H1", "S1", config("pooled", 2, 1),
@@ -143,6 +145,7 @@ MUTATIONS = [
         "does not check backend->carrier == NULL. Two carriers now name one backend: S2 breaks, and "
         "S1 (declared first, and implied by S2's failure) is what reports it.",
         ("TakeNewConnection",), attach_without_carrier_check,
+        kind="safety",
     ),
     Mutation(
         "resume-skipped", "H3", "S5", config("pooled", 1, 1, reloads=1),
@@ -151,19 +154,23 @@ MUTATIONS = [
         "byte, and Prepare, which accepts ps = COMMITTED at entry, overwrites the spec while the queue "
         "entry still exists: PREPARED with q = LEASED.",
         ("AttachLeased",), resume_skipped,
+        kind="safety",
     ),
     Mutation(
-        "attach-leased-by-other-carrier", "B9(i), H1", "S18", config("pooled", 2, 2, messages=1),
+        "attach-leased-by-other-carrier", "B9(i), H1", "LEASE1", config("pooled", 2, 2, messages=1),
         "Carrier 0 pops a runnable backend (LEASED, owner carrier 0); before it attaches, idle carrier 1 "
         "attaches the same backend, because the attach checks neither who popped it nor the lease owner. "
-        "The lease now has an owner that is not the attached carrier.",
+        "The lease now has an owner that is not the attached carrier (S18); LEASE1, the rule of T10 that "
+        "only the lease owner attaches, reports the attach step itself.",
         ("AttachLeased",), attach_leased_by_other_carrier,
+        kind="safety",
     ),
     Mutation(
         "attach-without-myproc", "S13 rule", "S13", config("pooled", 1, 1, messages=1),
         "A parked session is resumed by a lease and attach that binds Current* and the latch but not "
         "MyProc: the step runs with the PGPROC of whatever the carrier ran before (here none).",
         ("AttachLeased",), attach_without_myproc,
+        kind="safety",
     ),
     Mutation(
         "affine-session-migrated", "S30 rule", "S30",
@@ -171,14 +178,17 @@ MUTATIONS = [
         "Affinity is enforced, but the lease pops the global head of the runnable queue: a session that "
         "parked on carrier 0 is leased by carrier 1.",
         ("LeaseRunnable",), lease_ignores_affinity,
+        kind="safety",
     ),
     Mutation(
-        "poller-steals-staging-park", "B9(ii)", "L11",
+        "poller-steals-staging-park", "B9(ii)", "STAGE1",
         config("thread-per-session", None, 2, messages=1, active_clients=1),
         "Thread-per-session parks share the global parked queue. Session 0's thread is woken by its "
         "client and goes to lease its own backend back (T11), but session 1's thread, waiting for its own "
         "park, has taken session 0's entry off the shared queue and runs it. T11 finds q = LEASED, not "
-        "PARKED or RUNNABLE: the same-carrier resume can never succeed (the PANIC of the fork).",
+        "PARKED or RUNNABLE: the same-carrier resume can never succeed (the PANIC of the fork, L11). STAGE1 "
+        "(a thread-per-session backend resumes only on its own thread) reports the foreign attach itself.",
         ("StealStagingPark",), poller_steals_staging_park,
+        kind="safety",
     ),
 ]

@@ -3,8 +3,10 @@
 A mutation never copies the model. Its `apply` receives the spec that `build(cfg)`
 made and changes only the action(s) it concerns: `patch` wraps an action (the original
 body runs, then the mutation overrides what the bug does differently), `replace`
-swaps a body whose guard the bug weakens, `add` splits a step by adding the action
-the bug introduces. Each mutation names its source in scheduler-digest.md §6 (or the
+swaps a body whose guard the bug weakens, `drop_check` / `weaken_check` remove or
+weaken one require() of an action without copying it, `add` splits a step by adding the
+action the bug introduces; a bug that needs a history to be seen adds it with
+`spec.ghost` / `spec.history`. Each mutation states its kind: a safety or a liveness bug. Each mutation names its source in scheduler-digest.md §6 (or the
 rule of §4/§5 it breaks), the property expected to catch it, and the smallest
 configuration that exhibits it.
 """
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pgcheck.checker.errors import ModelError, UsageError
-from pgcheck.checker.lang.spec import Spec
+from pgcheck.checker.lang.spec import Spec, edited_checks
 from pgcheck.model.config import PARAM_BY_NAME, PARAMS, ModelConfig, make_config
 from pgcheck.model.runtime import build
 
@@ -65,10 +67,15 @@ class Mutation:
     changes: tuple[str, ...]  # the actions it replaces, wraps or adds
     apply: Apply = field(repr=False)
     also_in: tuple[str, ...] = ()  # other modes the mutation applies to, beyond its smallest's
+    kind: str = ""  # "safety" or "liveness": which checker must catch it (stated, never guessed)
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("safety", "liveness"):
+            raise ModelError(f"mutation {self.name}: kind must be 'safety' or 'liveness', not {self.kind!r}")
 
     @property
     def liveness(self) -> bool:
-        return self.expected.startswith("L")
+        return self.kind == "liveness"
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -131,6 +138,31 @@ def replace(spec: Spec, name: str, body: Callable[..., None]) -> None:
     """Swap the body of action `name` (for a bug that weakens its guard)."""
     _action(spec, name)
     spec.replace_action(name, body)
+
+
+def drop_check(spec: Spec, name: str, index: int) -> None:
+    """Drop the `index`-th require() (counting from 0, in the order the action calls them)
+    of action `name`, without copying the action: a bug that forgets one check."""
+    _edit_check(spec, name, index, None)
+
+
+def weaken_check(spec: Spec, name: str, index: int, weaker: Callable[..., object]) -> None:
+    """Replace the `index`-th require() of action `name` by `weaker(s, cond, **params)`: a bug
+    that checks less than the design says (the original condition is passed in)."""
+    _edit_check(spec, name, index, weaker)
+
+
+def _edit_check(spec: Spec, name: str, index: int, weaker: Callable[..., object] | None) -> None:
+    original = _action(spec, name).fn
+
+    def mutated(s: Any, **params: Any) -> None:
+        edit: Callable[[Any], object] | None = None
+        if weaker is not None:
+            edit = lambda cond: weaker(s, cond, **params)  # noqa: E731
+        with edited_checks({index: edit}):
+            original(s, **params)
+
+    spec.replace_action(name, mutated)
 
 
 def original_of(spec: Spec, name: str) -> Callable[..., None]:

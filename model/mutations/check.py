@@ -32,6 +32,14 @@ class Outcome:
         return self.caught_by == self.mutation.expected
 
     @property
+    def category(self) -> str:
+        """"expected" (caught by the expected property), "other" (caught, by another
+        property) or "missed" (not caught, or not checked)."""
+        if self.caught:
+            return "expected"
+        return "other" if self.caught_by is not None else "missed"
+
+    @property
     def status(self) -> str:
         if self.run is None:
             return self.note

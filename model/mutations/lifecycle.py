@@ -72,6 +72,7 @@ MUTATIONS = [
         "false at that moment, so the pooled carrier thread exits together with the logical backend "
         "instead of returning to its loop: the pool shrinks silently while the postmaster lives.",
         ("LogicalExit",), carrier_exits_with_backend,
+        kind="safety",
     ),
     Mutation(
         "interrupt-latch-null", "B5", "S16", config("pooled", 1, 1),
@@ -79,6 +80,7 @@ MUTATIONS = [
         "pointing at nothing (the freed fallback bucket of startup): a SetLatch from SendInterrupt "
         "would hit NULL.",
         ("Detach",), interrupt_latch_null,
+        kind="safety",
     ),
     Mutation(
         "exit-keeps-myproc", "B6", "S28", config("thread-per-session", None, 1, client_close=True),
@@ -86,6 +88,7 @@ MUTATIONS = [
         "the thread still references its PGPROC afterwards (the release-before-unpublish race of the "
         "PMChild pointer).",
         ("LogicalExit",), exit_keeps_myproc, also_in=("process", "pooled"),
+        kind="safety",
     ),
     Mutation(
         "admission-waits-for-carrier", "B20", "L10", config("pooled", 1, 2),
@@ -93,5 +96,6 @@ MUTATIONS = [
         "the session it holds disconnects. The one carrier starts session 0, which parks and stays "
         "connected; session 1's logical start waits in the queue for ever while the carrier polls.",
         ("TakeNewConnection", "PollTake"), admission_waits_for_carrier,
+        kind="liveness",
     ),
 ]

@@ -17,8 +17,10 @@ that the property the design says it breaks is the one that catches it;
 `pgcheck explore ... --mutation NAME` explores one at any configuration of its mode.
 
 This file is generated: `pgcheck mutants --doc docs/bugs.md`. A test checks it against the
-declarations and a fresh run. Liveness mutations (expected id L...) are caught by the liveness
-checker; where it is not installed they read "not checked" and count as not caught.
+declarations and a fresh run. Each mutation states its kind: a liveness bug is caught by the
+liveness checker (its expected property is temporal), a safety bug by an invariant or an action
+property (a rule about steps, reported at the offending step). Outcomes fall in three groups:
+caught by the expected property, caught by another property, not caught.
 """
 
 
@@ -48,10 +50,16 @@ def table_lines(outcomes: list[Outcome], total_seconds: float) -> list[str]:
         )
     caught = sum(o.caught for o in outcomes)
     unchecked = sum(o.run is None for o in outcomes)
-    tail = f"caught {caught}/{len(outcomes)} by their expected property"
-    if unchecked:
-        tail += f" ({unchecked} not checked)"
-    out += ["", f"{tail}; total time {total_seconds:.1f} s"]
+    other = [o.mutation.name for o in outcomes if o.category == "other"]
+    missed = [o.mutation.name for o in outcomes if o.category == "missed"]
+    out += [
+        "",
+        f"caught by the expected property: {caught}/{len(outcomes)}",
+        f"caught by another property:      {len(other)}" + (f" ({', '.join(other)})" if other else ""),
+        f"not caught:                      {len(missed)}" + (f" ({', '.join(missed)})" if missed else "")
+        + (f"; {unchecked} of them not checked" if unchecked else ""),
+        f"total time {total_seconds:.1f} s",
+    ]
     return out
 
 
@@ -64,6 +72,8 @@ def as_json(outcomes: list[Outcome], total_seconds: float) -> dict[str, Any]:
                 "expected": o.mutation.expected,
                 "caught_by": o.caught_by,
                 "caught": o.caught,
+                "category": o.category,
+                "kind": o.mutation.kind,
                 "status": o.status,
                 "length": o.length,
                 "states": o.states,
@@ -77,6 +87,8 @@ def as_json(outcomes: list[Outcome], total_seconds: float) -> dict[str, Any]:
             for o in outcomes
         ],
         "caught": sum(o.caught for o in outcomes),
+        "caught_by_other": sum(o.category == "other" for o in outcomes),
+        "not_caught": sum(o.category == "missed" for o in outcomes),
         "total": len(outcomes),
         "seconds": round(total_seconds, 3),
     }
@@ -87,8 +99,10 @@ DOC_HOW = """
 
 `model/mutations/base.py`: `patch(spec, action, body)` wraps an action (the original body runs,
 then the mutation writes what the bug does differently; reads taken before the original see the
-old state), `replace(spec, action, body)` swaps a body whose guard the bug weakens, and a new
-`@spec.action` adds the step a bug introduces. Each declaration names its source, the expected
+old state), `replace(spec, action, body)` swaps a body whose guard the bug weakens,
+`drop_check(spec, action, i)` / `weaken_check(spec, action, i, weaker)` remove or weaken the
+i-th `require()` of an action without copying it, and a new `@spec.action` adds the step a bug
+introduces; ghosts a bug needs come through `spec.ghost` / `spec.history`. Each declaration names its source, the expected
 property, its smallest configuration and the interleaving; tests check that the changed actions
 are exactly the ones it names, that it is caught by exactly its property with a shortest trace
 that replays, that a carrier or a session fewer, a bound one lower or an option back at its
@@ -102,8 +116,8 @@ configuration.
 
 def doc_text(outcomes: list[Outcome], not_in_catalogue: dict[str, str]) -> str:
     rows = [
-        "| mutation | source | interleaving | expected | caught by | length | smallest configuration | changes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| mutation | source | kind | interleaving | expected | caught by | length | smallest configuration | changes |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for o in outcomes:
         m = o.mutation
@@ -113,6 +127,7 @@ def doc_text(outcomes: list[Outcome], not_in_catalogue: dict[str, str]) -> str:
                 [
                     f"`{m.name}`",
                     m.source,
+                    m.kind,
                     _cell(m.explanation),
                     m.expected,
                     _caught_by(o),
@@ -129,7 +144,8 @@ def doc_text(outcomes: list[Outcome], not_in_catalogue: dict[str, str]) -> str:
         DOC_HEADER
         + "\n"
         + "\n".join(rows)
-        + f"\n\nCaught by the expected property: {caught}/{len(outcomes)}.\n"
+        + f"\n\nCaught by the expected property: {caught}/{len(outcomes)}; by another property: "
+        + f"{sum(o.category == 'other' for o in outcomes)}; not caught: {sum(o.category == 'missed' for o in outcomes)}.\n"
         + DOC_HOW
         + "\n".join(left_out)
         + "\n"

@@ -10,7 +10,7 @@ from pgcheck.model.carrier_loop import leasable
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations.base import Mutation, config, patch
 from pgcheck.model.poller_steps import recheck
-from pgcheck.model.state import MAILBOX, wake_reasons
+from pgcheck.model.state import MAILBOX, output, wake_reasons
 
 
 def _ready(s: Any, x: Any, cfg: ModelConfig) -> X.Expr:
@@ -140,8 +140,13 @@ def timeout_handler_in_poller(spec: Spec, cfg: ModelConfig) -> None:
         }
         original(s, c=c)
         for i in s.session.ids():
-            # BUG (§2.10 rule): the due timeout's handler runs in the poller, i.e. detached.
-            s.session[i].handler_detached = X.when(fires[i], True, s.session[i].handler_detached)
+            # BUG (§2.10 rule): the due timeout's handler runs in the poller, i.e. detached: it
+            # consumes the timeout (the session then wakes for nothing it can see) and the
+            # IDLE_SESSION_TIMEOUT FATAL goes to the client from a thread the backend is not on.
+            ses = s.session[i]
+            ses.tmo_armed = X.when(fires[i], False, ses.tmo_armed)
+            ses.tmo_due = X.when(fires[i], False, ses.tmo_due)
+            output(s, i, "fatal", fires[i])
 
     patch(spec, "PollPass", PollPass)
 
@@ -164,6 +169,7 @@ MUTATIONS = [
         "entry is unlinked only later: in that window the backend is on both lists and the list it is on "
         "disagrees with its queue state. The fix claims (unlinks) the waiter under the lock first.",
         ("PollTake",), wake_before_claim,
+        kind="safety",
     ),
     Mutation(
         "nonatomic-make-runnable", "B14", "S6", config("pooled", 1, 2, messages=1),
@@ -173,6 +179,7 @@ MUTATIONS = [
         "backend twice (S6's no-duplicate clause; S27 too). Two sessions are needed only so that the "
         "runnable queue has room for the duplicate.",
         ("PollPass",), nonatomic_make_runnable,
+        kind="safety",
     ),
     Mutation(
         "skip-park-generation", "T7, §3.4", "S20",
@@ -183,6 +190,7 @@ MUTATIONS = [
         "re-check (step 9), which covers every backend it took, marks a wake with the generation it read "
         "at T5. Without the generation check in T7 the stale wake is accepted on the new park.",
         ("PollRecheck",), skip_park_generation,
+        kind="safety",
     ),
     Mutation(
         "unlink-before-check", "H2", "S6", config("pooled", 1, 1),
@@ -190,6 +198,7 @@ MUTATIONS = [
         "the node before its checks. With a check that fails (here: the backend is not ready) it returns "
         "false, leaving q = PARKED for a backend that is on no list: the session is lost to the poller.",
         ("PollParkedOne",), unlink_before_check,
+        kind="safety",
     ),
     Mutation(
         "one-poll-slot", "B19", "L1", config("pooled", 1, 2, messages=1, active_clients=2),
@@ -198,6 +207,7 @@ MUTATIONS = [
         "is idle for good, the other session's readable socket is never seen and it is never resumed "
         "(exactly one resumed, the rest lost, as on the single-loop fork).",
         ("PollPass",), one_poll_slot,
+        kind="liveness",
     ),
     Mutation(
         "poller-consumes-mailbox", "§2.9 rule", "L2", config("pooled", 1, 1, reloads=1),
@@ -206,6 +216,7 @@ MUTATIONS = [
         "see it, no LOGICAL wake is marked, the backend goes back to the parked queue, and nothing will "
         "ever wake it for that interrupt.",
         ("PollPass",), poller_consumes_mailbox,
+        kind="liveness",
     ),
     Mutation(
         "edge-triggered-wake", "H5", "L2", config("pooled", 1, 1, reloads=1),
@@ -214,6 +225,7 @@ MUTATIONS = [
         "poller reacts only to wake events, so the parked session is never woken. The design is safe "
         "only because the poller reads the level-triggered mailbox.",
         ("SendInterrupt", "PollPass"), edge_triggered_wake,
+        kind="liveness",
     ),
     Mutation(
         "timeout-handler-in-poller", "§2.10 rule", "S22", config("pooled", 1, 1, idle_session_timeout=True),
@@ -221,5 +233,6 @@ MUTATIONS = [
         "parked. The poller, instead of only marking a TIMEOUT wake, runs the timeout's handler itself: "
         "user-visible timeout code runs for a backend that has no carrier.",
         ("PollPass",), timeout_handler_in_poller,
+        kind="safety",
     ),
 ]

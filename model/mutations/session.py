@@ -48,7 +48,7 @@ def commit_before_unwind(spec: Spec, cfg: ModelConfig) -> None:
 def stale_readiness_consumes_bytes(spec: Spec, cfg: ModelConfig) -> None:
     def Resume(s: Any, original: Any, c: int, b: int) -> None:
         ses = s.session[b]
-        wake, inbuf, stale = ses.wake, ses.inbuf, ses.tstale
+        wake, inbuf = ses.wake, ses.inbuf
         original(s, c=c, b=b)
         # BUG (S23 rule): a transport wake, stale or not, is taken as permission to read: the type
         # byte is consumed at once, without the fresh probe.
@@ -57,7 +57,6 @@ def stale_readiness_consumes_bytes(spec: Spec, cfg: ModelConfig) -> None:
         ses.byte_car = X.when(fast, c, ses.byte_car)
         ses.holdoff = X.when(fast, 1, ses.holdoff)
         ses.dcr = ~fast
-        ses.stale_read = ses.stale_read | (fast & stale)
         ses.pc = X.when(fast, "body", ses.pc)
 
     patch(spec, "Resume", Resume)
@@ -162,7 +161,6 @@ def yield_re_leased_first(spec: Spec, cfg: ModelConfig) -> None:
         s.sched.parked = X.when(yielded, parked, s.sched.parked)
         s.sched.parked_count = X.when(yielded, p_count, s.sched.parked_count)
         ses.q = X.when(yielded, "runnable", ses.q)
-        ses.wake = X.when(yielded, "transport", ses.wake)
 
     replace(spec, "PreparePark", PreparePark)
     patch(spec, "EnqueuePark", EnqueuePark)
@@ -175,6 +173,7 @@ MUTATIONS = [
         "body yet, prepares a protocol park although a message read is in progress: the park can be "
         "committed and the message finished on another carrier (a carrier swap mid-message).",
         ("PreparePark",), park_mid_message, also_in=("thread-per-session",),
+        kind="safety",
     ),
     Mutation(
         "commit-before-unwind", "S11 rule", "S11", config("pooled", 1, 1),
@@ -182,6 +181,7 @@ MUTATIONS = [
         "PG_STEP_PARK_PROTOCOL_READ (T2): the backend is committed, about to detach, while C frames "
         "below the step are still live on the carrier's stack.",
         ("CommitPark",), commit_before_unwind, also_in=("thread-per-session",),
+        kind="safety",
     ),
     Mutation(
         "stale-readiness-consumes-bytes", "S23 rule", "S23",
@@ -190,6 +190,7 @@ MUTATIONS = [
         "The poller marks STALE_TRANSPORT; the resume treats any transport wake as permission to read "
         "and consumes the byte without the fresh probe that would have seen the new generation.",
         ("Resume",), stale_readiness_consumes_bytes, also_in=("thread-per-session",),
+        kind="safety",
     ),
     Mutation(
         "notify-inside-transaction", "S24 rule", "S24",
@@ -198,6 +199,7 @@ MUTATIONS = [
         "service delivers the NotificationResponse at once instead of deferring it (T14) until the "
         "transaction block ends.",
         ("ServiceWakes",), notify_inside_transaction, also_in=("thread-per-session", "pooled"),
+        kind="safety",
     ),
     Mutation(
         "stale-wake-reparks", "B17", "L9", config("pooled", 1, 1, transport_changes=1),
@@ -206,6 +208,7 @@ MUTATIONS = [
         "prepare that would take a fresh spec. The stale spec wakes it again on the next pass: a "
         "park/wake spin with no new external event.",
         ("Resume",), stale_wake_reparks,
+        kind="liveness",
     ),
     Mutation(
         "sticky-idle-no-cutoff", "H6", "L10", config("pooled", 1, 2, sticky_idle=True),
@@ -214,6 +217,7 @@ MUTATIONS = [
         "never parks and keeps its carrier; session 1's logical start waits in the queue for ever (with "
         "busy sessions, B8, the same wait lengthens every starvation window).",
         ("StickyWaitEnd",), sticky_idle_no_cutoff,
+        kind="liveness",
     ),
     Mutation(
         "deferred-notify-keeps-mailbox-bit", "§3.4 rule", "L7",
@@ -222,6 +226,7 @@ MUTATIONS = [
         "defers the notification (T14) but leaves the NOTIFY bit in the mailbox; the session re-parks, "
         "the poller sees the bit and wakes it again, for ever, with no new notify, input or timeout.",
         ("ServiceWakes",), deferred_notify_keeps_bit, also_in=("thread-per-session",),
+        kind="liveness",
     ),
     Mutation(
         "hibernated-never-set", "§2.7 rule", "L8", config("pooled", 1, 1, hibernate=True),
@@ -229,6 +234,7 @@ MUTATIONS = [
         "no byte and re-parks with compaction, but the commit does not set `hibernated`. The next long "
         "idle produces another HIBERNATE wake, and so on: many hibernate wakes per idle period.",
         ("CommitPark",), hibernated_never_set,
+        kind="liveness",
     ),
     Mutation(
         "busy-clients-no-budget", "B8a", "L3", config("pooled", 1, 2, messages=1, active_clients=2),
@@ -236,13 +242,16 @@ MUTATIONS = [
         "session answers, finds the next byte at the probe, and never parks. With more clients than "
         "carriers the other session, runnable, waits for a carrier that is never released.",
         ("ClientSendByte",), busy_clients,
+        kind="liveness",
     ),
     Mutation(
-        "yield-re-leased-first", "B8b", "L3", config("pooled", 1, 2, messages=1, active_clients=2),
+        "yield-re-leased-first", "B8b", "ORD1", config("pooled", 1, 2, messages=1, active_clients=2),
         "Clients are always busy; a budget yield parks a session at the protocol boundary with its next "
         "message pending whenever another session is runnable, but the yielded session is pushed to the "
         "head of the runnable queue, so the carrier that yielded it leases it again first and the "
-        "waiting session never progresses.",
+        "waiting session never progresses (L3). The root is an overtaking in the runnable queue (T8 pushes "
+        "at the tail), which ORD1 reports at the enqueue itself.",
         ("ClientSendByte", "PreparePark", "EnqueuePark"), yield_re_leased_first,
+        kind="safety",
     ),
 ]

@@ -46,12 +46,16 @@ def command(
     """Write the model of one configuration as Promela for Spin (docs/spin.md).
 
     Each action binding becomes one d_step, invariants and deadlock freedom become
-    assertions. With partial-order reduction off, Spin stores exactly as many states as
+    assertions, action properties assertions inside the d_step of each binding (one not
+    expressible in Promela is named on stderr and left out). With partial-order reduction off, Spin stores exactly as many states as
     'pgcheck explore --no-symmetry' finds for the same configuration.
     """
     del fmt  # promela is the only format so far
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
-    text = spec_to_promela(load(cfg), list(invariants) or None, describe(cfg))
+    left_out: list[str] = []
+    text = spec_to_promela(load(cfg), list(invariants) or None, describe(cfg), not_expressible=left_out)
+    if left_out:
+        click.echo(f"export: action properties not expressible in Promela, not checked by Spin: {', '.join(left_out)}", err=True)
     if output is None:
         click.echo(text, nl=False)
     else:

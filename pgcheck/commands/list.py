@@ -66,13 +66,18 @@ def catalogue(model: TracedModel) -> dict[str, Any]:
             for a in model.actions
         ],
         "invariants": [{"id": q.id, "statement": q.statement, "citation": q.cite} for q, _ in model.invariants],
+        "action_properties": [
+            {"id": a.id, "statement": a.statement, "citation": a.cite, "client": a.id.startswith("CL")}
+            for a in model.action_properties
+        ],
+        "ghosts": [{"field": f"{g.kind}.{g.field}", "doc": g.doc} for g in model.ghosts],
         "witnesses": [{"id": q.id, "statement": q.statement, "citation": q.cite} for q, _ in model.witnesses],
         "not_applicable": [{"id": k, "reason": v} for k, v in NOT_APPLICABLE.items()],
         "liveness": _liveness(model),
         "liveness_not_checked": [{"id": k, "reason": v} for k, v in model.meta.get("liveness_skipped", {}).items()],
         "relies": RELIES,
         "mutations": [
-            {"name": m.name, "source": m.source, "expected": m.expected, "config": describe_config(m.smallest)}
+            {"name": m.name, "source": m.source, "kind": m.kind, "expected": m.expected, "config": describe_config(m.smallest)}
             for m in CATALOGUE
         ],
     }
@@ -85,7 +90,10 @@ def _liveness(model: TracedModel) -> list[dict[str, Any]]:
         if any(x["id"] == p.id for x in out):
             continue
         out.append(
-            {"id": p.id, "form": p.form, "statement": p.statement, "citation": p.cite, "relies": list(p.relies), "each": p.each}
+            {
+                "id": p.id, "form": p.form, "statement": p.statement, "citation": p.cite, "relies": list(p.relies),
+                "each": p.each, "client": p.id.startswith("CL"),
+            }
         )
     return out
 
@@ -114,13 +122,28 @@ def _lines(doc: dict[str, Any]) -> list[str]:
     out.append("invariants:")
     for q in doc["invariants"]:
         out.append(f"  {q['id']:<5} {q['statement']}  [{q['citation']}]")
+    out.append("action properties (rules about steps, checked on every transition; specs/steps.py):")
+    for q in doc["action_properties"]:
+        if not q["client"]:
+            out.append(f"  {q['id']:<6} {q['statement']}  [{q['citation']}]")
+    out.append("client properties (end-to-end guarantees, specs/client.py):")
+    for q in doc["action_properties"]:
+        if q["client"]:
+            out.append(f"  {q['id']:<6} action property: {q['statement']}  [{q['citation']}]")
+    for q in doc["liveness"]:
+        if q["client"]:
+            each = f" for each {q['each']}" if q["each"] else ""
+            out.append(f"  {q['id']:<6} {q['form']}{each}: {q['statement']}  [{q['citation']}]")
+    out.append("ghosts (history variables only properties read):")
+    for g in doc["ghosts"]:
+        out.append(f"  {g['field']:<26} {g['doc']}")
     out.append("witnesses:")
     for q in doc["witnesses"]:
         out.append(f"  {q['id']:<24} {q['statement']}  [{q['citation']}]")
     out.append("not applicable to the modeled shapes:")
     for q in doc["not_applicable"]:
         out.append(f"  {q['id']:<5} {q['reason']}")
-    out.append("liveness properties (pgcheck explore --liveness):")
+    out.append("liveness properties (pgcheck explore --liveness; the client ones are listed above too):")
     for q in doc["liveness"]:
         each = f" for each {q['each']}" if q["each"] else ""
         out.append(f"  {q['id']:<5} {q['form']}{each}: {q['statement']}  [{q['citation']}]")
@@ -133,7 +156,7 @@ def _lines(doc: dict[str, Any]) -> list[str]:
         out.append(f"  {k}: {v}")
     out.append("mutations (seeded bugs; pgcheck explore --mutation NAME, pgcheck mutants):")
     for m in doc["mutations"]:
-        out.append(f"  {m['name']:<36} {m['source']:<11} caught by {m['expected']:<4} at {m['config']}")
+        out.append(f"  {m['name']:<36} {m['source']:<11} {m['kind']:<8} caught by {m['expected']:<6} at {m['config']}")
     return out
 
 

@@ -148,12 +148,13 @@ def command(
         query_limit=query_limit, fifo_choice=fifo_choice,
     )
     res = run.result
-    statuses = [v.status for v in res.verdicts if not v.lemma]
+    statuses = [v.status for v in res.verdicts if not v.lemma] + [v.status for v in run.steps]
     if as_json:
         click.echo(json.dumps({
             "config": {"mode": mode, "carriers": cfg.carriers, "sessions": cfg.sessions},
             "fifo_encoding": run.fifos,
             "verdicts": [{"id": v.id, "lemma": v.lemma, "status": v.status, "reason": v.reason} for v in res.verdicts],
+            "action_properties": [{"id": v.id, "status": v.status, "reason": v.reason} for v in run.steps],
             "model_errors_not_excluded": res.model_errors,
             "seconds": round(res.elapsed, 2),
         }, indent=2))
@@ -166,15 +167,17 @@ def command(
                    + ("" if all_bindings else " (one per symmetry orbit)"))
         for line in verdict_lines(run):
             click.echo(line)
-        proven = statuses.count("proven")
-        click.echo(f"result: {proven} of {len(statuses)} invariants proven inductive "
-                   f"in {res.elapsed:.1f} s ({res.rounds} rounds)")
+        invs = [v.status for v in res.verdicts if not v.lemma]
+        click.echo(f"result: {invs.count('proven')} of {len(invs)} invariants proven inductive "
+                   f"in {res.elapsed:.1f} s ({res.rounds} rounds)"
+                   + (f"; {[v.status for v in run.steps].count('proven')} of {len(run.steps)} action properties proven"
+                      if run.steps else ""))
         if res.model_errors:
             click.echo(f"note: {len(res.model_errors)} run-time checks (range, capacity) are not implied by the proven "
                        f"set, e.g. {res.model_errors[0]}; the proofs cover runs without model errors, "
                        "which 'pgcheck explore' and 'pgcheck bmc' check")
     if show_cti:
-        for v in res.verdicts:
+        for v in [*res.verdicts, *run.steps]:
             if v.status == "cti":
                 path = write_cti(run.model, v, run.props[v.id], cti_dir)
                 if not as_json:

@@ -12,14 +12,14 @@ the C meaning of every operator can be read against checker/lang/compile.py line
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.explicit.native import cgen_por
 from pgcheck.checker.explicit.symmetry import Canonicalizer, signature_plan
 from pgcheck.checker.lang.expr import Expr
-from pgcheck.checker.lang.spec import Binding, TracedModel
+from pgcheck.checker.lang.spec import ActionCheck, Binding, TracedModel
 from pgcheck.checker.lang.types import Bool, Enum, FieldType, Fifo, Int, Ref, Set
 
 FIFO_ROOM = 14  # items a packed FIFO cell holds (prelude.c)
@@ -35,6 +35,7 @@ class Generated:
     source: str  # part 2 of the engine
     sites: list[str]  # error-site messages, indexed by pg_error_site()
     packed_bytes: int  # a stored state's size
+    action_sites: dict[int, int] = field(default_factory=dict)  # error site -> index into model.action_checks
 
 
 def slot_bits(model: TracedModel, ty: FieldType) -> tuple[int, int]:
@@ -265,18 +266,36 @@ class _Expr:
         raise ModelError(f"cannot generate C for IR operator {op!r}")
 
 
-def _binding(g: _Expr, b: Binding, nslots: int) -> tuple[list[str], list[str]]:
-    """(the guarded call in expand(), the body function) of one binding."""
+def _binding(
+    g: _Expr, b: Binding, nslots: int, checks: list[tuple[int, ActionCheck]] | None = None,
+    action_sites: dict[int, int] | None = None,
+) -> tuple[list[str], list[str]]:
+    """(the guarded call in expand(), the body function) of one binding. Its action properties
+    are checked on the pre-state (the post-state is substituted in the IR) before the successor
+    is emitted; a failing one reports an error site that `action_sites` maps to the check."""
     g.where = f"action {b.label}"
     label = b.label.replace("*/", "* /")
     call = [f"    /* {label} */", f"    if ({g.c(b.guard)} && body_{b.index}(s, w) < 0) return -1;"]
-    g.begin_block([cond for cond, _ in b.asserts] + list(b.updates.values()))
+    checks = checks or []
+    g.begin_block([cond for cond, _ in b.asserts] + [a.cond for _, a in checks] + list(b.updates.values()))
     body = [f"static __attribute__((noinline)) int body_{b.index}(const int64_t *s, struct worker *w)", "{"]
     body.append(f"    int64_t n[{nslots}];")
     for cond, msg in b.asserts:
         text = g.c(cond)
         body += ["    " + d for d in g.take_decls()]
         body.append(f"    if (!{text}) pg_err({g.site(msg)});")
+    if checks:
+        body.append("    if (pg_err_site >= 0) return -1;")
+    for k, a in checks:
+        g.where = f"action property {a.prop.id} at {b.label}"
+        text = g.c(a.cond)
+        body += ["    " + d for d in g.take_decls()]
+        site = g.site(f"action property {a.prop.id} is violated by the step {b.label}")
+        if action_sites is not None:
+            action_sites[site] = k
+        body.append(f"    if (pg_err_site < 0 && !{text}) {{ pg_err({site}); return -1; }}")
+        body.append("    if (pg_err_site >= 0) return -1;")
+    g.where = f"action {b.label}"
     body.append(f"    memcpy(n, s, sizeof(int64_t) * {nslots});")
     for idx, e in sorted(b.updates.items()):
         text = g.c(e)
@@ -433,8 +452,12 @@ def generate(model: TracedModel, invariant_ids: list[str] | None, symmetry: Cano
     out += _symmetry(symmetry, model)
     out += pack_lines
     calls: list[str] = []
+    by_binding: dict[int, list[tuple[int, ActionCheck]]] = {}
+    for k, a in enumerate(model.action_checks):
+        by_binding.setdefault(a.binding, []).append((k, a))
+    action_sites: dict[int, int] = {}
     for b in model.bindings:
-        call, body = _binding(g, b, nslots)
+        call, body = _binding(g, b, nslots, by_binding.get(b.index), action_sites)
         calls += call
         out += body
     out += ["static int expand(const int64_t *s, struct worker *w)", "{", *calls]
@@ -455,4 +478,4 @@ def generate(model: TracedModel, invariant_ids: list[str] | None, symmetry: Cano
     out += ["    return h;", "}"]
     g.where = "quiescence predicate"
     out += [f"static int is_quiescent(const int64_t *s) {{ return {g.c(model.quiescent)}; }}"]
-    return Generated("\n".join(out) + "\n", g.sites, packed)
+    return Generated("\n".join(out) + "\n", g.sites, packed, action_sites)

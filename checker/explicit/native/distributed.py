@@ -23,7 +23,14 @@ from typing import Any
 
 import ray
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.explicit.explore import Bounds, Progress, Result, StopRequested, Violation
+from pgcheck.checker.explicit.explore import (
+    Bounds,
+    Progress,
+    Result,
+    StopRequested,
+    Violation,
+    action_step_violation,
+)
 from pgcheck.checker.explicit.native import build
 from pgcheck.checker.explicit.native.explorer import NativeExplorer, NativeModel
 from pgcheck.checker.lang.compile import CompiledModel
@@ -241,6 +248,10 @@ class RayExplorer(NativeExplorer):
                 fired = [a + b for a, b in zip(fired, st["fired"], strict=True)]
             err = next((st for st in stats if st["error"]), None)
             dead = next((st for st in stats if st["deadlock"]), None) if self.check_deadlock else None
+            if err is not None and err["site"] in nm.gen.action_sites:
+                violation = action_step_violation(cm, self._trace(shards, err["error"], depth))
+                depth += 1
+                break
             if err is not None:
                 trace = self._trace(shards, err["error"], depth)
                 violation = Violation("model-error", "model-error", trace, self._error_message(trace[-1].state, err["site"]))

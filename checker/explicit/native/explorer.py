@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from pgcheck.checker.errors import ModelError, UsageError
-from pgcheck.checker.explicit.explore import Bounds, Progress, Result, Step, StopRequested, Violation
+from pgcheck.checker.explicit.explore import (
+    Bounds,
+    Progress,
+    Result,
+    Step,
+    StopRequested,
+    Violation,
+    action_step_violation,
+)
 from pgcheck.checker.explicit.native import build, cgen
 from pgcheck.checker.explicit.symmetry import Canonicalizer
 from pgcheck.checker.lang.compile import CompiledModel
@@ -265,6 +273,10 @@ class NativeExplorer:
         elif v == V_DEADLOCK:
             out.verdict = "violation"
             out.violation = Violation("deadlock", "deadlock", self.trace_to(res.bad_id))
+        elif v == V_MODEL_ERROR and res.detail in nm.gen.action_sites:
+            out.verdict = "violation"
+            out.depth = res.depth + 1
+            out.violation = action_step_violation(cm, self.trace_to(res.bad_id))
         elif v == V_MODEL_ERROR:
             out.verdict = "violation"
             trace = self.trace_to(res.bad_id)
