@@ -24,6 +24,7 @@ from pgcheck.checker.lang.spec import Spec, require
 from pgcheck.model.carrier_loop import leasable
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.session_step import running
+from pgcheck.model.code.poller import take_all_parked
 from pgcheck.model.state import attach, detach, output, reset_session
 
 
@@ -32,6 +33,18 @@ def started_count(s: Any, cfg: ModelConfig) -> X.Expr:
     if cfg.get("fix_carrier_pool"):
         return X.count_of(s.carrier.ids(), lambda c: (s.carrier[c].loc != "off") & (s.carrier[c].loc != "dead"))
     return X.count_of(s.carrier.ids(), lambda c: s.carrier[c].loc != "off")
+
+
+def start_carriers(s: Any, k: X.Expr) -> None:
+    """backend_pooled_protocol_start_one_carrier, k (0..2) times: pg_thread_create of carriers not
+    yet started. Which idle slots become the carriers does not matter (carrier symmetry), so the
+    first k in index order are taken."""
+    chosen = []
+    for c in s.carrier.ids():
+        off_before = X.count_of(range(c), lambda d: s.carrier[d].loc == "off")
+        chosen.append((s.carrier[c].loc == "off") & (off_before < k))
+    for c in s.carrier.ids():
+        s.carrier[c].loc = X.when(chosen[c], "starting", s.carrier[c].loc)
 
 
 def add_code_carrier_pool(spec: Spec, cfg: ModelConfig) -> None:
@@ -45,14 +58,14 @@ def add_code_carrier_pool(spec: Spec, cfg: ModelConfig) -> None:
         ses = s.session[b]
         first = ses.pc == "absent"
         again = (ses.pc == "gone") & (s.env.reconnects > 0)
-        require((first | again) & (s.env.start_pending == 0))
+        require(first | again)
         s.env.reconnects = X.when(again, s.env.reconnects - 1, s.env.reconnects)
         count = started_count(s, cfg)
         start_pool = count == 0
         after_pool = X.when(start_pool, count + 1, count)
         qlen = X.fifo_len(s.sched.newconn) + 1
         more = (after_pool < limit) & (qlen > s.sched.idle_count)
-        s.env.start_pending = X.when(start_pool, 1, 0) + X.when(more, 1, 0)
+        start_carriers(s, X.when(start_pool, 1, 0) + X.when(more, 1, 0))
         s.sched.newconn = X.fifo_push(s.sched.newconn, b)
         ses.pc = "new"
         ses.cl = "connecting"
@@ -64,13 +77,6 @@ def add_code_carrier_pool(spec: Spec, cfg: ModelConfig) -> None:
         # backend_pooled_logical_start_alloc: a new allocation; pointers to the old one are stale.
         for c in s.carrier.ids():
             s.carrier[c].stale_ptrs = X.when(again & X.fifo_has(s.carrier[c].scratch, b), X.set_add(s.carrier[c].stale_ptrs, b), s.carrier[c].stale_ptrs)
-
-    @spec.action(c="carrier", fairness="weak", cite="backend_pooled_protocol_start_one_carrier (pg_thread_create)")
-    def StartCarrier(s: Any, c: int) -> None:
-        """The postmaster creates a carrier thread it decided to start at the last arrival."""
-        require((s.carrier[c].loc == "off") & (s.env.start_pending > 0))
-        s.env.start_pending = s.env.start_pending - 1
-        s.carrier[c].loc = "starting"
 
     @spec.action(c="carrier", fairness="weak", cite="backend_pooled_protocol_carrier_entry, PgRuntimeProtocolSchedulerRegisterCarrier")
     def RegisterCarrier(s: Any, c: int) -> None:
@@ -128,7 +134,7 @@ def add_code_carrier_pool(spec: Spec, cfg: ModelConfig) -> None:
         require(~leasable(s, c, cfg))
         require(X.is_empty(s.sched.newconn))
         require(~X.is_empty(s.sched.parked))
-        s.carrier[c].loc = "poll_take"
+        take_all_parked(s, c, cfg)
 
     if cfg.get("fix_carrier_pool"):
 
@@ -137,9 +143,9 @@ def add_code_carrier_pool(spec: Spec, cfg: ModelConfig) -> None:
             """A carrier about to lease runnable work while connections wait and no carrier is idle
             asks the postmaster for one more carrier (below the limit)."""
             require((s.carrier[c].loc == "loop") & leasable(s, c, cfg))
-            require(~X.is_empty(s.sched.newconn) & (s.sched.idle_count <= 1) & (s.env.start_pending == 0))
+            require(~X.is_empty(s.sched.newconn) & (s.sched.idle_count <= 1))
             require(started_count(s, cfg) < limit)
-            s.env.start_pending = 1
+            start_carriers(s, X.lift(1, X.INT))
 
     @spec.action(c="carrier", b="session", fairness="weak", cite="backend_pooled_protocol_exit_logical, RemoveBackend, PgBackendExit, backend_pooled_logical_start_release")
     def LogicalExit(s: Any, c: int, b: int) -> None:

@@ -13,7 +13,7 @@ from pgcheck.model.config import Param
 CODE_PARAMS: list[Param] = [
     # GUCs (globals.c defaults at c2c6ec31).
     Param("sticky_idle_ms", "int", 10, "pooled_protocol_sticky_idle_ms: 0 = no attached idle wait, so the kernel socket is never read before a park (C3); > 0 = SocketBackendStickyIdleWait runs on every pass", 0, 1000, "guc"),
-    Param("hibernate_after_ms", "int", 5000, "pooled_protocol_hibernate_after_ms: -1 never, 0 always, > 0 after that long since the park's commit (PgProtocolParkHibernateDelayMs)", -1, 100000, "guc"),
+    Param("hibernate_after_ms", "int", -1, "pooled_protocol_hibernate_after_ms: -1 never, 0 always, > 0 after that long since the park's commit (PgProtocolParkHibernateDelayMs); the C default is 5000, the model's default -1 keeps the main job small (docs/code-map.md)", -1, 100000, "guc"),
     Param("idle_memory_compaction", "int", 1, "pooled_protocol_idle_memory_compaction: 0 off (hibernated never set), 1 trim, 2 cache", 0, 2, "guc"),
     Param("ssl_sessions", "int", 0, "sessions whose transport is SSL or GSS-encrypted: no wait events, PgBackendPrepareProtocolReadPark refuses, the read blocks on the carrier (C4)", 0, 12, "guc"),
     # Environment events only the code model has.

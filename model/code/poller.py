@@ -3,8 +3,7 @@
 
 | action | C (WaitParkedReads step) | locking |
 |---|---|---|
-| `PollTakeOne` | step 1: one PgRuntimeProtocolSchedulerLeaseParkedBackend into `scratch` | scheduler lock |
-| `PollTakeEnd` | step 1 ends: the parked queue is empty | - |
+| `PollStart` (carrier_pool.py) | step 1: LeaseParkedBackend until the queue is empty, into `scratch` | scheduler lock per pop |
 | `PollImmediate` | step 3: PgBackendProtocolReadParkMarkImmediateWake + MarkRunnable per entry | T7 unlocked, T8 locked |
 | `PollEarlyReturn` | step 4: unlocked read of scheduler_queue_state, ReparkBackendIfPolling | T6 locked |
 | `PollWait` | steps 5-8 (and 6: no socket registered, repark and return without step 9) | T7 unlocked, T8 locked |
@@ -12,7 +11,7 @@
 | `PollRecheckMark` | step 9, same entry: T7 with the backend's *current* generation, then MarkRunnable | T7 unlocked, T8 locked |
 | `PollRepark` | step 10: unlocked read of the queue state, ReparkBackendIfPolling | T6 locked |
 
-Steps 3 and 8 are one action each over the whole array (a coarsening, docs/code-map.md);
+Steps 1, 3 and 8 are one action each over the whole array (a coarsening, docs/code-map.md);
 step 9, whose entries may belong to nobody or to another carrier by then, is per entry, with
 the window between the guard read and T7 that C has. Every step that walks `scratch`
 dereferences every pointer in it: a pointer to a released or reused backend sets the ghost
@@ -27,7 +26,7 @@ from typing import Any
 from pgcheck.checker.lang import expr as X
 from pgcheck.checker.lang.spec import Spec, require
 from pgcheck.model.code.state import holds
-from pgcheck.model.code.wakes import first_reason, immediate, left_out_of_poll, socket
+from pgcheck.model.code.wakes import first_reason, immediate, immediate_possible, left_out_of_poll, socket
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.vocabulary import WAKE
 
@@ -104,6 +103,23 @@ def repark_polling(s: Any, c: int, cfg: ModelConfig) -> None:
     car.loc = "loop"
 
 
+def take_all_parked(s: Any, c: int, cfg: ModelConfig) -> None:
+    """Step 1: PgRuntimeProtocolSchedulerLeaseParkedBackend until the parked queue is empty, each pop
+    PARKED -> POLLING into `scratch`. One step (a coarsening: each pop is its own locked section
+    in C, so two pollers can split the queue; docs/code-map.md)."""
+    car = s.carrier[c]
+    taken = s.sched.parked
+    for i in s.session.ids():
+        mine = X.fifo_has(taken, i)
+        s.session[i].q = X.when(mine, "polling", s.session[i].q)
+        s.session[i].poll_owner = X.when(mine, c, s.session[i].poll_owner)
+    car.scratch = taken
+    s.sched.parked = ()
+    s.sched.parked_count = 0
+    # With no immediate reason possible, step 3 only reads backends this call holds: no step of its own.
+    car.loc = "poll" if immediate_possible(cfg) else "poll_wait"
+
+
 def _drop_released(s: Any, c: int, cfg: ModelConfig) -> None:
     """fix_poller_ownership: forget the entries this call no longer holds."""
     if cfg.get("fix_poller_ownership"):
@@ -113,27 +129,6 @@ def _drop_released(s: Any, c: int, cfg: ModelConfig) -> None:
 
 def add_code_poller(spec: Spec, cfg: ModelConfig) -> None:
     fixed = cfg.get("fix_poller_ownership")
-
-    @spec.action(c="carrier", fairness="weak", cite="WaitParkedReads step 1, T5 PgRuntimeProtocolSchedulerLeaseParkedBackend")
-    def PollTakeOne(s: Any, c: int) -> None:
-        """One locked section: pop the head of the parked queue (PARKED -> POLLING) into scratch."""
-        car = s.carrier[c]
-        require((car.loc == "poll_take") & ~X.is_empty(s.sched.parked))
-        b = X.fifo_head(s.sched.parked)
-        s.sched.parked = X.fifo_pop(s.sched.parked)
-        s.sched.parked_count = s.sched.parked_count - 1
-        for i in s.session.ids():
-            hit = b == i
-            s.session[i].q = X.when(hit, "polling", s.session[i].q)
-            s.session[i].poll_owner = X.when(hit, c, s.session[i].poll_owner)
-        car.scratch = X.fifo_push(car.scratch, b)
-
-    @spec.action(c="carrier", fairness="weak", cite="WaitParkedReads step 1 (LeaseParkedBackend returned NULL)")
-    def PollTakeEnd(s: Any, c: int) -> None:
-        """The parked queue is empty: with nothing taken the call returns 0, else step 3."""
-        car = s.carrier[c]
-        require((car.loc == "poll_take") & X.is_empty(s.sched.parked))
-        car.loc = X.when(X.is_empty(car.scratch), "loop", "poll")
 
     @spec.action(c="carrier", fairness="weak", cite="WaitParkedReads step 3, PgBackendProtocolReadParkMarkImmediateWake, T7, T8")
     def PollImmediate(s: Any, c: int) -> None:
@@ -189,7 +184,12 @@ def add_code_poller(spec: Spec, cfg: ModelConfig) -> None:
         mark_runnable(s, c, fired)
         _drop_released(s, c, cfg)
         car.todo = car.scratch
-        car.loc = X.when(any_socket, "poll_recheck", "poll_repark")
+        if immediate_possible(cfg):
+            car.loc = X.when(any_socket, "poll_recheck", "poll_repark")
+        else:
+            # Step 9 can only read (no immediate reason can hold): straight to step 10.
+            car.todo = ()
+            car.loc = "poll_repark"
 
     @spec.action(c="carrier", fairness="weak", cite="WaitParkedReads step 9, PgBackendProtocolReadParkMarkImmediateWake (guard)")
     def PollRecheckGuard(s: Any, c: int) -> None:

@@ -57,21 +57,16 @@ def replace_read_path(spec: Spec, cfg: ModelConfig) -> None:
 
     if sticky:
 
-        @spec.action(c="carrier", b="session", fairness="weak", cite="SocketBackendStickyIdleWait")
+        @spec.action(c="carrier", b="session", fairness="weak", cite="SocketBackendStickyIdleWait, PgSessionServiceProtocolReadWake, pq_startmsgread_getbyte")
         def StickyWait(s: Any, c: int, b: int) -> None:
             """The buffered probe found nothing: wait attached up to sticky_idle_ms for the socket
-            (skipped for a transport without wait events). With fix_sticky_zero at 0 ms: a kernel probe."""
+            (not for a transport without wait events), service wakes, then read the type byte from the
+            kernel if one came, EOF if the client closed, else go on to park. One step: only this
+            carrier and the client touch it, and the client's send before or after the step gives both
+            outcomes. With fix_sticky_zero at 0 ms: a kernel probe without the wait."""
             require(running(s, c, b) & (s.session[b].pc == "probe"))
             ses = s.session[b]
             require(~ses.sticky_done & can_park(s, b, cfg))
-            ses.pc = "sticky"
-
-        @spec.action(c="carrier", b="session", fairness="weak", cite="SocketBackendStickyIdleWait, PgSessionServiceProtocolReadWake, pq_startmsgread_getbyte")
-        def StickyWaitEnd(s: Any, c: int, b: int) -> None:
-            """poll() returns (input, or its time): service wakes, then read the type byte from the
-            kernel if one is there, EOF if the client closed, else go on to park."""
-            require(running(s, c, b) & (s.session[b].pc == "sticky"))
-            ses = s.session[b]
             service_wakes(s, b)
             fatal = ses.pc == "exit"
             has_byte = ~fatal & ((ses.inbuf == "byte") | (ses.inbuf == "whole"))

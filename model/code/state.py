@@ -41,7 +41,6 @@ def declare_code_state(spec: Spec, cfg: ModelConfig, design_view: ModelConfig) -
     ses["wake_unowned"] = Bool()
     ses["queue_unowned"] = Bool()
     env = spec.kinds["env"].fields
-    env["start_pending"] = Int(0, 2)  # carriers postmaster_pooled_protocol_launch decided to start
     env["reconnects"] = Int(0, 3)
 
 

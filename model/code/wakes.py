@@ -35,6 +35,16 @@ def hibernate_due(s: Any, b: Any, cfg: ModelConfig) -> X.Expr:
     return due
 
 
+def immediate_possible(cfg: ModelConfig) -> bool:
+    """Whether any immediate wake reason can ever hold in this configuration: an interrupt budget,
+    an idle timeout, hibernation, or a generation change. Without one, steps 3 and 9 only read
+    (docs/code-map.md: the poller's steps then need no finer grain than take+3, 5-8, 10)."""
+    interrupts = any(cfg.get(k) > 0 for k in ("cancels", "terminates", "reloads", "notifies"))
+    timeouts = cfg.get("idle_session_timeout") or cfg.get("idle_in_xact_timeout")
+    stale = cfg.get("reschedules") > 0 or cfg.get("transport_changes") > 0
+    return bool(interrupts or timeouts or stale or cfg.get("hibernate_after_ms") >= 0)
+
+
 def immediate(s: Any, b: Any, cfg: ModelConfig) -> tuple[X.Expr, X.Expr]:
     """(ready, reason): the first immediate wake reason of b's committed park, in C's order."""
     ses = s.session[b]
