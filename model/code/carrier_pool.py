@@ -97,12 +97,12 @@ def add_code_carrier_pool(spec: Spec, cfg: ModelConfig) -> None:
             car = s.carrier[c]
             require(car.loc == "loop")
             if cfg.get("fix_carrier_pool"):
-                # fix: unregister and leave the pool count, so the next arrival can start a carrier.
+                # fix: unregister, and replace the carrier (the count stays at the number of live carriers).
                 s.sched.registered = s.sched.registered - 1
                 s.sched.idle_count = X.when(car.idle, s.sched.idle_count - 1, s.sched.idle_count)
                 car.reg = False
                 car.idle = False
-                car.loc = "off"
+                car.loc = "starting"  # ... and the postmaster starts a replacement thread at once
             else:
                 car.loc = "dead"
 

@@ -61,7 +61,7 @@ def catalogue(model: TracedModel) -> dict[str, Any]:
     return {
         "model": which,
         "modes": list(MODES),
-        "config": {"model": which, "mode": p["mode"], "carriers": p["carriers"], "sessions": p["sessions"]},
+        "config": {"mode": p["mode"], "carriers": p["carriers"], "sessions": p["sessions"]},
         "options": [_param_dict(x) for x in params if x.group in ("option", "code")],
         "gucs": [_param_dict(x) for x in params if x.group == "guc"],
         "fixes": [_param_dict(x) for x in params if x.group == "fix"],
@@ -115,7 +115,7 @@ def _lines(doc: dict[str, Any]) -> list[str]:
         if which == "code"
         else "model: design (scheduler-digest.md; docs/model.md)"
     )
-    out = [title_model, "modes: " + ", ".join(doc["modes"]), ""]
+    out = ["modes: " + ", ".join(doc["modes"]), title_model, ""]
     by_name = {x.name: x for x in _params_of(which)}
     sections = [("options", "options")]
     if which == "code":
@@ -127,7 +127,7 @@ def _lines(doc: dict[str, Any]) -> list[str]:
             p = by_name[item["name"]]
             out.append(f"  {p.name:<24} {_default_text(p):<26} {_values_text(p):<11} {p.help}")
         out.append("")
-    out.append(f"actions of the {which} model, mode {cfg['mode']}, {shape}:")
+    out.append(f"actions of mode {cfg['mode']}, {shape}:")
     for a in doc["actions"]:
         params = ", ".join(f"{k}: {v}" for k, v in a["params"].items())
         fair = a["fairness"] or "-"
