@@ -100,3 +100,17 @@ def add_code_safety(spec: Spec, cfg: ModelConfig) -> None:
         )
         def s26c(s: Any) -> object:
             return all_of(s.carrier.ids(), lambda c: implies(s.carrier[c].reg, s.carrier[c].loc != "dead"))
+
+    if cfg.mode == "pooled" and cfg.carriers >= 3 and cfg.sessions >= 2:
+
+        @spec.witness(
+            "W-queued-below-limit",
+            "every client has connected, a connection waits in the queue, and fewer carriers than the limit were "
+            "ever started: only an arrival starts a carrier, so none ever will (C7)",
+            "postmaster_pooled_protocol_launch, backend_pooled_protocol_maybe_start_carrier_for_work",
+            "session",
+        )
+        def w_queued_below_limit(s: Any) -> object:
+            arrived = all_of(s.session.ids(), lambda b: s.session[b].pc != "absent")
+            started = X.count_of(s.carrier.ids(), lambda c: s.carrier[c].loc != "off")
+            return arrived & ~X.is_empty(s.sched.newconn) & (started < cfg.carriers)
