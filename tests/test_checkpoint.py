@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pgcheck.checker.run.check import native_unavailable
 from pgcheck.model import load, make_config
+
 from tests.design_pin import pin_design
 
 pytestmark = pytest.mark.skipif(

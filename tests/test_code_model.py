@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 from pgcheck.checker.run.check import run_check
-from pgcheck.cli import main
 from pgcheck.model import load, make_config
+
+from pgcheck.cli import main
 
 
 def run(*args: str) -> tuple[int, str, str]:

@@ -27,7 +27,7 @@ from pgcheck.model import load, make_config  # noqa: E402
 from variants import VARIANTS, Variant  # noqa: E402
 
 from pgcheck.cli import main  # noqa: E402
-from tests.design_pin import pin_design
+from tests.design_pin import pin_design  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     native_unavailable(load(make_config("pooled", 1, 1, {})).trace()) is not None, reason="no C compiler"

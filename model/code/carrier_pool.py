@@ -22,9 +22,9 @@ from typing import Any
 from pgcheck.checker.lang import expr as X
 from pgcheck.checker.lang.spec import Spec, require
 from pgcheck.model.carrier_loop import leasable
+from pgcheck.model.code.poller import take_all_parked
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.session_step import running
-from pgcheck.model.code.poller import take_all_parked
 from pgcheck.model.state import attach, detach, output, reset_session
 
 

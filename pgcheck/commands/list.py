@@ -9,8 +9,8 @@ import click
 
 from pgcheck.checker.lang.spec import TracedModel
 from pgcheck.model import load, make_config
-from pgcheck.model.config import DESIGN_ONLY, MODELS, PARAMS, Param
 from pgcheck.model.code.params import CODE_PARAMS
+from pgcheck.model.config import DESIGN_ONLY, MODELS, PARAMS, Param
 from pgcheck.model.mutations import CATALOGUE, describe_config
 from pgcheck.model.vocabulary import MODES
 from pgcheck.specs.liveness import RELIES
