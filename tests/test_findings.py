@@ -112,3 +112,19 @@ def test_fix_variant_holds_at_the_same_configuration(name: str) -> None:
     if live:
         assert after.liveness is not None
 
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_show_and_view_open_every_committed_trace(name: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pgcheck.cli import main
+
+    trace = str(FINDINGS / f"{name}.itf.json")
+    shown = CliRunner().invoke(main, ["show", trace])
+    assert shown.exit_code == 0, shown.output
+    assert "model pgruntime-code" in shown.stdout and "params: model=code" in shown.stdout
+    page = tmp_path / f"{name}.html"
+    viewed = CliRunner().invoke(main, ["view", trace, "--out", str(page)])
+    assert viewed.exit_code == 0, viewed.output
+    assert page.stat().st_size > 10_000
