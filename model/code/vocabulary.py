@@ -24,7 +24,6 @@ CODE_CLOC = Enum(
     [
         *CLOC.values,
         "starting",  # pg_thread_create done, PgRuntimeProtocolSchedulerRegisterCarrier not yet
-        "poll_take",  # step 1: one PgRuntimeProtocolSchedulerLeaseParkedBackend per locked section
         "poll_early",  # step 4: step 3 made some runnable; ReparkIfPolling over the scratch array next
         "poll_mark",  # step 9: the unlocked guard of PgBackendProtocolReadParkMarkImmediateWake passed; T7 + T8 next
         "poll_repark",  # step 10: ReparkIfPolling over the scratch array next
@@ -32,4 +31,4 @@ CODE_CLOC = Enum(
 )
 # Carrier places inside one WaitParkedReads call ("poll" = step 3 next, "poll_wait" = steps 5-8,
 # "poll_recheck" = step 9's next entry).
-CODE_POLL_LOCS = ("poll_take", "poll", "poll_early", "poll_wait", "poll_recheck", "poll_mark", "poll_repark")
+CODE_POLL_LOCS = ("poll", "poll_early", "poll_wait", "poll_recheck", "poll_mark", "poll_repark")
