@@ -27,6 +27,6 @@ run C5-hibernate-in-xact --carriers=1 --sessions=1 --option hibernate_after_ms=5
 fix C5-hibernate-in-xact --carriers=1 --sessions=1 --option hibernate_after_ms=5000 --option commands=begin --option fix_hibernate=true --liveness --property L8
 run C6-dead-carrier --carriers=1 --sessions=2 --option carrier_death=true
 fix C6-dead-carrier --carriers=1 --sessions=2 --option carrier_death=true --option fix_carrier_pool=true
-# C7: the witness W-queued-below-limit (reached in the main job); the L10 liveness run at
-# --carriers=3 --sessions=3 --option think_time=false --option active_clients=2 is too large for
-# this machine (docs/findings.md).
+# C7: the waiting state is the witness W-queued-below-limit of the main job (with the C2 fix);
+# L10 holds (929 s on the 2-core machine, so it is not run here by default):
+[ -n "$WITH_C7" ] && fix C7-not-starved --carriers=3 --sessions=3 --option think_time=false --option active_clients=2 --option commands=query --option listeners=false --option fix_poller_ownership=true --liveness --property L10
