@@ -29,4 +29,4 @@ run C6-dead-carrier --carriers=1 --sessions=2 --option carrier_death=true
 fix C6-dead-carrier --carriers=1 --sessions=2 --option carrier_death=true --option fix_carrier_pool=true
 # C7: the waiting state is the witness W-queued-below-limit of the main job (with the C2 fix);
 # L10 holds (929 s on the 2-core machine, so it is not run here by default):
-[ -n "$WITH_C7" ] && fix C7-not-starved --carriers=3 --sessions=3 --option think_time=false --option active_clients=2 --option commands=query --option listeners=false --option fix_poller_ownership=true --liveness --property L10
+if [ -n "$WITH_C7" ]; then fix C7-not-starved --carriers=3 --sessions=3 --option think_time=false --option active_clients=2 --option commands=query --option listeners=false --option fix_poller_ownership=true --liveness --property L10; fi
