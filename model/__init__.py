@@ -14,7 +14,16 @@ __all__ = ["MODEL_NAME", "ModelConfig", "build", "load", "make_config", "parse_o
 
 
 def load(cfg: ModelConfig, mutation: str | None = None) -> Spec:
-    """The model at `cfg`, with the named mutation of the catalogue applied if one is given."""
+    """The model at `cfg` (the code model or the design model, `cfg.model`), with the named
+    mutation of the catalogue applied if one is given (mutations are seeded into the design model)."""
+    if cfg.model == "code":
+        if mutation is not None:
+            from pgcheck.checker.errors import UsageError
+
+            raise UsageError(f"mutation {mutation} is seeded into the design model; add --model design")
+        from pgcheck.model.code import build_code
+
+        return build_code(cfg)
     if mutation is None:
         return build(cfg)
     from pgcheck.model.mutations import get

@@ -55,6 +55,28 @@ PARAM_BY_NAME = {p.name: p for p in PARAMS}
 MAX_CARRIERS = 8
 MAX_SESSIONS = 12
 
+# The two models (ARCHITECTURE Decision 7): `code` follows the C scheduler at c2c6ec31
+# (model/code/), `design` follows scheduler-digest.md (this package's other modules).
+MODELS = ("code", "design")
+# Design-model options the code model replaces by the C code's GUCs (model/code/params.py).
+DESIGN_ONLY = {
+    "sticky_idle": "sticky_idle_ms",
+    "hibernate": "hibernate_after_ms and idle_memory_compaction",
+    "poll_steps": "nothing: the code model's poller is always at the C code's grain",
+    "affinity_enforced": "nothing: the C code has no affinity (PgRuntimeProtocolSchedulerPopRunnable is a global FIFO)",
+}
+
+
+def _code_params() -> dict[str, Param]:
+    from pgcheck.model.code.params import CODE_PARAM_BY_NAME
+
+    return CODE_PARAM_BY_NAME
+
+
+def param_named(name: str) -> Param | None:
+    """The option `name` of either model, or None."""
+    return PARAM_BY_NAME.get(name) or _code_params().get(name)
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -62,13 +84,20 @@ class ModelConfig:
     carriers: int = 2
     sessions: int = 3
     options: dict[str, Any] = field(default_factory=dict)
+    model: str = "design"  # "code" or "design" (MODELS)
 
     def get(self, name: str) -> Any:
-        return self.options.get(name, PARAM_BY_NAME[name].default)
+        p = param_named(name)
+        if p is None:
+            raise KeyError(name)
+        return self.options.get(name, p.default)
 
     def as_params(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"mode": self.mode, "carriers": self.carriers, "sessions": self.sessions}
-        for p in PARAMS:
+        out: dict[str, Any] = {"model": self.model, "mode": self.mode, "carriers": self.carriers, "sessions": self.sessions}
+        params = list(PARAMS)
+        if self.model == "code":
+            params = [p for p in params if p.name not in DESIGN_ONLY] + list(_code_params().values())
+        for p in params:
             v = self.get(p.name)
             out[p.name] = list(v) if isinstance(v, tuple) else v
         return out
@@ -105,11 +134,12 @@ def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
             raise UsageError(f"--option takes NAME=VALUE, got {pair!r} (see 'pgcheck list' for names)")
         name, raw = pair.split("=", 1)
         name = name.strip().replace("-", "_")
-        if name not in PARAM_BY_NAME:
-            known = ", ".join(p.name for p in PARAMS)
-            hint = did_you_mean(name, PARAM_BY_NAME) or ";"
-            raise UsageError(f"unknown option {name!r}{hint} known options: {known}")
-        out[name] = parse_value(PARAM_BY_NAME[name], raw)
+        p = param_named(name)
+        if p is None:
+            names = [x.name for x in PARAMS] + list(_code_params())
+            hint = did_you_mean(name, names) or ";"
+            raise UsageError(f"unknown option {name!r}{hint} known options: {', '.join(names)}")
+        out[name] = parse_value(p, raw)
     return out
 
 
@@ -121,6 +151,7 @@ def make_config(
     *,
     max_carriers: int = MAX_CARRIERS,
     max_sessions: int = MAX_SESSIONS,
+    model: str = "design",
 ) -> ModelConfig:
     """Validate a configuration; in the per-session shapes every session has its own carrier.
 
@@ -141,10 +172,22 @@ def make_config(
                 "(drop --carriers or use --mode=pooled)"
             )
         n = sessions
+    if model not in MODELS:
+        raise UsageError(f"unknown model {model!r}; use one of: {', '.join(MODELS)}")
     for name in options:
-        if name not in PARAM_BY_NAME:
-            raise UsageError(f"unknown option {name!r}{did_you_mean(name, PARAM_BY_NAME) or ';'} see 'pgcheck list'")
+        if param_named(name) is None:
+            names = [x.name for x in PARAMS] + list(_code_params())
+            raise UsageError(f"unknown option {name!r}{did_you_mean(name, names) or ';'} see 'pgcheck list'")
+        if model == "code" and name in DESIGN_ONLY:
+            raise UsageError(
+                f"option {name} belongs to the design model; the code model uses {DESIGN_ONLY[name]} "
+                "(or pass --model design)"
+            )
+        if model == "design" and name not in PARAM_BY_NAME:
+            raise UsageError(f"option {name} belongs to the code model (pass --model code or drop it)")
     for pooled_only in ("affinity_enforced", "poll_steps"):
         if options.get(pooled_only) and mode != "pooled":
             raise UsageError(f"option {pooled_only} applies to pooled mode only (use --mode=pooled or drop it)")
-    return ModelConfig(mode, n, sessions, dict(options))
+    if model == "code" and options.get("ssl_sessions", 0) > sessions:
+        raise UsageError(f"option ssl_sessions must be at most --sessions ({sessions}), got {options['ssl_sessions']}")
+    return ModelConfig(mode, n, sessions, dict(options), model)

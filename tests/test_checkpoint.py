@@ -16,6 +16,8 @@ import pytest
 from pgcheck.checker.run.check import native_unavailable
 from pgcheck.model import load, make_config
 
+from tests.design_pin import pin_design
+
 pytestmark = pytest.mark.skipif(
     native_unavailable(load(make_config("pooled", 1, 1, {})).trace()) is not None, reason="no C compiler"
 )
@@ -25,7 +27,7 @@ CONFIG = ["--carriers=3", "--sessions=4", "--no-symmetry"]
 
 
 def pgcheck(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pgcheck", *args], capture_output=True, text=True, timeout=900)
+    return subprocess.run([sys.executable, "-m", "pgcheck", *pin_design(args)], capture_output=True, text=True, timeout=900)
 
 
 def summary(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -41,7 +43,7 @@ def test_killed_search_resumes_to_the_same_result(tmp_path: Path, workers: int) 
     config = CONFIG if workers == 1 else [*CONFIG, "--no-por"]
     ckpt = tmp_path / "run1"
     child = subprocess.Popen(
-        [sys.executable, "-m", "pgcheck", "explore", *config, f"--workers={workers}", "--checkpoint", str(ckpt), "--checkpoint-every", "0", "-q", "--json"],
+        [sys.executable, "-m", "pgcheck", "explore", "--model=design", *config, f"--workers={workers}", "--checkpoint", str(ckpt), "--checkpoint-every", "0", "-q", "--json"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     deadline = time.monotonic() + 600

@@ -24,6 +24,7 @@ from pgcheck.model.config import PARAMS
 from pgcheck.specs.safety import NOT_APPLICABLE
 
 from pgcheck.cli import main
+from tests.design_pin import pin_design
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,14 +38,14 @@ SMALL = [
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = CliRunner().invoke(main, pin_design(args))
     return result.exit_code, result.stdout, result.stderr
 
 
 def run_process(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run(
-        [sys.executable, "-m", "pgcheck", *args], capture_output=True, text=True, timeout=120, cwd=cwd or ROOT, env=env
+        [sys.executable, "-m", "pgcheck", *pin_design(args)], capture_output=True, text=True, timeout=120, cwd=cwd or ROOT, env=env
     )
 
 
@@ -127,7 +128,7 @@ def test_progress_is_written_to_stderr() -> None:
     master, slave = pty.openpty()
     try:
         p = subprocess.run(
-            [sys.executable, "-m", "pgcheck", "explore", "--carriers", "2", "--sessions", "3",
+            [sys.executable, "-m", "pgcheck", "explore", "--model=design", "--carriers", "2", "--sessions", "3",
              "--option", "messages=2", "--option", "active_clients=3", "--no-symmetry", "--time-limit", "2.5"],
             stdout=subprocess.PIPE, stderr=slave, text=True, timeout=120, cwd=ROOT,
             env=dict(os.environ, PYTHONPATH=str(ROOT)),

@@ -12,13 +12,14 @@ from pgcheck.checker.lang.types import Int
 from pgcheck.checker.run.check import run_check
 
 from pgcheck.cli import main
+from tests.design_pin import pin_design
 
 SMALL = ["explore", "--carriers", "1", "--sessions", "2", "-q"]
 B8 = [*SMALL, "--option", "think_time=false", "--option", "active_clients=2", "--option", "commands=query"]
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args))
+    result = CliRunner().invoke(main, pin_design(args))
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -27,6 +27,7 @@ from pgcheck.model import load, make_config  # noqa: E402
 from variants import VARIANTS, Variant  # noqa: E402
 
 from pgcheck.cli import main  # noqa: E402
+from tests.design_pin import pin_design  # noqa: E402
 
 pytestmark = pytest.mark.skipif(
     native_unavailable(load(make_config("pooled", 1, 1, {})).trace()) is not None, reason="no C compiler"
@@ -106,16 +107,16 @@ def test_bounds_stop_the_distributed_engine() -> None:
 def test_cli_runs_the_distributed_engine_and_explains_a_missing_ray(monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
     args = ["explore", "--mode=process", "--sessions=1", "--engine=ray", "--workers=2", "-q", "--json"]
-    out = runner.invoke(main, args)
+    out = runner.invoke(main, pin_design(args))
     assert out.exit_code == 0, out.output
     assert '"engine": "ray"' in out.output
-    text = runner.invoke(main, args[:-1])  # the human summary names the engine too
+    text = runner.invoke(main, pin_design(args[:-1]))  # the human summary names the engine too
     assert text.exit_code == 0, text.output
     assert "engine: breadth-first explicit state, ray (the native engine's states partitioned across 2 actors)" in text.output
-    out = runner.invoke(main, ["explore", "--mode=process", "--sessions=1", "--address=auto", "-q"])
+    out = runner.invoke(main, ["explore", "--model=design", "--mode=process", "--sessions=1", "--address=auto", "-q"])
     assert out.exit_code == 2 and "--address needs --engine=ray" in out.output
     monkeypatch.setattr(session, "ray_available", lambda: False)
-    out = runner.invoke(main, args)
+    out = runner.invoke(main, pin_design(args))
     assert out.exit_code == 2
     assert "pgcheck[distributed]" in out.output and len(out.output.strip().splitlines()) == 1
 

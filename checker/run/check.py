@@ -273,13 +273,16 @@ def native_model(
 
 def config_line(model: TracedModel) -> str:
     p = model.params
+    which = ""
+    if "model" in p:
+        which = "model code (the C scheduler at c2c6ec31), " if p["model"] == "code" else "model design (scheduler-digest.md), "
     if p.get("mode") == "pooled":
-        return f"mode pooled, {p['carriers']} carriers x {p['sessions']} sessions"
-    return f"mode {p.get('mode')}, {p['sessions']} sessions (each with its own carrier)"
+        return f"{which}mode pooled, {p['carriers']} carriers x {p['sessions']} sessions"
+    return f"{which}mode {p.get('mode')}, {p['sessions']} sessions (each with its own carrier)"
 
 
 def options_line(model: TracedModel) -> str:
-    skip = {"mode", "carriers", "sessions"}
+    skip = {"model", "mode", "carriers", "sessions"}
     parts = []
     for k, v in model.params.items():
         if k in skip:

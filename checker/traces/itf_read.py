@@ -24,6 +24,7 @@ from pgcheck.checker.errors import UsageError
 
 SOURCE = "pgcheck"
 MODEL = "pgruntime"
+MODELS = (MODEL, "pgruntime-code")  # the design model and the code model (docs/code-map.md)
 NO_REF = -1
 HOW_TO_GET_ONE = "write one with 'pgcheck explore ... --trace-out FILE.itf.json'"
 
@@ -266,9 +267,9 @@ def parse_trace(text: str, name: str) -> Trace:
     if not isinstance(meta, dict):
         raise UsageError(f"{name} is an ITF trace without '#meta', not one pgcheck wrote; {HOW_TO_GET_ONE}")
     source, model = meta.get("source"), meta.get("model")
-    if source != SOURCE or model != MODEL:
+    if source != SOURCE or model not in MODELS:
         raise UsageError(
-            f"{name} is a trace of model {model!r} from {source!r}, not of pgcheck's {MODEL!r} model; "
+            f"{name} is a trace of model {model!r} from {source!r}, not of pgcheck's models ({', '.join(MODELS)}); "
             f"pgcheck reads only its own traces ({HOW_TO_GET_ONE})"
         )
     return _build(doc, meta, name)

@@ -88,7 +88,7 @@ def command(
         }
         click.echo(json.dumps(out, indent=2))
     else:
-        click.echo(f"pgcheck bmc: {mode}, {cfg.carriers} carriers, {cfg.sessions} sessions, depth {depth}; "
+        click.echo(f"pgcheck bmc: model design (scheduler-digest.md; the code model is not encoded for Z3), {mode}, {cfg.carriers} carriers, {cfg.sessions} sessions, depth {depth}; "
                    f"{len(model.bindings)} action bindings, {len(model.slots)} state slots; engine: Z3 (bit vectors)")
         if res.verdict == "violation":
             click.echo(f"result: VIOLATION of {res.property_id} after {len(steps)} steps ({res.elapsed:.1f} s): {res.message}")

@@ -70,7 +70,7 @@ def _as_dict(v: Verdict, elapsed: float) -> dict[str, Any]:
 def _lines(v: Verdict, elapsed: float, path: Path, trace_out: Path | None) -> list[str]:
     if v.ok:
         out = [
-            f"check-trace: {path}: ok - {v.events} events match the model "
+            f"check-trace: {path}: ok - {v.events} events match the model (the design model, docs/trace-validation.md) "
             f"({v.inserted} client steps inferred, {elapsed:.1f}s)"
         ]
     else:

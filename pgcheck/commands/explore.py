@@ -23,6 +23,7 @@ from pgcheck.checker.run.check import ENGINES, CheckRun, run_check
 from pgcheck.checker.run.summary import counterexample_lines, summary_dict, summary_lines
 from pgcheck.checker.run.witness_trace import check_witness_id, write_witness_trace
 from pgcheck.model import load, make_config, parse_options
+from pgcheck.model.config import MODELS
 from pgcheck.model.mutations import describe_config
 from pgcheck.model.mutations import get as get_mutation
 from pgcheck.model.vocabulary import MODES
@@ -115,7 +116,7 @@ def resume_hint(directory: str | None, printer: ProgressPrinter) -> str:
 
 
 # What a resumed run takes from the checkpoint directory instead of the command line.
-RESUMED = ("mode", "carriers", "sessions", "options", "invariants", "no_symmetry", "no_por", "mutation")
+RESUMED = ("model_name", "mode", "carriers", "sessions", "options", "invariants", "no_symmetry", "no_por", "mutation")
 
 
 def exit_code(run: CheckRun) -> int:
@@ -123,6 +124,9 @@ def exit_code(run: CheckRun) -> int:
 
 
 @click.command("explore")
+@click.option("--model", "model_name", type=click.Choice(MODELS), default=None,
+              help="code: the C scheduler at c2c6ec31 (docs/code-map.md); design: scheduler-digest.md "
+              "[default: code; design with --mutation]")
 @click.option("--mode", type=click.Choice(MODES), default="pooled", show_default=True, help="runtime shape (§2.1)")
 @click.option("--carriers", type=int, default=None, help="carrier threads in the pool (pooled mode only) [default: 2]")
 @click.option("--sessions", type=int, default=3, show_default=True, help="client sessions")
@@ -157,6 +161,7 @@ def exit_code(run: CheckRun) -> int:
 @click.option("--coverage", "show_coverage", is_flag=True, help="print per-action coverage")
 @click.option("--fail-on-dead-actions", is_flag=True, help="exit 1 if an action never fired")
 def command(
+    model_name: str | None,
     mode: str,
     carriers: int | None,
     sessions: int,
@@ -200,15 +205,18 @@ def command(
         options, invariants, no_symmetry = tuple(saved["options"]), tuple(saved["invariants"]), not saved["symmetry"]
         mutation = saved.get("mutation")
         no_por = not saved.get("por", False)
+        model_name = saved.get("model", "design")
         checkpoint = Checkpointing(Path(resume_dir), checkpoint_every, resume=True)
         engine = "native"
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
+    if model_name is None:
+        model_name = "design" if mutation is not None else "code"
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), model=model_name)
     spec = load(cfg, mutation)
     if witness is not None:
         check_witness_id(spec, witness)
     if checkpoint_dir is not None:
         save_run(Path(checkpoint_dir), {
-            "mode": mode, "carriers": carriers, "sessions": sessions, "options": list(options),
+            "model": model_name, "mode": mode, "carriers": carriers, "sessions": sessions, "options": list(options),
             "invariants": list(invariants), "symmetry": not no_symmetry, "mutation": mutation,
             "por": not (no_por or show_coverage or fail_on_dead_actions),
         })

@@ -9,7 +9,8 @@ import click
 
 from pgcheck.checker.lang.spec import TracedModel
 from pgcheck.model import load, make_config
-from pgcheck.model.config import PARAMS, Param
+from pgcheck.model.code.params import CODE_PARAMS
+from pgcheck.model.config import DESIGN_ONLY, MODELS, PARAMS, Param
 from pgcheck.model.mutations import CATALOGUE, describe_config
 from pgcheck.model.vocabulary import MODES
 from pgcheck.specs.liveness import RELIES
@@ -46,15 +47,26 @@ def _param_dict(p: Param) -> dict[str, Any]:
     return out
 
 
+def _params_of(which: str) -> list[Param]:
+    if which == "code":
+        return [x for x in PARAMS if x.name not in DESIGN_ONLY] + list(CODE_PARAMS)
+    return list(PARAMS)
+
+
 def catalogue(model: TracedModel) -> dict[str, Any]:
     """Everything `pgcheck list` shows, as plain data (the `--json` form)."""
     p = model.params
+    which = p.get("model", "design")
+    params = _params_of(which)
     return {
+        "model": which,
         "modes": list(MODES),
         "config": {"mode": p["mode"], "carriers": p["carriers"], "sessions": p["sessions"]},
-        "options": [_param_dict(x) for x in PARAMS if x.group == "option"],
-        "bounds": [_param_dict(x) for x in PARAMS if x.group == "bound"],
-        "assumptions": [_param_dict(x) for x in PARAMS if x.group == "assumption"],
+        "options": [_param_dict(x) for x in params if x.group in ("option", "code")],
+        "gucs": [_param_dict(x) for x in params if x.group == "guc"],
+        "fixes": [_param_dict(x) for x in params if x.group == "fix"],
+        "bounds": [_param_dict(x) for x in params if x.group == "bound"],
+        "assumptions": [_param_dict(x) for x in params if x.group == "assumption"],
         "actions": [
             {
                 "name": a.name,
@@ -105,9 +117,19 @@ def _lines(doc: dict[str, Any]) -> list[str]:
         if cfg["mode"] == "pooled"
         else f"{cfg['sessions']} sessions (each with its own carrier)"
     )
-    out = ["modes: " + ", ".join(doc["modes"]), ""]
-    by_name = {x.name: x for x in PARAMS}
-    for title, key in (("options", "options"), ("environment assumptions (liveness)", "assumptions"), ("bounds", "bounds")):
+    which = doc["model"]
+    title_model = (
+        "model: code (the C scheduler of samwillis/multithreaded-postgres at c2c6ec31; docs/code-map.md)"
+        if which == "code"
+        else "model: design (scheduler-digest.md; docs/model.md)"
+    )
+    out = ["modes: " + ", ".join(doc["modes"]), title_model, ""]
+    by_name = {x.name: x for x in _params_of(which)}
+    sections = [("options", "options")]
+    if which == "code":
+        sections += [("GUCs of the C code", "gucs"), ("fix variants (docs/findings.md)", "fixes")]
+    sections += [("environment assumptions (liveness)", "assumptions"), ("bounds", "bounds")]
+    for title, key in sections:
         out.append(f"{title} (--option NAME=VALUE):")
         for item in doc[key]:
             p = by_name[item["name"]]
@@ -154,23 +176,25 @@ def _lines(doc: dict[str, Any]) -> list[str]:
     out.append("fairness and assumptions named above:")
     for k, v in doc["relies"].items():
         out.append(f"  {k}: {v}")
-    out.append("mutations (seeded bugs; pgcheck explore --mutation NAME, pgcheck mutants):")
+    out.append("mutations (seeded bugs, in the design model; pgcheck explore --model design --mutation NAME, pgcheck mutants):")
     for m in doc["mutations"]:
         out.append(f"  {m['name']:<36} {m['source']:<11} {m['kind']:<8} caught by {m['expected']:<6} at {m['config']}")
     return out
 
 
 @click.command("list")
+@click.option("--model", "model_name", type=click.Choice(MODELS), default="code", show_default=True,
+              help="code: the C scheduler at c2c6ec31; design: scheduler-digest.md")
 @click.option("--mode", type=click.Choice(MODES), default="pooled", show_default=True, help="runtime shape (§2.1)")
 @click.option("--carriers", type=int, default=None, help="carrier threads in the pool (pooled mode only) [default: 2]")
 @click.option("--sessions", type=int, default=3, show_default=True, help="client sessions")
 @click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="model option or bound")
 @click.option("--json", "as_json", is_flag=True, help="print the catalogue as JSON")
-def command(mode: str, carriers: int | None, sessions: int, options: tuple[str, ...], as_json: bool) -> None:
+def command(model_name: str, mode: str, carriers: int | None, sessions: int, options: tuple[str, ...], as_json: bool) -> None:
     """List the modes, options and bounds, and the actions and properties of a configuration."""
     from pgcheck.model import parse_options
 
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), model=model_name)
     doc = catalogue(load(cfg).trace())
     if as_json:
         click.echo(json.dumps(doc, indent=2))

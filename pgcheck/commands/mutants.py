@@ -40,6 +40,7 @@ def command(names: tuple[str, ...], as_json_flag: bool, doc_path: str | None) ->
     else:
         for line in table_lines(outcomes, total):
             click.echo(line)
+        click.echo("model: design (scheduler-digest.md): the seeded bugs are changes to design-model actions")
     if doc_path is not None:
         try:
             Path(doc_path).write_text(doc_text(outcomes, NOT_IN_CATALOGUE))

@@ -159,7 +159,7 @@ def command(
             "seconds": round(res.elapsed, 2),
         }, indent=2))
     else:
-        click.echo(f"pgcheck prove: {mode}, {cfg.carriers} carriers, {cfg.sessions} sessions; "
+        click.echo(f"pgcheck prove: model design (scheduler-digest.md; the code model is not encoded for Z3), {mode}, {cfg.carriers} carriers, {cfg.sessions} sessions; "
                    f"{len(run.model.bindings)} action bindings, {len(run.model.slots)} state slots")
         click.echo(f"engine: Z3 (bit vectors, {run.fifos} FIFOs), induction with Houdini pruning of "
                    f"{len(res.verdicts)} candidates; "
