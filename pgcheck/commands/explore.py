@@ -14,8 +14,9 @@ from pgcheck.checker.errors import UsageError
 from pgcheck.checker.explicit.coverage import coverage, coverage_lines, dead_line
 from pgcheck.checker.explicit.explore import Bounds, Progress
 from pgcheck.checker.explicit.native.explorer import Checkpointing
-from pgcheck.checker.explicit.native.resume import load_run, save_run
+from pgcheck.checker.explicit.native.resume import check_new_checkpoint_dir, load_run
 from pgcheck.checker.memory import human_bytes
+from pgcheck.checker.output import check_output_path
 from pgcheck.checker.run.check import ENGINES, CheckRun, run_check
 from pgcheck.checker.run.summary import counterexample_lines, summary_dict, summary_lines
 from pgcheck.checker.run.witness_trace import check_witness_id, write_witness_trace
@@ -74,7 +75,7 @@ def exit_code(run: CheckRun) -> int:
 @click.option("--max-states", type=click.IntRange(min=1), default=None, help="stop after this many distinct states")
 @click.option("--max-depth", type=click.IntRange(min=0), default=None, help="stop at this BFS depth")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
-@click.option("--trace-out", type=click.Path(dir_okay=False), default=None, help="where to write a counterexample (ITF JSON)")
+@click.option("--trace-out", type=str, default=None, help="where to write a counterexample (ITF JSON)")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
               help="native: the model generated as C (needs a C compiler); python: the reference explorer; "
               "ray: the native engine's states partitioned across Ray actors (pgcheck[distributed])")
@@ -128,6 +129,8 @@ def command(
     Exit code 0: every checked property holds; 1: a violation (or a witness that was never
     reached); 2: bad input; 3: a bound stopped the run first.
     """
+    if trace_out is not None:
+        check_output_path(trace_out, "--trace-out")
     checkpoint: Checkpointing | None = None
     if resume_dir is not None:
         given = [p for p in RESUMED if click.get_current_context().get_parameter_source(p) == ParameterSource.COMMANDLINE]
@@ -145,11 +148,11 @@ def command(
     if witness is not None:
         check_witness_id(spec, witness)
     if checkpoint_dir is not None:
-        save_run(Path(checkpoint_dir), {
+        check_new_checkpoint_dir(Path(checkpoint_dir))  # refused before any work; written once the run starts
+        checkpoint = Checkpointing(Path(checkpoint_dir), checkpoint_every, run={
             "mode": mode, "carriers": carriers, "sessions": sessions, "options": list(options),
             "invariants": list(invariants), "symmetry": not no_symmetry, "mutation": mutation,
         })
-        checkpoint = Checkpointing(Path(checkpoint_dir), checkpoint_every)
     progress = ProgressPrinter(enabled=not quiet)
     run = run_check(
         spec,

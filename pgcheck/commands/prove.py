@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import click
 
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.output import check_output_path, write_output
 from pgcheck.checker.symbolic.smt import z3mod
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.vocabulary import MODES
@@ -98,6 +98,11 @@ def command(
     from pgcheck.checker.traces.cti import changed_slots, write_cti
 
     opts = parse_options(list(options))
+    # Output paths are checked before the run, not after it (a refused path costs nothing).
+    if markdown is not None:
+        check_output_path(markdown, "--markdown")
+    if lemmas_out is not None:
+        check_output_path(lemmas_out, "--lemmas-out")
     if (no_all_sizes or all_sizes_lemmas) and not parametric:
         raise UsageError("--no-all-sizes and --all-sizes-lemmas belong to --parametric; add --parametric")
     if markdown and not parametric:
@@ -127,7 +132,7 @@ def command(
             for line in lines:
                 click.echo(line)
         if markdown:
-            Path(markdown).write_text(markdown_table(table))
+            write_output(markdown, markdown_table(table), "--markdown")
         sys.exit(table.exit_code())
     cfg = make_config(mode, carriers, sessions, opts, max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS)
     run = run_prove(
@@ -194,6 +199,6 @@ def _find_lemmas(mode: str, carriers: int | None, sessions: int, opts: dict[str,
            f"states, {res.mined} clauses true in all of them, {len(res.kept)} left by Houdini "
            f"({res.seconds:.0f} s). Regenerate: pgcheck prove --find-lemmas --carriers={cfg.carriers} "
            f"--sessions={cfg.sessions}")
-    Path(out).write_text(render(groups, how))
+    write_output(out, render(groups, how), "--lemmas-out")
     click.echo(f"lemma search: {res.states} states, {res.mined} clauses mined, {len(res.kept)} inductive, "
                f"{len(groups)} lemmas written to {out} in {res.seconds:.1f} s")

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.output import check_output_path, write_output
+from pgcheck.checker.printable import printable
 from pgcheck.checker.traces.itf_read import load_trace
 from pgcheck.checker.traces.viewer import default_output, render_html
 
@@ -24,9 +26,6 @@ def command(trace_file: Path, out: Path | None) -> None:
     target = out if out is not None else default_output(trace_file)
     if target.is_dir():
         raise UsageError(f"--out {target} is a directory; give a file name such as {target / 'trace.html'}")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(render_html(trace), encoding="utf-8")
-    except OSError as e:
-        raise UsageError(f"cannot write {target} ({e.strerror}); choose another place with --out") from None
-    click.echo(str(target))
+    check_output_path(target, "--out")  # refused before the page is rendered
+    write_output(target, render_html(trace), "--out")
+    click.echo(printable(str(target)))

@@ -9,6 +9,7 @@ engine does.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import time
@@ -20,6 +21,7 @@ from typing import Any
 from pgcheck.checker.errors import ModelError, UsageError
 from pgcheck.checker.explicit.explore import Bounds, Progress, Result, Step, Violation
 from pgcheck.checker.explicit.native import build, cgen
+from pgcheck.checker.explicit.native.resume import checkpoint_lock, save_run
 from pgcheck.checker.explicit.symmetry import Canonicalizer
 from pgcheck.checker.lang.compile import CompiledModel
 from pgcheck.checker.lang.types import Fifo
@@ -62,6 +64,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.pg_checkpoint.restype = None
     lib.pg_checkpoint_saves.argtypes = []
     lib.pg_checkpoint_saves.restype = ctypes.c_int64
+    lib.pg_checkpoint_stopped.argtypes = []
+    lib.pg_checkpoint_stopped.restype = ctypes.c_int
     lib.pg_profile.argtypes = [ctypes.POINTER(ctypes.c_double)]
     lib.pg_profile.restype = None
 
@@ -114,6 +118,7 @@ class Checkpointing:
     directory: Path
     every: float = 60.0
     resume: bool = False
+    run: dict[str, Any] | None = None  # a new search: run.json, written once the run starts
 
 
 class NativeExplorer:
@@ -146,8 +151,8 @@ class NativeExplorer:
         return self.native.from_cells(cells)
 
     def run(self) -> Result:
-        nm, cm, bounds = self.native, self.cm, self.bounds
-        model = cm.model
+        nm, bounds = self.native, self.bounds
+        model = self.cm.model
         nb, nw = len(model.bindings), len(model.witnesses)
         fired = (ctypes.c_int64 * max(nb, 1))()
         fresh = (ctypes.c_int64 * max(nb, 1))()
@@ -179,12 +184,25 @@ class NativeExplorer:
             every = min(every, max(bounds.time_limit / 20, 0.05))
         callback = PROGRESS_FN(progress)
         ck = self.checkpoint
-        if ck is not None:
-            nm.lib.pg_checkpoint(str(ck.directory).encode(), ck.every, nm.key)
-        else:
-            nm.lib.pg_checkpoint(None, 0.0, 0)
-        rc = nm.lib.pg_explore(
-            nm.to_cells(model.init),
+        with contextlib.ExitStack() as held:
+            if ck is not None:
+                held.enter_context(checkpoint_lock(ck.directory, create=ck.run is not None))
+                if ck.run is not None:
+                    save_run(ck.directory, ck.run)
+                nm.lib.pg_checkpoint(str(ck.directory).encode(), ck.every, nm.key)
+            else:
+                nm.lib.pg_checkpoint(None, 0.0, 0)
+            rc = self._explore(res, callback, every, fired, fresh, wit_depth, wit_id)
+        self.checkpoint_saves = nm.lib.pg_checkpoint_saves() if ck is not None else 0
+        if failure:
+            raise failure[0]
+        return self._result(rc, res, fired, fresh, wit_depth, wit_id, start, stop)
+
+    def _explore(self, res: PgResult, callback: Any, every: float, *counters: Any) -> int:
+        nm, ck, bounds = self.native, self.checkpoint, self.bounds
+        fired, fresh, wit_depth, wit_id = counters
+        return int(nm.lib.pg_explore(
+            nm.to_cells(self.cm.model.init),
             int(nm.symmetry),
             int(self.check_deadlock),
             self.workers,
@@ -198,10 +216,14 @@ class NativeExplorer:
             wit_depth,
             wit_id,
             int(ck is not None and ck.resume),
-        )
-        self.checkpoint_saves = nm.lib.pg_checkpoint_saves() if ck is not None else 0
-        if failure:
-            raise failure[0]
+        ))
+
+    def _result(
+        self, rc: int, res: PgResult, fired: Any, fresh: Any, wit_depth: Any, wit_id: Any, start: float, stop: list[str]
+    ) -> Result:
+        nm, cm, bounds, ck = self.native, self.cm, self.bounds, self.checkpoint
+        model = cm.model
+        nb, nw = len(model.bindings), len(model.witnesses)
         if ck is not None and rc in (-2, -3):
             what = "is damaged or incomplete" if rc == -2 else "was written for another model, configuration or version"
             raise UsageError(f"the checkpoint in {ck.directory} {what}; start a new run with --checkpoint")
@@ -243,7 +265,13 @@ class NativeExplorer:
             out.verdict, out.stop_reason = "incomplete", f"--max-depth {bounds.max_depth} reached"
         elif v == V_STOPPED:
             out.verdict, out.stop_reason = "incomplete", stop[0] if stop else "stopped"
-        elif v == V_NO_MEMORY:
+        if ck is not None and v in (V_MAX_STATES, V_MAX_DEPTH, V_STOPPED):
+            saved = nm.lib.pg_checkpoint_stopped()
+            if saved == 1:
+                out.stop_reason += f"; the search is saved, continue it with --resume {ck.directory}"
+            elif saved == -1:
+                out.stop_reason += f"; the checkpoint could not be written in {ck.directory}"
+        if v == V_NO_MEMORY:
             out.verdict = "incomplete"
             out.stop_reason = (
                 f"the checkpoint could not be written in {ck.directory}"
