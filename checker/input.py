@@ -28,19 +28,19 @@ def read_input(path: str | Path, what: str, hint: str, limit: int = MAX_INPUT_BY
     try:
         fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise UsageError(f"{p}: no such file; {hint}") from None
+        raise UsageError(f"{p}: no such {what}; {hint}") from None
     except IsADirectoryError:
-        raise UsageError(f"{p} is a directory; pass the {what} file itself") from None
+        raise UsageError(f"{p} is a directory; pass the {what} itself") from None
     except OSError as e:
         raise UsageError(f"{p}: cannot read it ({e.strerror}); check the path and permissions") from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise UsageError(f"{p} is a directory; pass the {what} file itself")
+            raise UsageError(f"{p} is a directory; pass the {what} itself")
         if not stat.S_ISREG(st.st_mode):
-            raise UsageError(f"{p} is not a regular file (a device, FIFO or socket); pass the {what} file itself")
+            raise UsageError(f"{p} is not a regular file (a device, FIFO or socket); pass the {what} itself")
         if st.st_size > limit:
-            raise UsageError(f"{p} is {st.st_size:,} bytes, more than the {limit:,} a {what} may have; {hint}")
+            raise UsageError(f"{p} is {st.st_size:,} bytes, more than the {limit:,} pgcheck reads; {hint}")
         with os.fdopen(os.dup(fd), "rb") as fh:
             raw = fh.read(limit + 1)
     except OSError as e:
@@ -52,7 +52,7 @@ def read_input(path: str | Path, what: str, hint: str, limit: int = MAX_INPUT_BY
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise UsageError(f"{p} is not UTF-8 text (byte {e.start}); pass a {what} (JSON)") from None
+        raise UsageError(f"{p} is not UTF-8 text (byte {e.start}); pass the {what} pgcheck wrote (JSON)") from None
 
 
 def _refuse_constant(name: str) -> Any:

@@ -143,6 +143,14 @@ def make_config(
     for name in options:
         if name not in PARAM_BY_NAME:
             raise UsageError(f"unknown option {name!r}")
+    active = options.get("active_clients")
+    if isinstance(active, int) and active > sessions:
+        # model/runtime.py gives a message budget to sessions below active_clients: more than
+        # there are would silently mean "all of them".
+        raise UsageError(
+            f"option active_clients is {active} but there are only {sessions} sessions; "
+            f"use active_clients={sessions} or raise --sessions"
+        )
     for pooled_only in ("affinity_enforced", "poll_steps"):
         if options.get(pooled_only) and mode != "pooled":
             raise UsageError(f"option {pooled_only} applies to pooled mode only (use --mode=pooled or drop it)")

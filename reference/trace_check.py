@@ -148,12 +148,21 @@ class TraceChecker:
                 self.commands[int(e.params["b"])].append(command_of(e.params.get("sql")))
 
     def _check_index(self, e: Event) -> None:
-        b = e.params.get("b")
-        if isinstance(b, int) and b >= self.cfg.sessions:
-            raise UsageError(f"event seq {e.seq} names backend {b}, but --sessions is {self.cfg.sessions}; raise --sessions")
-        c = e.params.get("c")
-        if isinstance(c, int) and c >= self.cfg.carriers:
-            raise UsageError(f"event seq {e.seq} names carrier {c}, but --carriers is {self.cfg.carriers}; raise --carriers")
+        """Every backend and carrier index the event names, in params and in written fields."""
+        backends = [e.params.get("b"), e.params.get("by")]
+        backends += [x for key in ("ready", "reparked", "batch") for x in e.params.get(key, [])]
+        carriers = [e.params.get("c")]
+        for key in e.writes:
+            head = key.partition(".")[0]
+            if head.startswith(("backend[", "carrier[")):
+                index = int(head[head.index("[") + 1 : -1])
+                (backends if head.startswith("backend[") else carriers).append(index)
+        for b in backends:
+            if isinstance(b, int) and b >= self.cfg.sessions:
+                raise UsageError(f"event seq {e.seq} names backend {b}, but --sessions is {self.cfg.sessions}; raise --sessions")
+        for c in carriers:
+            if isinstance(c, int) and c >= self.cfg.carriers:
+                raise UsageError(f"event seq {e.seq} names carrier {c}, but --carriers is {self.cfg.carriers}; raise --carriers")
 
     def _event(self, e: Event) -> Mismatch | None:
         self._check_index(e)
@@ -281,7 +290,7 @@ class TraceChecker:
                     touched[i].add(SESSION_SOURCE[name])
             elif only is None and head.startswith("carrier[") and name in ("loc", "cur", "reg", "idle", "batch"):
                 j = int(head[8:-1])
-                got = CARRIER_LOC.get(value, value) if name == "loc" else value
+                got = CARRIER_LOC.get(value, value) if name == "loc" and isinstance(value, str) else value
                 want = self.oracle.get(after, f"carrier[{j}].{name}")
                 if want != got:
                     out.append((key, want, value))
@@ -299,10 +308,23 @@ class TraceChecker:
                 if gone and name not in GONE_OBSERVABLES:
                     continue
                 want = model_session(self.oracle, after, i, name)
-                got = SESSION_FROM_VIEW[name](views[i])
+                got = _log_value(e, i, name, views[i])
                 if want != got:
                     out.append((f"backend[{i}].{name}", want, got))
         return out
+
+
+def _log_value(e: Event, i: int, name: str, view: dict[str, Any]) -> Any:
+    """A session observable computed from the log's view; a written value of the wrong shape
+    (a number where the schema has a list of names, an unknown queue name) is bad input."""
+    try:
+        return SESSION_FROM_VIEW[name](view)
+    except (TypeError, KeyError, ValueError, AttributeError):
+        fields = sorted(k for k, src in SESSION_SOURCE.items() if src == name)
+        raise UsageError(
+            f"event seq {e.seq}: backend[{i}].{'/'.join(fields)} has a value of the wrong type for "
+            "docs/trace-validation.md's schema"
+        ) from None
 
 
 def check_events(events: list[Event], cfg: ModelConfig) -> Verdict:

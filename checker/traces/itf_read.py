@@ -229,7 +229,7 @@ def format_plain(value: Any) -> str:
 
 def load_trace(path: Path | str) -> Trace:
     """Read and validate a trace file; every problem is a one-line `UsageError`."""
-    text = read_input(path, "trace", HOW_TO_GET_ONE)
+    text = read_input(path, "file", HOW_TO_GET_ONE)  # "no such file", "pass the file itself"
     return parse_trace(text, printable(str(path)))
 
 

@@ -20,6 +20,7 @@ from pgcheck.checker.output import check_output_path
 from pgcheck.checker.run.check import ENGINES, CheckRun, run_check
 from pgcheck.checker.run.summary import counterexample_lines, summary_dict, summary_lines
 from pgcheck.checker.run.witness_trace import check_witness_id, write_witness_trace
+from pgcheck.commands.options import FiniteFloatRange
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.mutations import describe_config
 from pgcheck.model.mutations import get as get_mutation
@@ -74,7 +75,7 @@ def exit_code(run: CheckRun) -> int:
 @click.option("--no-symmetry", is_flag=True, help="turn off symmetry reduction over sessions and carriers")
 @click.option("--max-states", type=click.IntRange(min=1), default=None, help="stop after this many distinct states")
 @click.option("--max-depth", type=click.IntRange(min=0), default=None, help="stop at this BFS depth")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
+@click.option("--time-limit", type=FiniteFloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
 @click.option("--trace-out", type=str, default=None, help="where to write a counterexample (ITF JSON)")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
               help="native: the model generated as C (needs a C compiler); python: the reference explorer; "
@@ -85,7 +86,7 @@ def exit_code(run: CheckRun) -> int:
               help="with --engine=ray: the cluster to join ('auto': the one 'ray start' runs here); default: a local one")
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None,
               help="save the search in this directory periodically (native engine)")
-@click.option("--checkpoint-every", type=click.FloatRange(min=0), default=60.0, show_default=True,
+@click.option("--checkpoint-every", type=FiniteFloatRange(min=0), default=60.0, show_default=True,
               help="seconds between checkpoints")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
               help="continue the search saved in this directory (its configuration comes from there)")

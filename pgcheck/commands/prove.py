@@ -12,6 +12,7 @@ import click
 from pgcheck.checker.errors import UsageError
 from pgcheck.checker.output import check_output_path, write_output
 from pgcheck.checker.symbolic.smt import z3mod
+from pgcheck.commands.options import FiniteFloatRange
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.vocabulary import MODES
 
@@ -56,9 +57,9 @@ def _line_progress(enabled: bool, t0: float) -> Any:
 @click.option("--find-lemmas", is_flag=True, help="search lemmas at this size and write them (--lemmas-out)")
 @click.option("--lemmas-out", type=click.Path(dir_okay=False), default=None,
               help="where --find-lemmas writes the found lemmas [default: specs/lemmas_found.py of this checkout]")
-@click.option("--query-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+@click.option("--query-limit", type=FiniteFloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="seconds for one question to Z3; past it the question is split, then the candidate is unknown")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
+@click.option("--time-limit", type=FiniteFloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
 @click.option("--fifo-encoding", "fifo_choice", type=click.Choice(["auto", "slots", "order"]), default="auto",
               show_default=True,
               help="FIFOs as positional slots, or as membership and precedence (large sizes); auto: order once "
