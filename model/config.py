@@ -31,6 +31,7 @@ PARAMS: list[Param] = [
     Param("hibernate", "bool", False, "idle-memory hibernation and HIBERNATE wakes (§2.7, L8)"),
     Param("poll_steps", "bool", False, "the poller at the C code's grain: immediate checks, wait and re-check as separate steps, the re-check over every taken backend (§2.6 steps 3-10, §3.4 stale park generation)"),
     Param("listeners", "bool", True, "every session has run LISTEN before the modeled window (§3.4 notify)"),
+    Param("self_notify", "bool", False, "a listening session may NOTIFY its own channel: delivered before its next ReadyForQuery (Async_Notify, AtCommit_Notify)"),
     Param("idle_session_timeout", "bool", False, "idle_session_timeout is set: a due timeout FATALs an idle session (§2.10)"),
     Param("idle_in_xact_timeout", "bool", False, "idle_in_transaction_session_timeout is set (§2.10)"),
     Param("client_close", "bool", False, "clients may close their connection (EOF, L6)"),
