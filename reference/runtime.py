@@ -136,6 +136,8 @@ class Runtime:
             self.gate.stop()
         if self.listener is not None:
             self.listener.close()
+        if not self.controlled:
+            self._terminate_sessions(min(timeout, 2.0))
         with self._registry_lock:
             live = list(self.live.values())
         for b in live:
@@ -160,6 +162,16 @@ class Runtime:
             for b in self.backends.values():  # latch pipes of sessions that never exited
                 b.latch.close()
         self.events.close()
+
+    def _terminate_sessions(self, timeout: float) -> None:
+        """Fast shutdown: every live session gets PROC_DIE and ends with FATAL 57P01 (a
+        pg_sleep too, rather than finishing its row); sessions not gone by `timeout` get EOF."""
+        with self._registry_lock:
+            live = list(self.live.values())
+        for b in live:
+            if not b.exited:
+                self.send_interrupt(b, Interrupt.PROC_DIE)
+        self.wait_sessions_ended(timeout)
 
     def wait_sessions_ended(self, timeout: float) -> bool:
         """Wait until every session has exited (clients sent Terminate or closed); True if so."""

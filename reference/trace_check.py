@@ -181,10 +181,9 @@ class TraceChecker:
             for name in BUDGETS:  # budgets bound the model checker, not a log
                 self.state = self.oracle.set(self.state, f"env.{name}", 3)
         problem = self._step(e, e.action)
-        if problem is not None and e.action in ALTERNATIVES:
-            # The log names the implementation's step; the model may split it by outcome.
-            if self._step(e, ALTERNATIVES[e.action]) is None:
-                return None
+        # The log names the implementation's step; the model may split it by outcome.
+        if problem is not None and e.action in ALTERNATIVES and self._step(e, ALTERNATIVES[e.action]) is None:
+            return None
         return problem
 
     def _step(self, e: Event, action: str) -> Mismatch | None:
