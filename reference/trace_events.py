@@ -23,7 +23,7 @@ INDEX_LISTS = ("ready", "reparked", "batch")
 WITHOUT_BACKEND = frozenset({"StartCarrier", "PollTake", "PollPass", "PollImmediate", "PollWait", "PollRecheck", "CarrierSleep"})
 
 
-def read_events(path: Path) -> list[Event]:
+def read_events(path: str | Path) -> list[Event]:
     text = read_input(path, "event log", HOW_TO_RECORD)
     where = printable(str(path))
     events: list[Event] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -18,14 +17,14 @@ from pgcheck.reference.trace_events import read_events
 
 
 @click.command(name="check-trace", short_help="Validate an event log against the model.")
-@click.argument("events_file", metavar="EVENTS.jsonl", type=click.Path(path_type=Path))
+@click.argument("events_file", metavar="EVENTS.jsonl", type=str)
 @click.option("--mode", default="pooled", show_default=True, help="Runtime shape of the log (pooled).")
 @click.option("--carriers", type=int, default=None, help="Carrier limit of the run that wrote the log.")
 @click.option("--sessions", type=int, required=True, help="At least the number of connections in the log.")
 @click.option("--trace-out", type=str, default=None, help="Write the matched prefix as ITF here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
 def command(
-    events_file: Path, mode: str, carriers: int | None, sessions: int, trace_out: str | None, as_json: bool
+    events_file: str, mode: str, carriers: int | None, sessions: int, trace_out: str | None, as_json: bool
 ) -> None:
     """Replay EVENTS.jsonl (docs/trace-validation.md) against the model: every event must be an
     enabled model action whose writes match.  Exit 0 conforms, 1 a mismatch, 2 bad input."""
@@ -71,7 +70,7 @@ def _as_dict(v: Verdict, elapsed: float) -> dict[str, Any]:
     }
 
 
-def _lines(v: Verdict, elapsed: float, path: Path, trace_out: str | None) -> list[str]:
+def _lines(v: Verdict, elapsed: float, path: str, trace_out: str | None) -> list[str]:
     if v.ok:
         out = [
             f"check-trace: {path}: ok - {v.events} events match the model "

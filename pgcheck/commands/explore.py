@@ -132,6 +132,9 @@ def command(
     """
     if trace_out is not None:
         check_output_path(trace_out, "--trace-out")
+    for flag, value in (("--checkpoint", checkpoint_dir), ("--resume", resume_dir)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} is empty; give a directory name")
     checkpoint: Checkpointing | None = None
     if resume_dir is not None:
         given = [p for p in RESUMED if click.get_current_context().get_parameter_source(p) == ParameterSource.COMMANDLINE]

@@ -86,8 +86,8 @@ def _manifest_text(names: set[str]) -> str:
 
 
 @click.command(name="report", short_help="Write (or check) the design-review bundle.")
-@click.option("--out", "out", type=click.Path(path_type=Path), default=None, help="write the bundle into this folder")
-@click.option("--check", "check", type=click.Path(path_type=Path), default=None,
+@click.option("--out", "out_text", type=str, default=None, help="write the bundle into this folder")
+@click.option("--check", "check_text", type=str, default=None,
               help="compare the bundle in this folder with a fresh one; exit 1 listing the stale files")
 @click.option("--max-sessions", type=click.IntRange(1, 5), default=Settings.max_sessions, show_default=True,
               help="largest session count of the property matrix")
@@ -99,8 +99,8 @@ def _manifest_text(names: set[str]) -> str:
               help="sessions in the configurations the diagrams are drawn from")
 @click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="model option or bound (see 'pgcheck list')")
 def command(
-    out: Path | None,
-    check: Path | None,
+    out_text: str | None,
+    check_text: str | None,
     max_sessions: int,
     max_carriers: int,
     budget: int,
@@ -113,6 +113,11 @@ def command(
 
     With --check, exit 1 and print one line per file that a fresh bundle would change.
     """
+    for flag, given in (("--out", out_text), ("--check", check_text)):
+        if given is not None and not given.strip():
+            raise UsageError(f"{flag} is empty; give a folder name")
+    out = None if out_text is None else Path(out_text)
+    check = None if check_text is None else Path(check_text)
     if (out is None) == (check is None):
         raise UsageError("give exactly one of --out DIR (write the bundle) or --check DIR (compare with it)")
     folder = out if out is not None else check

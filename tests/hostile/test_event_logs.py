@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from pgcheck.reference import FileSink, Runtime, RuntimeConfig
 from pgcheck.reference.stress import run_stress
@@ -47,13 +47,31 @@ def render(lines: list[object]) -> str:
 
 @st.composite
 def hostile_logs(draw: st.DrawFn, lines: list[dict[str, object]]) -> tuple[str, bytes]:
-    how = draw(st.sampled_from(["edit", "edit", "edit", "repeat", "drop", "swap", "damaged", "raw line", "index"]))
+    how = draw(st.sampled_from(["plausible", "plausible", "plausible", "edit", "edit", "edit", "edit", "edit", "repeat", "drop", "swap", "damaged", "raw line", "index"]))
     n = len(lines)
     if how == "edit":
         i = draw(st.integers(0, n - 1))
         e = draw(edits(lines[i], (("params", "b"), ("params", "c"), ("params", "ready"), ("writes", "backend[0].wake"))))
         text = render(lines[:i]) + apply(lines[i], e) + "\n" + render(lines[i + 1 :])
         return f"line {i + 1}: {e.describe()}", text.encode("utf-8", "surrogatepass")
+    if how == "plausible":  # a written value of the right type but another value: a verdict, not a refusal
+        i = draw(st.integers(0, n - 1))
+        line = json.loads(json.dumps(lines[i]))
+        writes = line["writes"]
+        if writes:
+            key = draw(st.sampled_from(sorted(writes)))
+            old = writes[key]
+            if isinstance(old, bool):
+                writes[key] = not old
+            elif isinstance(old, int):
+                writes[key] = old + draw(st.integers(1, 3))
+            elif isinstance(old, str):
+                writes[key] = draw(st.sampled_from(["parked", "runnable", "none", "top", "gone", "\x1b[31mred", old + "x"]))
+            elif isinstance(old, list):
+                writes[key] = draw(st.sampled_from([[], [0], ["LOGICAL"], [1, 0]]))
+            else:
+                writes[key] = draw(st.sampled_from([0, 1, None]))
+        return f"line {i + 1}: plausible write", render([*lines[:i], line, *lines[i + 1 :]]).encode()
     if how == "repeat":
         i = draw(st.integers(0, n - 1))
         return f"line {i + 1} twice", render([*lines[: i + 1], lines[i], *lines[i + 1 :]]).encode()
@@ -77,7 +95,7 @@ def hostile_logs(draw: st.DrawFn, lines: list[dict[str, object]]) -> tuple[str, 
     return f"damaged {data[:30]!r}", data
 
 
-trace_out_targets = st.sampled_from(["none", "new name", "fifo", "symlink to a user file", "directory", "/dev/full", "empty"])
+trace_out_targets = st.sampled_from(["none", "none", "none", "none", "new name", "new name", "fifo", "symlink to a user file", "directory", "/dev/full", "empty"])
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
@@ -101,6 +119,7 @@ def test_check_trace_refuses_or_judges(
     roots = [case, arena / "bystander", *DEVICES]
     before = snapshot(roots)
     out = sandbox.run(argv, case)
+    event(f"exit {out.code}")
     where = f"check-trace {what}, --trace-out {target}"
     check_outcome(out, verdicts=(0, 1), must_refuse=target not in ("none", "new name"), where=where)
     assert changed(before, snapshot(roots), allowed) == [], where

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.hostile.conftest import new_case_dir
@@ -30,7 +30,7 @@ trace_inputs = st.one_of(
     damaged_text(json.dumps(VALID)).map(lambda b: ("damaged", repr(b[:40]), b)),
     st.sampled_from(["fifo", "symlink to /dev/zero", "directory", "/dev/zero", "/dev/null"]).map(lambda k: ("special", k, b"")),
 )
-out_targets = st.sampled_from(["new name", "existing file", "nested new name", "fifo", "symlink to a user file",
+out_targets = st.sampled_from(["new name", "new name", "new name", "existing file", "nested new name", "fifo", "symlink to a user file",
                                "directory", "/dev/full", "/dev/null", "empty"])
 
 
@@ -64,6 +64,7 @@ def test_show_refuses_or_shows(sandbox: Sandbox, arena: Path, trace: tuple[str, 
     roots = [case, arena / "bystander", *DEVICES]
     before = snapshot(roots)
     out = sandbox.run(["show", str(path), *(["--full"] if full else [])], case)
+    event(f"exit {out.code}")
     check_outcome(out, where=f"show {trace[0]}: {trace[1]}")
     assert changed(before, snapshot(roots), set()) == []
 
@@ -79,6 +80,7 @@ def test_view_refuses_or_writes_only_its_page(
     roots = [case, arena / "bystander", *DEVICES]
     before = snapshot(roots)
     out = sandbox.run(["view", str(path), "--out", out_arg], case)
+    event(f"exit {out.code}")
     where = f"view {trace[0]}: {trace[1]} --out {target}"
     check_outcome(out, where=where, must_refuse=not allowed)
     after = snapshot(roots)
