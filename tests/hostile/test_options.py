@@ -68,9 +68,12 @@ def test_runnable_verbs_refuse_or_run(sandbox: Sandbox, arena: Path, choice: tup
 def test_long_running_verbs_refuse_before_work(sandbox: Sandbox, arena: Path, choice: tuple, data: st.DataObject) -> None:
     verb, prefix, options = choice
     option = data.draw(st.sampled_from(options))
-    value = data.draw(st.sampled_from(REFUSED_NUMBERS + ["999999", "0"] if option != "--fifo-encoding" else ["", "slot", "\x1b[2J"]))
-    if value == "0" and option in ("--memory-limit", "--time-limit", "--query-limit", "--depth"):
-        value = "-0.5"  # 0 is a valid --depth; the others refuse 0 already
+    values = [*REFUSED_NUMBERS, "999999", "0"] if option != "--fifo-encoding" else ["", "slot", "\x1b[2J"]
+    value = data.draw(st.sampled_from(values))
+    if option == "--depth" and value in ("0", "999999"):
+        value = "-3"  # any depth >= 0 is valid and would start Z3
+    if option in ("--time-limit", "--memory-limit", "--query-limit") and value == "999999":
+        value = "nan"  # a large limit is valid and would start Z3
     case = new_case_dir(arena)
     roots = [case, arena / "bystander", *DEVICES]
     before = snapshot(roots)
