@@ -34,6 +34,13 @@ CPU_SECONDS = 900
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
+def child_env() -> dict[str, str]:
+    """The environment of a child: pgcheck from this checkout, or from HOSTILE_PYTHONPATH (another
+    checkout, a tree with a `pgcheck` package folder), e.g. to see the suite fail on a version
+    before the fixes."""
+    return dict(os.environ, PYTHONPATH=os.environ.get("HOSTILE_PYTHONPATH", str(ROOT)), PYTHONWARNINGS="ignore")
+
+
 def limit_child() -> None:
     """preexec_fn: the bounds every hostile case runs under."""
     resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
@@ -55,10 +62,7 @@ class Outcome:
 
 class Sandbox:
     def __init__(self) -> None:
-        # HOSTILE_PYTHONPATH runs the cases against another checkout of pgcheck (a tree with a
-        # `pgcheck` package folder), e.g. to see the suite fail on a version before the fixes.
-        path = os.environ.get("HOSTILE_PYTHONPATH", str(ROOT))
-        env = dict(os.environ, PYTHONPATH=path, PYTHONWARNINGS="ignore")
+        env = child_env()
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).with_name("sandbox.py"))],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=limit_child, env=env, cwd=ROOT,
