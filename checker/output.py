@@ -27,6 +27,8 @@ def check_output_path(path: str | Path, flag: str) -> Path:
     try:
         st = os.lstat(p)
     except FileNotFoundError:
+        _check_folder_writable(p.parent, flag, p)
+        _probe(p, flag, new=True)
         return p
     except OSError as e:
         raise UsageError(f"{flag} {p}: cannot inspect it ({e.strerror}); choose another path") from None
@@ -36,7 +38,36 @@ def check_output_path(path: str | Path, flag: str) -> Path:
         raise UsageError(f"{flag} {p} is a directory; give a file name inside it")
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"{flag} {p} is not a regular file (a device, FIFO or socket); choose a file name")
+    _probe(p, flag, new=False)
     return p
+
+
+def _probe(p: Path, flag: str, new: bool) -> None:
+    """Open the target for writing now (a new name: create it and remove it again), so a path
+    that cannot be written is refused before a long run rather than after it."""
+    if new and not p.parent.exists():
+        return  # its folders are created when the file is written; the nearest one was checked
+    try:
+        flags = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(p, flags | (os.O_CREAT | os.O_EXCL if new else 0), 0o666)
+    except FileExistsError:
+        return  # appeared meanwhile; write_output checks it again
+    except OSError as e:
+        raise UsageError(f"cannot write {flag} {p} ({e.strerror}); choose another path") from None
+    os.close(fd)
+    if new:
+        _remove_quietly(p)
+
+
+def _check_folder_writable(folder: Path, flag: str, p: Path) -> None:
+    """The nearest existing folder above a new name must be a folder this process may write in."""
+    d = folder
+    while not os.path.lexists(d) and d != d.parent:
+        d = d.parent
+    if not d.is_dir():
+        raise UsageError(f"{flag} {p}: {d} is not a folder; choose another path")
+    if not os.access(d, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {p}: the folder {d} is not writable; choose another path")
 
 
 def write_output(path: str | Path, data: str | bytes, flag: str) -> Path:

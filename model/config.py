@@ -121,10 +121,13 @@ def make_config(
     *,
     max_carriers: int = MAX_CARRIERS,
     max_sessions: int = MAX_SESSIONS,
+    given: bool = False,
 ) -> ModelConfig:
     """Validate a configuration; in the per-session shapes every session has its own carrier.
 
-    The maxima bound explicit exploration; the symbolic engines pass larger ones.
+    The maxima bound explicit exploration; the symbolic engines pass larger ones. `given`:
+    the options are the user's for this one size, where a bound beyond the size (more active
+    clients than sessions) is a mistake; sweeps and matrices use one option set at many sizes.
     """
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
@@ -145,7 +148,7 @@ def make_config(
         if name not in PARAM_BY_NAME:
             raise UsageError(f"unknown option {name!r}")
     active = options.get("active_clients")
-    if isinstance(active, int) and active > sessions:
+    if given and isinstance(active, int) and active > sessions:
         # model/runtime.py gives a message budget to sessions below active_clients: more than
         # there are would silently mean "all of them".
         raise UsageError(

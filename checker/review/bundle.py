@@ -53,12 +53,8 @@ class Settings:
     budget: int = 4000  # distinct states per matrix configuration
     options: tuple[tuple[str, Any], ...] = ()
 
-    def options_dict(self, sessions: int | None = None) -> dict[str, Any]:
-        """The options; at a size, active_clients at most the sessions (make_config refuses more)."""
-        out = dict(self.options)
-        if sessions is not None and isinstance(out.get("active_clients"), int):
-            out["active_clients"] = min(out["active_clients"], sessions)
-        return out
+    def options_dict(self) -> dict[str, Any]:
+        return dict(self.options)
 
 
 @dataclass
@@ -86,7 +82,7 @@ class Graph:
 
 def diagram_config(mode: str, s: Settings) -> ModelConfig:
     carriers = s.diagram_carriers if mode == "pooled" else None
-    return make_config(mode, carriers, s.diagram_sessions, s.options_dict(s.diagram_sessions))
+    return make_config(mode, carriers, s.diagram_sessions, s.options_dict())
 
 
 def _n(count: int, noun: str) -> str:
@@ -139,7 +135,7 @@ def witness_configs(s: Settings) -> list[ModelConfig]:
     rich.update(s.options_dict())
     return [
         *(diagram_config(m, s) for m in MODES),
-        make_config("pooled", 2, 3, s.options_dict(3)),
+        make_config("pooled", 2, 3, s.options_dict()),
         make_config("pooled", 1, 1, rich),
     ]
 
@@ -302,7 +298,7 @@ def matrix_configs(s: Settings) -> list[ModelConfig]:
         carrier_counts: list[int | None] = list(range(1, s.max_carriers + 1)) if mode == "pooled" else [None]
         for c in carrier_counts:
             for n in range(1, s.max_sessions + 1):
-                out.append(make_config(mode, c, n, s.options_dict(n)))
+                out.append(make_config(mode, c, n, s.options_dict()))
     return out
 
 

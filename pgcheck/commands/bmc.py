@@ -60,7 +60,8 @@ def command(
 
     if trace_out is not None:
         check_output_path(trace_out, "--trace-out")
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS)
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS,
+                      given=True)
     spec = load(cfg)
     t0 = time.monotonic()
     model = spec.trace()

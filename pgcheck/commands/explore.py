@@ -147,7 +147,7 @@ def command(
         mutation = saved.get("mutation")
         checkpoint = Checkpointing(Path(resume_dir), checkpoint_every, resume=True)
         engine = "native"
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), given=True)
     spec = load(cfg, mutation)
     if witness is not None:
         check_witness_id(spec, witness)

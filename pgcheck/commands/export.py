@@ -52,7 +52,7 @@ def command(
     del fmt  # promela is the only format so far
     if output is not None:
         check_output_path(output, "--output")
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), given=True)
     text = spec_to_promela(load(cfg), list(invariants) or None, describe(cfg))
     if output is None:
         click.echo(text, nl=False)

@@ -147,7 +147,7 @@ def command(mode: str, carriers: int | None, sessions: int, options: tuple[str, 
     """List the modes, options and bounds, and the actions and properties of a configuration."""
     from pgcheck.model import parse_options
 
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), given=True)
     doc = catalogue(load(cfg).trace())
     if as_json:
         click.echo(json.dumps(doc, indent=2))

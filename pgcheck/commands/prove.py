@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -104,6 +105,8 @@ def command(
         check_output_path(markdown, "--markdown")
     if lemmas_out is not None:
         check_output_path(lemmas_out, "--lemmas-out")
+    if show_cti and Path(cti_dir).exists() and not Path(cti_dir).is_dir():
+        raise UsageError(f"--cti-dir {cti_dir} is not a folder; give a folder for the CTI traces")
     if (no_all_sizes or all_sizes_lemmas) and not parametric:
         raise UsageError("--no-all-sizes and --all-sizes-lemmas belong to --parametric; add --parametric")
     if markdown and not parametric:
@@ -135,7 +138,7 @@ def command(
         if markdown:
             write_output(markdown, markdown_table(table), "--markdown")
         sys.exit(table.exit_code())
-    cfg = make_config(mode, carriers, sessions, opts, max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS)
+    cfg = make_config(mode, carriers, sessions, opts, max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS, given=True)
     run = run_prove(
         load(cfg), mode, invariants=list(invariants) or None, with_lemmas=not no_lemmas,
         time_limit=time_limit, on_progress=_progress(not quiet, t0), symmetric=not all_bindings,
