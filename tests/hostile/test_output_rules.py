@@ -11,8 +11,9 @@ from pgcheck.checker.errors import UsageError
 from pgcheck.checker.explicit.coverage import coverage, coverage_lines
 from pgcheck.checker.explicit.explore import Result
 from pgcheck.checker.output import write_output
-from pgcheck.commands.report import MANIFEST, write_bundle
 from pgcheck.model import load, make_config
+
+from pgcheck.commands.report import MANIFEST, write_bundle
 
 
 def test_write_output_writes_into_the_file_itself(tmp_path: Path) -> None:
