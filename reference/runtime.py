@@ -98,6 +98,11 @@ class Runtime:
         return self.config.controlled
 
     @property
+    def connections_served(self) -> int:
+        """Backends created so far (indices 0 .. n-1), exited ones included."""
+        return self._next_index
+
+    @property
     def port(self) -> int:
         assert self.listener is not None, "start() the runtime first"
         return int(self.listener.getsockname()[1])
