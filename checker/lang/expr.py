@@ -9,6 +9,7 @@ with the action name, not later inside an engine.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -418,10 +419,15 @@ def fifo_concat(a: Expr, b: Expr) -> Expr:
     return Expr("fifo_concat", a.ty, a, b)
 
 
+_BOUND_NAMES = itertools.count()
+
+
 def fifo_filter(f: Expr, pred: Callable[[Expr], object]) -> Expr:
     """The items of `f`, in order, for which `pred(item)` holds."""
     ty = _fifo(f)
-    var = Expr("var", Ref(ty.kind), f"v{id(f) & 0xFFFF}")
+    # A fresh name per filter: a name from id(f) could repeat (addresses are reused), and two
+    # filters sharing one bound name made the generated C, and the checkpoint key, vary by run.
+    var = Expr("var", Ref(ty.kind), f"v{next(_BOUND_NAMES)}")
     return Expr("fifo_filter", f.ty, f, var, lift_bool(pred(var)))
 
 
