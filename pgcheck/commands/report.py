@@ -37,9 +37,11 @@ def stale_files(bundle: dict[str, bytes], folder: Path) -> list[str]:
 def owned_files(folder: Path) -> set[str]:
     """The names an earlier `--out` wrote into `folder` (its manifest); refuses a folder that
     holds files pgcheck did not write, so a user's files are never replaced or removed."""
+    if folder.is_symlink():  # checked first: a dangling link does not exist() either
+        raise UsageError(f"--out {folder} is a symbolic link; give a new or empty folder")
     if not folder.exists():
         return set()
-    if folder.is_symlink() or not folder.is_dir():
+    if not folder.is_dir():
         raise UsageError(f"--out {folder} is not a folder; give a new or empty folder")
     manifest = folder / MANIFEST
     if manifest.is_symlink() or (manifest.exists() and not manifest.is_file()):
