@@ -52,7 +52,7 @@ def main() -> int:
         rt.stop()
     t0 = time.monotonic()
     events = read_events(log)
-    verdict = check_events(events, trace_config("pooled", args.carriers, len(rt.backends)))
+    verdict = check_events(events, trace_config("pooled", args.carriers, rt.connections_served))
     check_s = time.monotonic() - t0
     status = "ok" if verdict.ok else f"MISMATCH at seq {verdict.mismatch.seq if verdict.mismatch else '?'}"
     failures = len(result.failures) + (0 if ended else 1) + len(rt.errors)

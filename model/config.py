@@ -31,6 +31,7 @@ PARAMS: list[Param] = [
     Param("hibernate", "bool", False, "idle-memory hibernation and HIBERNATE wakes (§2.7, L8)"),
     Param("poll_steps", "bool", False, "the poller at the C code's grain: immediate checks, wait and re-check as separate steps, the re-check over every taken backend (§2.6 steps 3-10, §3.4 stale park generation)"),
     Param("listeners", "bool", True, "every session has run LISTEN before the modeled window (§3.4 notify)"),
+    Param("self_notify", "bool", False, "a listening session may NOTIFY its own channel: delivered before its next ReadyForQuery (Async_Notify, AtCommit_Notify)"),
     Param("idle_session_timeout", "bool", False, "idle_session_timeout is set: a due timeout FATALs an idle session (§2.10)"),
     Param("idle_in_xact_timeout", "bool", False, "idle_in_transaction_session_timeout is set (§2.10)"),
     Param("client_close", "bool", False, "clients may close their connection (EOF, L6)"),
@@ -152,10 +153,13 @@ def make_config(
     max_carriers: int = MAX_CARRIERS,
     max_sessions: int = MAX_SESSIONS,
     model: str = "design",
+    given: bool = False,
 ) -> ModelConfig:
     """Validate a configuration; in the per-session shapes every session has its own carrier.
 
-    The maxima bound explicit exploration; the symbolic engines pass larger ones.
+    The maxima bound explicit exploration; the symbolic engines pass larger ones. `given`:
+    the options are the user's for this one size, where a bound beyond the size (more active
+    clients than sessions) is a mistake; sweeps and matrices use one option set at many sizes.
     """
     if mode not in MODES:
         raise UsageError(f"unknown mode {mode!r}; use one of: {', '.join(MODES)}")
@@ -185,6 +189,14 @@ def make_config(
             )
         if model == "design" and name not in PARAM_BY_NAME:
             raise UsageError(f"option {name} belongs to the code model (pass --model code or drop it)")
+    active = options.get("active_clients")
+    if given and isinstance(active, int) and active > sessions:
+        # model/runtime.py gives a message budget to sessions below active_clients: more than
+        # there are would silently mean "all of them".
+        raise UsageError(
+            f"option active_clients is {active} but there are only {sessions} sessions; "
+            f"use active_clients={sessions} or raise --sessions"
+        )
     for pooled_only in ("affinity_enforced", "poll_steps"):
         if options.get(pooled_only) and mode != "pooled":
             raise UsageError(f"option {pooled_only} applies to pooled mode only (use --mode=pooled or drop it)")

@@ -229,6 +229,18 @@ def add_session_step(spec: Spec, cfg: ModelConfig) -> None:
     def Execute(s: Any, c: int, b: int) -> None:
         """Apply pending interrupts, then run the command: a query, BEGIN, COMMIT, LISTEN, or start a
         deep wait (pg_sleep) that keeps the carrier pinned (S12)."""
+        execute(s, c, b, notify_self=False)
+
+    if cfg.get("self_notify"):
+
+        @spec.action(c="carrier", b="session", fairness="weak", cite="Async_Notify, AtCommit_Notify, ProcessNotifyInterrupt")
+        def ExecuteNotifySelf(s: Any, c: int, b: int) -> None:
+            """Execute, and the command NOTIFYs a channel this session listens on (with LISTEN in the
+            same message, or committing a transaction that notified): once the transaction has
+            committed the session's own notification is pending, delivered before its ReadyForQuery."""
+            execute(s, c, b, notify_self=True)
+
+    def execute(s: Any, c: int, b: int, notify_self: bool) -> None:
         require(running(s, c, b) & (s.session[b].pc == "exec"))
         ses = s.session[b]
         mb = ses.mbox
@@ -250,6 +262,12 @@ def add_session_step(spec: Spec, cfg: ModelConfig) -> None:
         ses.send_rfq = X.when(finished, True, ses.send_rfq)
         ses.cmd = X.when(finished, "query", cmd)
         ses.pc = X.when(die, "exit", X.when(sleeping, "deep_wait", "top"))
+        if notify_self:
+            # The NOTIFY commits in this step (outside a transaction block after it) on a
+            # channel the session listens on after it.
+            require(normal & ((cmd == "query") | (cmd == "commit") | (cmd == "listen")))
+            require(ses.listening & ~ses.in_xact)
+            ses.notify_pending = True
 
     @spec.action(c="carrier", b="session", fairness="weak", cite="§0 deep waits never detach")
     def DeepWaitElapsed(s: Any, c: int, b: int) -> None:

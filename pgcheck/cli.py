@@ -15,6 +15,7 @@ import click
 
 from pgcheck import __version__
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.printable import printable
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
@@ -36,13 +37,13 @@ class PgcheckGroup(click.Group):
             sys.exit(EXIT_BAD_INPUT)
         except click.UsageError as e:
             hint = f" (see 'pgcheck {e.ctx.command_path.split(' ', 1)[-1]} --help')" if e.ctx else ""
-            click.echo(f"pgcheck: {e.format_message()}{hint}", err=True)
+            click.echo(f"pgcheck: {printable(e.format_message())}{hint}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except click.ClickException as e:
-            click.echo(f"pgcheck: {e.format_message()}", err=True)
+            click.echo(f"pgcheck: {printable(e.format_message())}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except UsageError as e:
-            click.echo(f"pgcheck: {e}", err=True)
+            click.echo(f"pgcheck: {printable(str(e))}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except KeyboardInterrupt:
             click.echo("pgcheck: interrupted", err=True)

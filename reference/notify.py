@@ -31,6 +31,9 @@ class NotifyHub:
                     members.discard(b)
             else:
                 self._listeners.get(channel, set()).discard(b)
+            # No empty channel is kept: a server with connection churn stays bounded.
+            for name in [n for n, members in self._listeners.items() if not members]:
+                del self._listeners[name]
 
     def publish(self, sender: Backend, channel: str, payload: str) -> None:
         with self._lock:

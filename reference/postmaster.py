@@ -11,6 +11,7 @@ import struct
 import threading
 from typing import TYPE_CHECKING
 
+from pgcheck.checker.printable import printable
 from pgcheck.reference import protocol as pq
 
 if TYPE_CHECKING:
@@ -69,5 +70,5 @@ class Postmaster(threading.Thread):
             packet = read_startup(sock, self.rt.config.handshake_timeout_s)
             self.rt.admit(sock, packet)
         except (OSError, ConnectionError, pq.ProtocolViolation) as exc:
-            log.debug("startup failed: %s", exc)
+            log.debug("startup failed: %s", printable(str(exc)))  # may quote the client's bytes
             sock.close()

@@ -36,6 +36,7 @@ from pgcheck.reference.views import backend_view, carrier_view, scheduler_view
 log = logging.getLogger("pgcheck.reference")
 
 PID_BASE = 10000
+WAKE_SAMPLES = 100_000  # wake latencies kept for measurement (the latest ones)
 
 
 @dataclass
@@ -73,12 +74,16 @@ class Runtime:
         self.notify_hub = NotifyHub(self._signal_notify)
         self.stopping = False
         self.carriers: list[Carrier] = []
-        self.backends: list[Backend] = []
+        # By index. A free-running server forgets a backend once it has exited, so memory per
+        # connection is bounded under churn; a controlled run keeps them all (its snapshots
+        # show every session, exited ones as `gone`, and its runs are small).
+        self.backends: dict[int, Backend] = {}
+        self._next_index = 0
         self.live: dict[int, Backend] = {}
         self.errors: list[BaseException] = []
         # first accepted T7 of a park to its T12, in ms (measurement only; appended by the
         # resuming carrier, list.append is atomic)
-        self.wake_latencies_ms: list[float] = []
+        self.wake_latencies_ms: deque[float] = deque(maxlen=WAKE_SAMPLES)
         self._registry_lock = threading.Lock()
         self._admit_lock = threading.Lock()  # the postmaster's launch decisions are serial
         self._queue_lock = threading.Lock()
@@ -91,6 +96,11 @@ class Runtime:
     @property
     def controlled(self) -> bool:
         return self.config.controlled
+
+    @property
+    def connections_served(self) -> int:
+        """Backends created so far (indices 0 .. n-1), exited ones included."""
+        return self._next_index
 
     @property
     def port(self) -> int:
@@ -131,6 +141,8 @@ class Runtime:
             self.gate.stop()
         if self.listener is not None:
             self.listener.close()
+        if not self.controlled:
+            self._terminate_sessions(min(timeout, 2.0))
         with self._registry_lock:
             live = list(self.live.values())
         for b in live:
@@ -152,9 +164,19 @@ class Runtime:
         if self.postmaster is not None:
             self.postmaster.join(timeout)
         with self._registry_lock:
-            for b in self.backends:  # latch pipes of sessions that never exited
+            for b in self.backends.values():  # latch pipes of sessions that never exited
                 b.latch.close()
         self.events.close()
+
+    def _terminate_sessions(self, timeout: float) -> None:
+        """Fast shutdown: every live session gets PROC_DIE and ends with FATAL 57P01 (a
+        pg_sleep too, rather than finishing its row); sessions not gone by `timeout` get EOF."""
+        with self._registry_lock:
+            live = list(self.live.values())
+        for b in live:
+            if not b.exited:
+                self.send_interrupt(b, Interrupt.PROC_DIE)
+        self.wait_sessions_ended(timeout)
 
     def wait_sessions_ended(self, timeout: float) -> bool:
         """Wait until every session has exited (clients sent Terminate or closed); True if so."""
@@ -204,13 +226,14 @@ class Runtime:
             sock.close()
             return None
         with self._registry_lock:
-            index = len(self.backends)
+            index = self._next_index
+            self._next_index += 1
             secret = self._rng.getrandbits(31) if self.controlled else secrets.randbits(31)
             b = Backend(index, PID_BASE + index, secret, Connection(sock), use_clock=not self.controlled)
             b.startup_minor = packet.minor
             b.session.user = packet.parameters.get("user", "")
             b.session.database = packet.parameters.get("database", b.session.user)
-            self.backends.append(b)
+            self.backends[index] = b
             self.live[b.pid] = b
         if self.config.mode is Mode.THREAD_PER_SESSION:
             self.events.emit(Action.CLIENT_CONNECT, {"b": b.index}, {})
@@ -293,6 +316,8 @@ class Runtime:
     def unregister_backend(self, b: Backend) -> None:
         with self._registry_lock:
             self.live.pop(b.pid, None)
+            if not self.controlled:
+                self.backends.pop(b.index, None)
         b.latch.close()
 
     def send_interrupt(self, b: Backend, kind: Interrupt, sender: Backend | None = None) -> None:
@@ -350,7 +375,7 @@ class Runtime:
             sched = scheduler_view(self.scheduler)
             carriers = [carrier_view(c) for c in self.carriers]
             with self._registry_lock:
-                backends = [backend_view(b) for b in self.backends]
+                backends = [backend_view(self.backends[i]) for i in sorted(self.backends)]
         with self._queue_lock:
             sched["new_connections"] = [b.index for b in self.new_connections]
         sched["carrier_limit"] = self.scheduler.carrier_limit

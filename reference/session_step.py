@@ -355,8 +355,13 @@ class SessionStepper:
             params["sql"] = batch.statement_text(b)
             return batch
         if t == b"Q":
-            text = body.rstrip(b"\0").decode("utf-8", "replace")
             params["msg"] = "Query"
+            # exec_simple_query: pq_getmsgstring, then pq_getmsgend: exactly one NUL-terminated
+            # string; a body without its NUL (or with bytes after it) is not executed.
+            if not body.endswith(b"\0") or b"\0" in body[:-1]:
+                self._fatal(b, ("08P01", "invalid string in message"))
+                return None
+            text = body[:-1].decode("utf-8", "replace")
             params["sql"] = text
             statements = sql.split_statements(text)
             if not statements:

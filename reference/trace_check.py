@@ -39,6 +39,8 @@ MAX_TRACE_SESSIONS = 256
 State = tuple[Any, ...]
 STUTTER = frozenset({"CarrierSleep", "ClientSendByte", "ClientSendBody", "ClientClose"})
 BUDGETS = ("cancels", "terminates", "reloads", "notifies")
+# An Execute that NOTIFYs the session's own channel is the model's ExecuteNotifySelf.
+ALTERNATIVES = {"Execute": "ExecuteNotifySelf"}
 SKIP = frozenset({"tmo_armed"})  # the model arms the idle timeouts at every ReadyForQuery
 HINT_OPTIONS: tuple[tuple[str, ...], ...] = (
     (),
@@ -89,6 +91,7 @@ def trace_config(mode: str, carriers: int | None, sessions: int, *, poll_steps: 
         "idle_session_timeout": True,
         "idle_in_xact_timeout": True,
         "poll_steps": poll_steps,
+        "self_notify": True,
     }
     return ModelConfig("pooled", n, sessions, options)
 
@@ -148,12 +151,21 @@ class TraceChecker:
                 self.commands[int(e.params["b"])].append(command_of(e.params.get("sql")))
 
     def _check_index(self, e: Event) -> None:
-        b = e.params.get("b")
-        if isinstance(b, int) and b >= self.cfg.sessions:
-            raise UsageError(f"event seq {e.seq} names backend {b}, but --sessions is {self.cfg.sessions}; raise --sessions")
-        c = e.params.get("c")
-        if isinstance(c, int) and c >= self.cfg.carriers:
-            raise UsageError(f"event seq {e.seq} names carrier {c}, but --carriers is {self.cfg.carriers}; raise --carriers")
+        """Every backend and carrier index the event names, in params and in written fields."""
+        backends = [e.params.get("b"), e.params.get("by")]
+        backends += [x for key in ("ready", "reparked", "batch") for x in e.params.get(key, [])]
+        carriers = [e.params.get("c")]
+        for key in e.writes:
+            head = key.partition(".")[0]
+            if head.startswith(("backend[", "carrier[")):
+                index = int(head[head.index("[") + 1 : -1])
+                (backends if head.startswith("backend[") else carriers).append(index)
+        for b in backends:
+            if isinstance(b, int) and b >= self.cfg.sessions:
+                raise UsageError(f"event seq {e.seq} names backend {b}, but --sessions is {self.cfg.sessions}; raise --sessions")
+        for c in carriers:
+            if isinstance(c, int) and c >= self.cfg.carriers:
+                raise UsageError(f"event seq {e.seq} names carrier {c}, but --carriers is {self.cfg.carriers}; raise --carriers")
 
     def _event(self, e: Event) -> Mismatch | None:
         self._check_index(e)
@@ -168,7 +180,15 @@ class TraceChecker:
         if e.action in ("SendInterrupt", "TimeoutDue"):
             for name in BUDGETS:  # budgets bound the model checker, not a log
                 self.state = self.oracle.set(self.state, f"env.{name}", 3)
-        binding = self.oracle.binding(e.action, e.params)
+        problem = self._step(e, e.action)
+        # The log names the implementation's step; the model may split it by outcome.
+        if problem is not None and e.action in ALTERNATIVES and self._step(e, ALTERNATIVES[e.action]) is None:
+            return None
+        return problem
+
+    def _step(self, e: Event, action: str) -> Mismatch | None:
+        """Match the event as model action `action` (with inserted client steps); no change on a mismatch."""
+        binding = self.oracle.binding(action, e.params)
         if binding is None:
             return Mismatch(e.seq, e.action, e.params, "the model has no such action binding")
         choice: list[tuple[str, dict[str, Any]]] = []
@@ -177,7 +197,7 @@ class TraceChecker:
             # search only where it can help: the backends the event names or differs on
             suspects = self._involved(e) if plain is None else self._differing(e, plain)
             for b in suspects:
-                found = self._hint_for(e, b, choice)
+                found = self._hint_for(e, action, b, choice)
                 if found is not None:
                     choice = found
         state = self._apply_hints(self.state, choice)
@@ -209,10 +229,10 @@ class TraceChecker:
         return list(dict.fromkeys(out)) if out else involved
 
     def _hint_for(
-        self, e: Event, b: int, chosen: list[tuple[str, dict[str, Any]]]
+        self, e: Event, action: str, b: int, chosen: list[tuple[str, dict[str, Any]]]
     ) -> list[tuple[str, dict[str, Any]]] | None:
         """The first insertion for backend b under which the event matches on b's fields."""
-        binding = self.oracle.binding(e.action, e.params)
+        binding = self.oracle.binding(action, e.params)
         assert binding is not None
         for option in HINT_OPTIONS:
             extra = [(a, self._hint_params(a, b)) for a in option]
@@ -281,7 +301,7 @@ class TraceChecker:
                     touched[i].add(SESSION_SOURCE[name])
             elif only is None and head.startswith("carrier[") and name in ("loc", "cur", "reg", "idle", "batch"):
                 j = int(head[8:-1])
-                got = CARRIER_LOC.get(value, value) if name == "loc" else value
+                got = CARRIER_LOC.get(value, value) if name == "loc" and isinstance(value, str) else value
                 want = self.oracle.get(after, f"carrier[{j}].{name}")
                 if want != got:
                     out.append((key, want, value))
@@ -299,10 +319,23 @@ class TraceChecker:
                 if gone and name not in GONE_OBSERVABLES:
                     continue
                 want = model_session(self.oracle, after, i, name)
-                got = SESSION_FROM_VIEW[name](views[i])
+                got = _log_value(e, i, name, views[i])
                 if want != got:
                     out.append((f"backend[{i}].{name}", want, got))
         return out
+
+
+def _log_value(e: Event, i: int, name: str, view: dict[str, Any]) -> Any:
+    """A session observable computed from the log's view; a written value of the wrong shape
+    (a number where the schema has a list of names, an unknown queue name) is bad input."""
+    try:
+        return SESSION_FROM_VIEW[name](view)
+    except (TypeError, KeyError, ValueError, AttributeError):
+        fields = sorted(k for k, src in SESSION_SOURCE.items() if src == name)
+        raise UsageError(
+            f"event seq {e.seq}: backend[{i}].{'/'.join(fields)} has a value of the wrong type for "
+            "docs/trace-validation.md's schema"
+        ) from None
 
 
 def check_events(events: list[Event], cfg: ModelConfig) -> Verdict:

@@ -19,15 +19,18 @@ CHECKER = Path(__file__).resolve().parent.parent / "checker"
 LAYERS: dict[str, int] = {
     "errors": 0,
     "memory": 0,
-    "lang": 1,
-    "examples": 2,
-    "explicit": 2,
-    "liveness": 3,
-    "symbolic": 3,
-    "export": 3,
-    "traces": 4,
-    "run": 5,
-    "review": 6,
+    "input": 1,
+    "output": 1,
+    "printable": 1,
+    "lang": 2,
+    "examples": 3,
+    "explicit": 3,
+    "liveness": 4,
+    "symbolic": 4,
+    "export": 4,
+    "traces": 5,
+    "run": 6,
+    "review": 7,
 }
 
 

@@ -3,7 +3,9 @@ often it produced a new state; the actions that never fired.
 
 In an exhaustive breadth-first search every binding enabled in an explored state is
 fired there once, so "enabled" (states where its guard held) and "fired" are the same
-count; "new" counts the firings that reached a state not seen before.
+count; "new" counts the firings that reached a state not seen before. With several
+workers two firings can reach the same new state in one level, and which counts as first
+depends on thread timing, so "new" is given only for one worker (None otherwise).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ class ActionCoverage:
     action: str
     bindings: int  # parameter bindings whose guard is not statically false
     enabled: int  # explored states where some binding was enabled (= fired)
-    new_states: int
+    new_states: int | None  # None: several workers (not repeatable)
 
     @property
     def dead(self) -> bool:
@@ -27,13 +29,15 @@ class ActionCoverage:
 
 
 def coverage(model: TracedModel, result: Result) -> list[ActionCoverage]:
-    rows = {a.name: ActionCoverage(a.name, 0, 0, 0) for a in model.actions}
+    repeatable = result.workers <= 1
+    rows = {a.name: ActionCoverage(a.name, 0, 0, 0 if repeatable else None) for a in model.actions}
     for b in model.bindings:
         row = rows[b.action]
         row.bindings += 1
         if b.index < len(result.fired):
             row.enabled += result.fired[b.index]
-            row.new_states += result.new_states[b.index]
+            if row.new_states is not None:
+                row.new_states += result.new_states[b.index]
     return list(rows.values())
 
 
@@ -41,7 +45,10 @@ def coverage_lines(rows: list[ActionCoverage]) -> list[str]:
     out = ["action coverage (enabled = fired in an exhaustive search; new = reached an unseen state):"]
     for r in rows:
         note = "" if r.bindings else "  (no binding in this configuration)"
-        out.append(f"  {r.action:<20} enabled {r.enabled:>9,}  new {r.new_states:>9,}{note}")
+        new = "        -" if r.new_states is None else f"{r.new_states:>9,}"
+        out.append(f"  {r.action:<20} enabled {r.enabled:>9,}  new {new}{note}")
+    if any(r.new_states is None for r in rows):
+        out.append("  (new: with one worker only; with several, which of two firings reaching one state counts first varies)")
     return out
 
 

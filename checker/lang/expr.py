@@ -12,6 +12,7 @@ are the language's whole expression vocabulary; a model author reads them as one
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -421,13 +422,15 @@ def fifo_concat(a: Expr, b: Expr) -> Expr:
     return Expr("fifo_concat", a.ty, a, b)
 
 
+_BOUND_NAMES = itertools.count()
+
+
 def fifo_filter(f: Expr, pred: Callable[[Expr], object]) -> Expr:
     """The items of `f`, in order, for which `pred(item)` holds."""
     ty = _fifo(f)
-    # Named by the identity of the filtered FIFO (alive as long as this node): filters of one
-    # FIFO share a name (so equal filters are equal trees), filters of two FIFOs never do, in
-    # every run (the low 16 bits of two ids could collide, nesting them wrongly).
-    var = Expr("var", Ref(ty.kind), f"v{id(f)}")
+    # A fresh name per filter: a name from id(f) could repeat (addresses are reused), and two
+    # filters sharing one bound name made the generated C, and the checkpoint key, vary by run.
+    var = Expr("var", Ref(ty.kind), f"v{next(_BOUND_NAMES)}")
     return Expr("fifo_filter", f.ty, f, var, lift_bool(pred(var)))
 
 

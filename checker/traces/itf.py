@@ -9,6 +9,7 @@ from typing import Any
 from pgcheck.checker.errors import UsageError
 from pgcheck.checker.explicit.explore import Step
 from pgcheck.checker.lang.spec import Property, TracedModel
+from pgcheck.checker.output import write_output
 
 from pgcheck import __version__
 
@@ -100,13 +101,6 @@ def trace_to_itf(
     return doc
 
 
-def write_trace(doc: dict[str, Any], path: str | Path) -> Path:
-    p = Path(path)
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
-        tmp.replace(p)
-    except OSError as e:
-        raise UsageError(f"cannot write trace to {p}: {e.strerror}; choose another --trace-out path") from None
-    return p
+def write_trace(doc: dict[str, Any], path: str | Path, flag: str = "--trace-out") -> Path:
+    """Write the trace into `path` itself (checker/output.py: a regular file or a new name)."""
+    return write_output(path, json.dumps(doc, indent=1) + "\n", flag)

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.input import parse_json, read_input
+from pgcheck.checker.printable import printable
 
 SOURCE = "pgcheck"
 MODEL = "pgruntime"
@@ -228,18 +230,8 @@ def format_plain(value: Any) -> str:
 
 def load_trace(path: Path | str) -> Trace:
     """Read and validate a trace file; every problem is a one-line `UsageError`."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file; {HOW_TO_GET_ONE}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory; pass the trace file itself (FILE.itf.json)") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not a text file; pass an ITF trace (JSON), {HOW_TO_GET_ONE}") from None
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read it ({e.strerror}); check the path and permissions") from None
-    return parse_trace(text, str(path))
+    text = read_input(path, "file", HOW_TO_GET_ONE)  # "no such file", "pass the file itself"
+    return parse_trace(text, printable(str(path)))
 
 
 def parse_trace(text: str, name: str) -> Trace:
@@ -247,7 +239,7 @@ def parse_trace(text: str, name: str) -> Trace:
     if not text.strip():
         raise UsageError(f"{name} is empty; {HOW_TO_GET_ONE}")
     try:
-        doc = json.loads(text)
+        doc = sanitized(parse_json(text))
     except json.JSONDecodeError as e:
         if _looks_truncated(text, e):
             raise UsageError(
@@ -258,6 +250,8 @@ def parse_trace(text: str, name: str) -> Trace:
             f"{name} is not JSON ({e.msg} at line {e.lineno}, column {e.colno}); "
             f"pass an ITF trace, {HOW_TO_GET_ONE}"
         ) from None
+    except ValueError as e:
+        raise UsageError(f"{name} is not a trace pgcheck can read: {e}; {HOW_TO_GET_ONE}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("states"), list) or "vars" not in doc:
         raise UsageError(
             f"{name} is JSON but not an ITF trace (an object with 'vars' and 'states' is expected); "
@@ -273,6 +267,18 @@ def parse_trace(text: str, name: str) -> Trace:
             f"pgcheck reads only its own traces ({HOW_TO_GET_ONE})"
         )
     return _build(doc, meta, name)
+
+
+def sanitized(value: Any) -> Any:
+    """The document with control characters in every key and string escaped (checker/printable.py),
+    so no renderer (terminal or page) shows them raw. Nesting is bounded by parse_json."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list):
+        return [sanitized(v) for v in value]
+    if isinstance(value, dict):
+        return {printable(k): sanitized(v) for k, v in value.items()}
+    return value
 
 
 def _looks_truncated(text: str, error: json.JSONDecodeError) -> bool:
@@ -310,7 +316,7 @@ def _build(doc: dict[str, Any], meta: dict[str, Any], name: str) -> Trace:
         states=states,
         steps=_steps(meta, len(states), name),
         loop=loop,
-        entities=_entities(meta, variables, states[0], name),
+        entities=_entities(meta, variables, states, name),
     )
 
 
@@ -334,7 +340,7 @@ def _steps(meta: Mapping[str, Any], n_states: int, name: str) -> list[Step | Non
 
 
 def _entities(
-    meta: Mapping[str, Any], variables: list[str], first: Mapping[str, Any], name: str
+    meta: Mapping[str, Any], variables: list[str], states: list[Mapping[str, Any]], name: str
 ) -> dict[str, EntityKind]:
     """Entity kinds from `#meta.entities`; a variable it does not describe is inferred from state 0."""
     declared = meta.get("entities")
@@ -345,15 +351,55 @@ def _entities(
     for var in variables:
         spec = declared.get(var)
         if isinstance(spec, dict):
-            count = spec.get("count")
-            raw_fields = spec.get("fields")
-            fields: dict[str, Mapping[str, Any]] = raw_fields if isinstance(raw_fields, dict) else {}
-            kinds[var] = EntityKind(var, count if isinstance(count, int) else None, fields)
+            count = _declared_count(spec.get("count"), var, states, name)
+            kinds[var] = EntityKind(var, count, _declared_fields(spec.get("fields"), var, name))
         else:
+            first = states[0]
             value = first.get(var)
             count = len(value) if isinstance(value, list) else None
             kinds[var] = EntityKind(var, count, {})
     return _with_abbreviations(kinds)
+
+
+def _declared_count(count: Any, var: str, states: list[Mapping[str, Any]], name: str) -> int | None:
+    """A declared instance count must agree with every state (renderers loop over it)."""
+    if count is None:
+        return None
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise _bad(name, f"'#meta.entities.{var}.count' must be a count >= 0, got {_short(count)}")
+    for i, state in enumerate(states):
+        value = state.get(var)
+        if not isinstance(value, list) or len(value) != count:
+            got = f"{len(value)} instances" if isinstance(value, list) else "no list of instances"
+            raise _bad(name, f"'#meta.entities.{var}.count' is {count} but state {i} has {got}")
+    return count
+
+
+FIELD_TYPE_KEYS = ("type", "kind")  # names; "of" is a kind name or a list of member names
+
+
+def _declared_fields(raw: Any, var: str, name: str) -> dict[str, Mapping[str, Any]]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _bad(name, f"'#meta.entities.{var}.fields' must be an object of field types")
+    for field, ftype in raw.items():
+        if not isinstance(ftype, dict):
+            raise _bad(name, f"the type of {var}.{field} must be an object such as {{\"type\": \"bool\"}}")
+        for key in FIELD_TYPE_KEYS:
+            if ftype.get(key) is not None and not isinstance(ftype[key], str):
+                raise _bad(name, f"'{key}' in the type of {var}.{field} must be a name, got {_short(ftype[key])}")
+        of = ftype.get("of")
+        if of is not None and not isinstance(of, str) and not (
+            isinstance(of, list) and all(isinstance(x, str | int) and not isinstance(x, bool) for x in of)
+        ):
+            raise _bad(name, f"'of' in the type of {var}.{field} must be a kind or a list of names, got {_short(of)}")
+    return raw
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _with_abbreviations(kinds: dict[str, EntityKind]) -> dict[str, EntityKind]:

@@ -32,6 +32,7 @@ BASE_OPTIONS: dict[str, Any] = {
     "hibernate": False,
     "poll_steps": False,
     "listeners": False,
+    "self_notify": False,
     "idle_session_timeout": False,
     "idle_in_xact_timeout": False,
     "client_close": False,

@@ -11,7 +11,9 @@ from typing import Any
 import click
 
 from pgcheck.checker.errors import check_names
+from pgcheck.checker.output import check_output_path
 from pgcheck.checker.symbolic.smt import z3mod
+from pgcheck.commands.options import FiniteFloatRange
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.vocabulary import MODES
 
@@ -26,10 +28,10 @@ MAX_CARRIERS, MAX_SESSIONS = 64, 256
 @click.option("--invariant", "invariants", multiple=True, metavar="ID", help="check only these invariants (repeatable)")
 @click.option("--depth", type=click.IntRange(min=0), default=10, show_default=True, help="steps to unroll")
 @click.option("--no-model-errors", is_flag=True, help="do not look for failing run-time checks (range, capacity)")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
-@click.option("--memory-limit", type=click.FloatRange(min=0, min_open=True), default=None, metavar="GIB",
+@click.option("--time-limit", type=FiniteFloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
+@click.option("--memory-limit", type=FiniteFloatRange(min=0, min_open=True), default=None, metavar="GIB",
               help="stop before using more memory than this (default: 80% of what is available)")
-@click.option("--trace-out", type=click.Path(dir_okay=False), default=None, help="where to write a counterexample (ITF JSON)")
+@click.option("--trace-out", type=str, default=None, help="where to write a counterexample (ITF JSON)")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
 def command(
@@ -56,7 +58,10 @@ def command(
     from pgcheck.checker.symbolic.bmc import BmcProgress, run_bmc
     from pgcheck.checker.traces.itf import trace_to_itf, write_trace
 
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS)
+    if trace_out is not None:
+        check_output_path(trace_out, "--trace-out")
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS,
+                      given=True)
     spec = load(cfg)
     t0 = time.monotonic()
     model = spec.trace()

@@ -17,11 +17,13 @@ from pgcheck.checker.errors import UsageError
 from pgcheck.checker.explicit.coverage import coverage, coverage_lines, dead_line
 from pgcheck.checker.explicit.explore import Bounds, Progress, StopRequested
 from pgcheck.checker.explicit.native.explorer import Checkpointing
-from pgcheck.checker.explicit.native.resume import load_run, save_run
+from pgcheck.checker.explicit.native.resume import check_new_checkpoint_dir, load_run
 from pgcheck.checker.memory import human_bytes
+from pgcheck.checker.output import check_output_path
 from pgcheck.checker.run.check import ENGINES, CheckRun, run_check
 from pgcheck.checker.run.summary import counterexample_lines, summary_dict, summary_lines
 from pgcheck.checker.run.witness_trace import check_witness_id, write_witness_trace
+from pgcheck.commands.options import FiniteFloatRange
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.config import MODELS
 from pgcheck.model.mutations import describe_config
@@ -137,8 +139,8 @@ def exit_code(run: CheckRun) -> int:
               help="turn off partial-order reduction (native engine, safety only; on by default, docs/reduction.md)")
 @click.option("--max-states", type=click.IntRange(min=1), default=None, help="stop after this many distinct states")
 @click.option("--max-depth", type=click.IntRange(min=0), default=None, help="stop at this BFS depth")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
-@click.option("--trace-out", type=click.Path(dir_okay=False), default=None, help="where to write a counterexample (ITF JSON)")
+@click.option("--time-limit", type=FiniteFloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
+@click.option("--trace-out", type=str, default=None, help="where to write a counterexample (ITF JSON)")
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
               help="native: the model generated as C (needs a C compiler); python: the reference explorer; "
               "ray: the native engine's states partitioned across Ray actors (pgcheck[distributed])")
@@ -148,7 +150,7 @@ def exit_code(run: CheckRun) -> int:
               help="with --engine=ray: the cluster to join ('auto': the one 'ray start' runs here); default: a local one")
 @click.option("--checkpoint", "checkpoint_dir", type=click.Path(file_okay=False), default=None,
               help="save the search in this directory periodically (native engine)")
-@click.option("--checkpoint-every", type=click.FloatRange(min=0), default=60.0, show_default=True,
+@click.option("--checkpoint-every", type=FiniteFloatRange(min=0), default=60.0, show_default=True,
               help="seconds between checkpoints")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
               help="continue the search saved in this directory (its configuration comes from there)")
@@ -194,6 +196,11 @@ def command(
     Exit code 0: every checked property holds; 1: a violation (or a witness that was never
     reached); 2: bad input; 3: a bound stopped the run first.
     """
+    if trace_out is not None:
+        check_output_path(trace_out, "--trace-out")
+    for flag, value in (("--checkpoint", checkpoint_dir), ("--resume", resume_dir)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag} is empty; give a directory name")
     checkpoint: Checkpointing | None = None
     if resume_dir is not None:
         given = [p for p in RESUMED if click.get_current_context().get_parameter_source(p) == ParameterSource.COMMANDLINE]
@@ -210,17 +217,17 @@ def command(
         engine = "native"
     if model_name is None:
         model_name = "design" if mutation is not None else "code"
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), model=model_name)
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), model=model_name, given=True)
     spec = load(cfg, mutation)
     if witness is not None:
         check_witness_id(spec, witness)
     if checkpoint_dir is not None:
-        save_run(Path(checkpoint_dir), {
+        check_new_checkpoint_dir(Path(checkpoint_dir))  # refused before any work; written once the run starts
+        checkpoint = Checkpointing(Path(checkpoint_dir), checkpoint_every, run={
             "model": model_name, "mode": mode, "carriers": carriers, "sessions": sessions, "options": list(options),
             "invariants": list(invariants), "symmetry": not no_symmetry, "mutation": mutation,
             "por": not (no_por or show_coverage or fail_on_dead_actions),
         })
-        checkpoint = Checkpointing(Path(checkpoint_dir), checkpoint_every)
     progress = ProgressPrinter(enabled=not quiet)
     saved_in = resume_dir or checkpoint_dir
     if checkpoint is not None:

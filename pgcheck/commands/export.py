@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from pgcheck import __version__
-from pgcheck.checker.errors import UsageError
 from pgcheck.checker.export.promela import spec_to_promela
+from pgcheck.checker.output import check_output_path, write_output
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.vocabulary import MODES
@@ -33,7 +33,7 @@ def describe(cfg: ModelConfig) -> list[str]:
 @click.option("--sessions", type=int, default=3, show_default=True, help="client sessions")
 @click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="model option or bound (see 'pgcheck list')")
 @click.option("--invariant", "invariants", multiple=True, metavar="ID", help="assert only these invariants (repeatable)")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None, help="write to this file instead of stdout")
+@click.option("--output", "-o", type=str, default=None, help="write to this file instead of stdout")
 def command(
     fmt: str,
     mode: str,
@@ -51,7 +51,9 @@ def command(
     'pgcheck explore --no-symmetry' finds for the same configuration.
     """
     del fmt  # promela is the only format so far
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
+    if output is not None:
+        check_output_path(output, "--output")
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), given=True)
     left_out: list[str] = []
     text = spec_to_promela(load(cfg), list(invariants) or None, describe(cfg), not_expressible=left_out)
     if left_out:
@@ -59,8 +61,4 @@ def command(
     if output is None:
         click.echo(text, nl=False)
     else:
-        try:
-            with open(output, "w") as fh:
-                fh.write(text)
-        except OSError as e:
-            raise UsageError(f"cannot write {output}: {e.strerror}; choose a writable --output path") from None
+        write_output(output, text, "--output")

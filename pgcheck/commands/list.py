@@ -194,7 +194,7 @@ def command(model_name: str, mode: str, carriers: int | None, sessions: int, opt
     """List the modes, options and bounds, and the actions and properties of a configuration."""
     from pgcheck.model import parse_options
 
-    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), model=model_name)
+    cfg = make_config(mode, carriers, sessions, parse_options(list(options)), model=model_name, given=True)
     doc = catalogue(load(cfg).trace())
     if as_json:
         click.echo(json.dumps(doc, indent=2))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import click
 
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.output import check_output_path, write_output
 from pgcheck.model.mutations import CATALOGUE, NOT_IN_CATALOGUE, get
 from pgcheck.model.mutations.check import check_mutation
 from pgcheck.model.mutations.report import as_json, doc_text, table_lines
@@ -28,6 +28,8 @@ def command(names: tuple[str, ...], as_json_flag: bool, doc_path: str | None) ->
     chosen = [get(n) for n in names] if names else CATALOGUE
     if doc_path is not None and names:
         raise UsageError("--doc writes the whole catalogue; drop the mutation names")
+    if doc_path is not None:
+        check_output_path(doc_path, "--doc")
     t0 = time.monotonic()
     outcomes = []
     for m in chosen:
@@ -42,9 +44,6 @@ def command(names: tuple[str, ...], as_json_flag: bool, doc_path: str | None) ->
             click.echo(line)
         click.echo("model: design (scheduler-digest.md): the seeded bugs are changes to design-model actions")
     if doc_path is not None:
-        try:
-            Path(doc_path).write_text(doc_text(outcomes, NOT_IN_CATALOGUE))
-        except OSError as e:
-            raise UsageError(f"cannot write {doc_path}: {e.strerror}") from None
+        write_output(doc_path, doc_text(outcomes, NOT_IN_CATALOGUE), "--doc")
         click.echo(f"catalogue written to {doc_path}", err=True)
     sys.exit(0 if all(o.caught for o in outcomes) else 1)

@@ -11,7 +11,9 @@ from typing import Any
 import click
 
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.output import check_output_path, write_output
 from pgcheck.checker.symbolic.smt import z3mod
+from pgcheck.commands.options import FiniteFloatRange
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.vocabulary import MODES
 
@@ -59,9 +61,9 @@ def _line_progress(enabled: bool, t0: float) -> Any:
               help="where --find-lemmas writes the found lemmas")
 @click.option("--write", "write_lemmas", is_flag=True,
               help="with --find-lemmas: replace specs/lemmas_found.py of this checkout (the lemmas prove uses)")
-@click.option("--query-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
+@click.option("--query-limit", type=FiniteFloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="seconds for one question to Z3; past it the question is split, then the candidate is unknown")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
+@click.option("--time-limit", type=FiniteFloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
 @click.option("--fifo-encoding", "fifo_choice", type=click.Choice(["auto", "slots", "order"]), default="auto",
               show_default=True,
               help="FIFOs as positional slots, or as membership and precedence (large sizes); auto: order once "
@@ -102,6 +104,13 @@ def command(
     from pgcheck.checker.traces.cti import changed_slots, write_cti
 
     opts = parse_options(list(options))
+    # Output paths are checked before the run, not after it (a refused path costs nothing).
+    if markdown is not None:
+        check_output_path(markdown, "--markdown")
+    if lemmas_out is not None:
+        check_output_path(lemmas_out, "--lemmas-out")
+    if show_cti and Path(cti_dir).exists() and not Path(cti_dir).is_dir():
+        raise UsageError(f"--cti-dir {cti_dir} is not a folder; give a folder for the CTI traces")
     if (no_all_sizes or all_sizes_lemmas) and not parametric:
         raise UsageError("--no-all-sizes and --all-sizes-lemmas belong to --parametric; add --parametric")
     if markdown and not parametric:
@@ -139,9 +148,9 @@ def command(
             for line in lines:
                 click.echo(line)
         if markdown:
-            Path(markdown).write_text(markdown_table(table))
+            write_output(markdown, markdown_table(table), "--markdown")
         sys.exit(table.exit_code())
-    cfg = make_config(mode, carriers, sessions, opts, max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS)
+    cfg = make_config(mode, carriers, sessions, opts, max_carriers=MAX_CARRIERS, max_sessions=MAX_SESSIONS, given=True)
     run = run_prove(
         load(cfg), mode, invariants=list(invariants) or None, with_lemmas=not no_lemmas,
         time_limit=time_limit, on_progress=_progress(not quiet, t0), symmetric=not all_bindings,
@@ -212,8 +221,5 @@ def _find_lemmas(mode: str, carriers: int | None, sessions: int, opts: dict[str,
         click.echo(f"{summary} in {res.seconds:.1f} s (printed; --write replaces specs/lemmas_found.py, "
                    "--lemmas-out FILE writes them elsewhere)", err=True)
         return
-    try:
-        Path(out).write_text(render(groups, how))
-    except OSError as e:
-        raise UsageError(f"cannot write the lemmas to {out}: {e.strerror}; choose another --lemmas-out") from None
+    write_output(out, render(groups, how), "--lemmas-out")
     click.echo(f"{summary} written to {out} in {res.seconds:.1f} s")

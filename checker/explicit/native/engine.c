@@ -1002,6 +1002,7 @@ static struct {
     double every, last;
     uint64_t key;
     int64_t saves;
+    int stopped; /* the save at a stop: 0 none, 1 written, -1 failed */
 } ck;
 
 typedef struct {
@@ -1011,33 +1012,53 @@ typedef struct {
     int64_t por, por_reduced, por_full, por_dropped_at; /* the reduction's state (docs/reduction.md) */
 } ck_header;
 
-static int save_checkpoint(void)
+#define NWIT1 (NWIT > 0 ? NWIT : 1)
+
+/* The counters a checkpoint holds besides the tables. */
+typedef struct {
+    int64_t generated, quiescent;
+    int64_t fired[NBINDINGS], fresh[NBINDINGS];
+    int64_t wit_depth[NWIT1], wit_id[NWIT1];
+} ck_counts;
+
+/* Taken at the start of every level: a run stopped inside a level is saved as that level's
+ * start (see save_stopped), so --resume expands the level again, counting each state once. */
+static ck_counts level_start;
+
+static void counts_now(ck_counts *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->generated = total_generated();
+    for (int k = 0; k < run.workers; k++) {
+        c->quiescent += run.w[k]->quiescent;
+        for (int b = 0; b < NBINDINGS; b++) {
+            c->fired[b] += run.w[k]->fired[b];
+            c->fresh[b] += run.w[k]->fresh[b];
+        }
+    }
+    for (int i = 0; i < NWIT; i++) {
+        c->wit_depth[i] = run.wit_depth[i];
+        c->wit_id[i] = run.wit_id[i];
+    }
+}
+
+static int save_checkpoint(const ck_counts *c)
 {
     ckio io = {fopen(ck.tmp, "wb"), 0xcbf29ce484222325ULL, 1};
     if (!io.f)
         return -1;
     ck_header h = {CKPT_MAGIC, ck.key, NSLOTS, NBINDINGS, NWIT, run.symmetry, next_id, run.depth,
-                   total_generated(), 0, run.level_total, run.por, 0, 0, run.por_dropped_at};
+                   c->generated, c->quiescent, run.level_total, run.por, 0, 0, run.por_dropped_at};
     for (int k = 0; k < run.workers; k++) {
         h.por_reduced += run.w[k]->por_reduced;
         h.por_full += run.w[k]->por_full;
     }
-    int64_t fired[NBINDINGS], fresh[NBINDINGS];
-    memset(fired, 0, sizeof(fired));
-    memset(fresh, 0, sizeof(fresh));
-    for (int k = 0; k < run.workers; k++) {
-        h.quiescent += run.w[k]->quiescent;
-        for (int b = 0; b < NBINDINGS; b++) {
-            fired[b] += run.w[k]->fired[b];
-            fresh[b] += run.w[k]->fresh[b];
-        }
-    }
     ck_write(&io, &h, sizeof(h));
-    ck_write(&io, fired, sizeof(fired));
-    ck_write(&io, fresh, sizeof(fresh));
+    ck_write(&io, c->fired, sizeof(c->fired));
+    ck_write(&io, c->fresh, sizeof(c->fresh));
     if (NWIT > 0) {
-        ck_write(&io, run.wit_depth, sizeof(int64_t) * NWIT);
-        ck_write(&io, run.wit_id, sizeof(int64_t) * NWIT);
+        ck_write(&io, c->wit_depth, sizeof(int64_t) * NWIT);
+        ck_write(&io, c->wit_id, sizeof(int64_t) * NWIT);
     }
     uint64_t count = atomic_load(&vt.count);
     ck_write(&io, &vt.cap, 8);
@@ -1065,6 +1086,66 @@ static int save_checkpoint(void)
         return -1;
     ck.saves++;
     return 0;
+}
+
+/* Linear probing's deletion (Knuth's algorithm R): empty the slot of fp and move later
+ * members of its cluster back so every probe still finds them. Alone (no worker runs). */
+static void vt_delete(uint64_t fp)
+{
+    uint64_t cap = vt.cap, i = vt_home(fp, cap);
+    while (vt.slots[i] != fp) {
+        if (vt.slots[i] == 0)
+            return;
+        if (++i == cap)
+            i = 0;
+    }
+    vt.slots[i] = 0;
+    for (uint64_t j = i;;) {
+        if (++j == cap)
+            j = 0;
+        uint64_t f = vt.slots[j];
+        if (f == 0)
+            break;
+        uint64_t k = vt_home(f, cap);
+        /* f may move to i when its home is not cyclically within (i, j] */
+        int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
+        if (!stays) {
+            vt.slots[i] = f;
+            vt.slots[j] = 0;
+            i = j;
+        }
+    }
+    atomic_fetch_sub(&vt.count, 1);
+}
+
+static void vt_insert_alone(uint64_t fp)
+{
+    uint64_t cap = vt.cap, k = vt_home(fp, cap);
+    while (vt.slots[k] != 0 && vt.slots[k] != fp)
+        if (++k == cap)
+            k = 0;
+    if (vt.slots[k] == 0) {
+        vt.slots[k] = fp;
+        atomic_fetch_add(&vt.count, 1);
+    }
+}
+
+static void next_fingerprints(void (*each)(uint64_t))
+{
+    for (int k = 0; k < run.workers; k++)
+        for (int64_t i = 0; i < run.w[k]->next.count; i++)
+            each(fingerprint(run.w[k]->next.data + (size_t)i * ENTRY_BYTES + 8));
+}
+
+/* A bound or an interrupt stopped the search inside a level (every worker joined, the
+ * level's new states not yet given ids): save the checkpoint of the level's start. Its
+ * new states leave the visited set for the save and return after it. 0 saved, -1 not. */
+static int save_stopped(void)
+{
+    next_fingerprints(vt_delete);
+    int rc = save_checkpoint(&level_start);
+    next_fingerprints(vt_insert_alone);
+    return rc;
 }
 
 /* 0 loaded; -1 unreadable or damaged; -2 another model's checkpoint. */
@@ -1148,9 +1229,13 @@ void pg_checkpoint(const char *dir, double every, uint64_t key)
     ck.every = every;
     ck.key = key;
     ck.saves = 0;
+    ck.stopped = 0;
 }
 
 int64_t pg_checkpoint_saves(void) { return ck.saves; }
+
+/* Whether the last pg_explore, stopped by a bound or an interrupt, saved its checkpoint. */
+int pg_checkpoint_stopped(void) { return ck.stopped; }
 
 /* ------------------------------------------------------------------ entry points */
 
@@ -1293,6 +1378,8 @@ explore:
             pthread_create(&run.w[k]->thread, NULL, worker_main, run.w[k]);
     }
     while (!atomic_load(&run.stop) && run.level_total > 0) {
+        if (ck.path[0])
+            counts_now(&level_start);
         if (max_depth >= 0 && run.depth >= max_depth) {
             finish(V_MAX_DEPTH, -1, 0);
             break;
@@ -1335,7 +1422,9 @@ explore:
             run.depth++;
         por_review();
         if (ck.path[0] && total && now_seconds() - ck.last >= ck.every) {
-            if (save_checkpoint() < 0)
+            ck_counts c;
+            counts_now(&c);
+            if (save_checkpoint(&c) < 0)
                 finish(V_NO_MEMORY, -1, 1); /* detail 1: the checkpoint could not be written */
             ck.last = now_seconds();
         }
@@ -1349,6 +1438,10 @@ explore:
         pthread_barrier_destroy(&run.start);
         pthread_barrier_destroy(&run.end);
     }
+    /* Stopped by a bound or an interrupt: saved, so --resume continues it. A violation or a failure ends the search: nothing to continue. */
+    int bounded = run.verdict == V_STOPPED || run.verdict == V_MAX_STATES || run.verdict == V_MAX_DEPTH;
+    if (ck.path[0] && bounded && run.level_total > 0)
+        ck.stopped = save_stopped() == 0 ? 1 : -1;
     /* Stopped inside a level: its states found so far get ids, so a trace can reach them. */
     if (commit_next() < 0 && run.verdict == V_OK)
         run.verdict = V_NO_MEMORY;

@@ -9,6 +9,7 @@ engine does.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import time
@@ -28,6 +29,7 @@ from pgcheck.checker.explicit.explore import (
     action_step_violation,
 )
 from pgcheck.checker.explicit.native import build, cgen
+from pgcheck.checker.explicit.native.resume import checkpoint_lock, save_run
 from pgcheck.checker.explicit.symmetry import Canonicalizer
 from pgcheck.checker.lang.compile import CompiledModel
 from pgcheck.checker.lang.types import Fifo
@@ -70,6 +72,8 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.pg_checkpoint.restype = None
     lib.pg_checkpoint_saves.argtypes = []
     lib.pg_checkpoint_saves.restype = ctypes.c_int64
+    lib.pg_checkpoint_stopped.argtypes = []
+    lib.pg_checkpoint_stopped.restype = ctypes.c_int
     lib.pg_profile.argtypes = [ctypes.POINTER(ctypes.c_double)]
     lib.pg_profile.restype = None
     lib.pg_set_por.argtypes = [ctypes.c_int]
@@ -129,6 +133,7 @@ class Checkpointing:
     every: float = 60.0
     resume: bool = False
     on_save: Callable[[int, int, int], None] | None = None  # (saves so far, distinct, depth): announce it
+    run: dict[str, Any] | None = None  # a new search: run.json, written once the run starts
 
 
 class NativeExplorer:
@@ -165,8 +170,8 @@ class NativeExplorer:
         return self.native.from_cells(cells)
 
     def run(self) -> Result:
-        nm, cm, bounds = self.native, self.cm, self.bounds
-        model = cm.model
+        nm, bounds = self.native, self.bounds
+        model = self.cm.model
         nb, nw = len(model.bindings), len(model.witnesses)
         fired = (ctypes.c_int64 * max(nb, 1))()
         fresh = (ctypes.c_int64 * max(nb, 1))()
@@ -213,13 +218,27 @@ class NativeExplorer:
         callback = PROGRESS_FN(progress)
         ck = self.checkpoint
         nm.lib.pg_set_por(int(self.por))
-        if ck is not None:
-            # A reduced search and a full one are different searches: never resume one as the other.
-            nm.lib.pg_checkpoint(str(ck.directory).encode(), ck.every, nm.key ^ (0x504F52 if self.por else 0))
-        else:
-            nm.lib.pg_checkpoint(None, 0.0, 0)
-        rc = nm.lib.pg_explore(
-            nm.to_cells(model.init),
+        with contextlib.ExitStack() as held:
+            if ck is not None:
+                held.enter_context(checkpoint_lock(ck.directory, create=ck.run is not None))
+                if ck.run is not None:
+                    save_run(ck.directory, ck.run)
+                # A reduced search and a full one are different searches: never resume one as the other.
+                nm.lib.pg_checkpoint(str(ck.directory).encode(), ck.every, nm.key ^ (0x504F52 if self.por else 0))
+            else:
+                nm.lib.pg_checkpoint(None, 0.0, 0)
+            rc = self._explore(res, callback, every, fired, fresh, wit_depth, wit_id)
+        self.checkpoint_saves = nm.lib.pg_checkpoint_saves() if ck is not None else 0
+        announce_saves(res.distinct, res.depth)
+        if failure:
+            raise failure[0]
+        return self._result(rc, res, fired, fresh, wit_depth, wit_id, start, stop)
+
+    def _explore(self, res: PgResult, callback: Any, every: float, *counters: Any) -> int:
+        nm, ck, bounds = self.native, self.checkpoint, self.bounds
+        fired, fresh, wit_depth, wit_id = counters
+        return int(nm.lib.pg_explore(
+            nm.to_cells(self.cm.model.init),
             int(nm.symmetry),
             int(self.check_deadlock),
             self.workers,
@@ -233,11 +252,14 @@ class NativeExplorer:
             wit_depth,
             wit_id,
             int(ck is not None and ck.resume),
-        )
-        self.checkpoint_saves = nm.lib.pg_checkpoint_saves() if ck is not None else 0
-        announce_saves(res.distinct, res.depth)
-        if failure:
-            raise failure[0]
+        ))
+
+    def _result(
+        self, rc: int, res: PgResult, fired: Any, fresh: Any, wit_depth: Any, wit_id: Any, start: float, stop: list[str]
+    ) -> Result:
+        nm, cm, bounds, ck = self.native, self.cm, self.bounds, self.checkpoint
+        model = cm.model
+        nb, nw = len(model.bindings), len(model.witnesses)
         if ck is not None and rc in (-2, -3):
             what = "is damaged or incomplete" if rc == -2 else "was written for another model, configuration or version"
             raise UsageError(f"the checkpoint in {ck.directory} {what}; start a new run with --checkpoint")
@@ -287,7 +309,13 @@ class NativeExplorer:
             out.verdict, out.stop_reason = "incomplete", f"--max-depth {bounds.max_depth} reached"
         elif v == V_STOPPED:
             out.verdict, out.stop_reason = "incomplete", stop[0] if stop else "stopped"
-        elif v == V_NO_MEMORY:
+        if ck is not None and v in (V_MAX_STATES, V_MAX_DEPTH, V_STOPPED):
+            saved = nm.lib.pg_checkpoint_stopped()
+            if saved == 1:
+                out.stop_reason += f"; the search is saved, continue it with --resume {ck.directory}"
+            elif saved == -1:
+                out.stop_reason += f"; the checkpoint could not be written in {ck.directory}"
+        if v == V_NO_MEMORY:
             out.verdict = "incomplete"
             out.stop_reason = (
                 f"the checkpoint could not be written in {ck.directory}"
