@@ -35,6 +35,7 @@ PARAMS: list[Param] = [
     Param("idle_in_xact_timeout", "bool", False, "idle_in_transaction_session_timeout is set (§2.10)"),
     Param("client_close", "bool", False, "clients may close their connection (EOF, L6)"),
     Param("postmaster_death", "bool", False, "the postmaster may die (§2.6 step 7, L12)"),
+    Param("client_log", "bool", False, "record the messages each action sends a client in ghost fields out0..out2, out_n (the client-history check, docs/real-server.md)"),
     Param("commands", "commands", ("query", "begin"), "commands clients may send: " + "|".join(CMD.values)),
     # Environment assumptions the liveness properties rely on (docs/model.md, fairness).
     Param("think_time", "bool", True, "clients eventually pause: message budgets are spent (L3 assumption; off = busy clients, B8)", group="assumption"),
