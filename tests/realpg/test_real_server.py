@@ -1,0 +1,139 @@
+"""Hypothesis drives real client connections against a real PostgreSQL server; every
+client's history must be one the model allows in process mode, and the same program run
+against the reference server (pooled mode) must agree with it where the model says the
+outcome is determined (tests/realpg/differential.py).
+
+Rules: a simple query, BEGIN/COMMIT/ROLLBACK, LISTEN, NOTIFY (to the sender itself when
+it listens, and to every other listener), a short pg_sleep, a long pg_sleep cancelled
+while it runs, a cancel of an idle session, pg_terminate_backend of an idle or a sleeping
+session, waiting for an idle timeout (300 ms, set per client), a client close, a new
+client. The derandomized profile runs a fixed set of programs; `--hypothesis-profile=random`
+draws fresh ones, more of them.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
+
+from pgcheck.reference.client_history import History, check_history
+from tests.realpg.stats import CHECKED
+from tests.realpg.differential import compare
+from tests.realpg.programs import Op, ReferenceTarget, RealTarget, Run, apply, run_program
+from tests.realpg.server import RealServer
+
+MAX_CLIENTS = 4
+CLIENT = st.integers(0, MAX_CLIENTS - 1)
+TIMEOUTS = st.sampled_from([0, 0, 1, 2])  # none, idle_session_timeout, idle_in_transaction_session_timeout
+COMMAND = st.sampled_from(["select", "begin", "commit", "rollback", "listen", "sleep"])
+
+
+def _failure(where: str, history: History, program: list[Op]) -> str:
+    verdict = check_history(history)
+    bad = verdict.first_failure()
+    assert bad is not None
+    client = next(c for c in history.clients if c.name == bad.name)
+    events = "\n  ".join(e.show() for e in client.events)
+    return (
+        f"{where} ({history.server}): {bad.show(client)}\n"
+        f"program: {', '.join(op.show() for op in program)}\n{client.name}'s history:\n  {events}"
+    )
+
+
+class RealServerMachine(RuleBasedStateMachine):
+    server: ClassVar[RealServer]
+    differential: ClassVar[bool] = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.target = RealTarget(self.server.conninfo(), self.server.version)
+        self.run = Run(self.target)
+        self.program: list[Op] = []
+
+    def do(self, op: Op) -> None:
+        self.program.append(op)
+        apply(self.run, op)
+
+    def client(self, c: int) -> int:
+        return c % len(self.run.clients)
+
+    @initialize(timeouts=st.lists(TIMEOUTS, min_size=2, max_size=3))
+    def connect_clients(self, timeouts: list[int]) -> None:
+        for t in timeouts:
+            self.do(Op("connect", 0, t))
+
+    @precondition(lambda self: len(self.run.clients) < MAX_CLIENTS)
+    @rule(timeout=TIMEOUTS)
+    def connect(self, timeout: int) -> None:
+        self.do(Op("connect", 0, timeout))
+
+    @rule(c=CLIENT, command=COMMAND)
+    def command(self, c: int, command: str) -> None:
+        self.do(Op(command, self.client(c)))
+
+    @rule(c=CLIENT)
+    def notify(self, c: int) -> None:
+        self.do(Op("notify", self.client(c)))
+
+    @rule(c=CLIENT, terminate=st.booleans())
+    def interrupt_sleep(self, c: int, terminate: bool) -> None:
+        self.do(Op("terminate_sleep" if terminate else "cancel_sleep", self.client(c)))
+
+    @rule(c=CLIENT)
+    def cancel_idle(self, c: int) -> None:
+        self.do(Op("cancel_idle", self.client(c)))
+
+    @rule(c=CLIENT)
+    def terminate(self, c: int) -> None:
+        self.do(Op("terminate", self.client(c)))
+
+    @rule(c=CLIENT)
+    def wait_timeout(self, c: int) -> None:
+        self.do(Op("wait_timeout", self.client(c)))
+
+    @rule(c=CLIENT)
+    def close(self, c: int) -> None:
+        self.do(Op("close", self.client(c)))
+
+    def teardown(self) -> None:
+        try:
+            real = self.run.history()
+        finally:
+            self.run.close()
+            self.target.close()
+        verdict = check_history(real)
+        assert verdict.ok, _failure("real server", real, self.program)
+        CHECKED["programs"] += 1
+        CHECKED["client events (real server)"] += verdict.events
+        if not self.differential:
+            return
+        ref_target = ReferenceTarget()
+        try:
+            ref = run_program(ref_target, self.program)
+        finally:
+            ref_target.close()
+        ref_verdict = check_history(ref)
+        assert ref_verdict.ok, _failure("reference server", ref, self.program)
+        CHECKED["client events (reference)"] += ref_verdict.events
+        comparison = compare(real, ref)
+        assert not comparison.problems, "\n".join(comparison.problems)
+        for what, n in comparison.counts.items():
+            CHECKED[f"clients {what}"] += n
+
+
+def machine_settings() -> settings:
+    hunting = not settings.default.derandomize  # --hypothesis-profile=random
+    return settings(
+        max_examples=60 if hunting else 10,
+        stateful_step_count=30 if hunting else 12,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
+
+
+def test_real_server_histories_are_allowed_by_the_model(real_server: RealServer) -> None:
+    RealServerMachine.server = real_server
+    run_state_machine_as_test(RealServerMachine, settings=machine_settings())
