@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -33,7 +33,7 @@ from typing import Any
 from pgcheck.checker.errors import UsageError
 from pgcheck.checker.lang.compile import CompiledModel, compile_model
 from pgcheck.checker.lang.oracle import ModelOracle
-from pgcheck.checker.lang.spec import TracedModel
+from pgcheck.checker.lang.spec import Spec, TracedModel
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.runtime import build
 from pgcheck.model.vocabulary import CMD, OUT_CAPACITY
@@ -42,7 +42,7 @@ State = tuple[Any, ...]
 
 # What a received message is to the model (model/vocabulary.py OUT).
 FATAL_BY_SQLSTATE = {"57P01": "fatal_die", "57P05": "fatal_idle_timeout", "25P03": "fatal_xact_timeout"}
-ERROR_BY_SQLSTATE = {"57014": "error"}
+CANCELED = "57014"  # query_canceled: the model's only ErrorResponse
 RFQ_BY_STATUS = {"I": "rfq_idle", "T": "rfq_xact", "E": "rfq_xact"}  # the model has no failed-block state
 OBSERVATIONS = frozenset(
     {"notification", "rfq_idle", "rfq_xact", "result", "error", "fatal_die", "fatal_idle_timeout", "fatal_xact_timeout", "eof"}
@@ -51,6 +51,7 @@ INTERRUPT_BUDGET = {"cancel": "cancels", "die": "terminates", "notify": "notifie
 CLIENT_ACTIONS = frozenset({"ClientSendByte", "ClientSendBody", "ClientClose"})
 MAX_BUDGET = 3  # env budgets are Int(0, 3) in model/state.py
 MAX_CONFIGURATIONS = 2_000_000
+Mutate = Callable[[Spec, ModelConfig], None]  # changes the model before it is traced (a seeded bug)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,9 @@ def observation(message: str, detail: str = "") -> Event:
     if message == "rfq":
         what = RFQ_BY_STATUS.get(detail, f"rfq status {detail!r}")
     elif message == "error":
-        what = ERROR_BY_SQLSTATE.get(detail, f"error {detail}")
+        # The model has no SQL: any other ERROR (22012, 25P02 in a failed block, ...) is the
+        # command's response, like a CommandComplete (docs/real-server.md, decision 2).
+        what = "error" if detail == CANCELED else "result"
     elif message == "fatal":
         what = FATAL_BY_SQLSTATE.get(detail, f"fatal {detail}")
     else:
@@ -204,10 +207,13 @@ class _Model:
     client_bindings: frozenset[int]
 
 
-@lru_cache(maxsize=8)
-def _model(idle_session_timeout: bool, idle_in_xact_timeout: bool) -> _Model:
+@lru_cache(maxsize=16)
+def _model(idle_session_timeout: bool, idle_in_xact_timeout: bool, mutate: Mutate | None = None) -> _Model:
     cfg = client_config(ClientHistory("", [], idle_session_timeout, idle_in_xact_timeout))
-    model = build(cfg).trace()
+    spec = build(cfg)
+    if mutate is not None:
+        mutate(spec, cfg)
+    model = spec.trace()
     compiled = compile_model(model, invariant_ids=["C1", "C2", "C3", "S24"])
     oracle = ModelOracle(model, compiled.binding_step)
     slot = model.slot_of
@@ -284,9 +290,10 @@ def _match(msgs: list[str], recv: list[Event], i: int, last: str) -> tuple[int, 
     return i, last
 
 
-def check_client(h: ClientHistory, *, limit: int = MAX_CONFIGURATIONS) -> ClientVerdict:
-    """Breadth-first search for a model run that explains the client's history."""
-    m = _model(h.idle_session_timeout, h.idle_in_xact_timeout)
+def check_client(h: ClientHistory, *, limit: int = MAX_CONFIGURATIONS, mutate: Mutate | None = None) -> ClientVerdict:
+    """Breadth-first search for a model run that explains the client's history (`mutate`:
+    against a changed model, e.g. a seeded bug of model/mutations)."""
+    m = _model(h.idle_session_timeout, h.idle_in_xact_timeout, mutate)
     events = project(h.events)
     recv = [e for e in events if e.kind == "recv"]
     inputs: list[tuple[Event, int, int]] = []  # (event, receives seen before it, its index)
@@ -345,8 +352,8 @@ def check_client(h: ClientHistory, *, limit: int = MAX_CONFIGURATIONS) -> Client
     return ClientVerdict(h.name, False, total, failed_at, len(seen), failed_at, reason)
 
 
-def check_history(history: History) -> HistoryVerdict:
-    return HistoryVerdict([check_client(c) for c in history.clients])
+def check_history(history: History, *, mutate: Mutate | None = None) -> HistoryVerdict:
+    return HistoryVerdict([check_client(c, mutate=mutate) for c in history.clients])
 
 
 def allowed_outcomes(h: ClientHistory, *, limit: int = 64, max_configurations: int = 200_000) -> set[tuple[str, ...]] | None:

@@ -3,8 +3,7 @@
 The same program runs against the real PostgreSQL server and the reference server (pooled
 mode), each run recording every client's history. An operation on a client whose
 connection has ended does nothing; an operation the client's transaction status makes
-meaningless (BEGIN inside a block, COMMIT outside one, a query in a failed block) does
-nothing either, so every run sends only what the model's client may send.
+meaningless (BEGIN inside a block, COMMIT outside one) does nothing either, so every run sends only what the model's client may send.
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ class Op:
 OPS = (
     "connect",  # open the next client (other: 0 no timeout, 1 idle_session_timeout, 2 idle_in_transaction)
     "select",
+    "sql_error",  # a query that fails (division by zero)
     "begin",
     "commit",
     "rollback",
@@ -60,7 +60,7 @@ class Target(Protocol):
 
     def terminate(self, pid: int) -> None: ...
 
-    def wait_running(self, client: TracedClient) -> None: ...
+    def wait_running(self, pid: int) -> None: ...
 
 
 @dataclass
@@ -91,25 +91,27 @@ def apply(run: Run, op: Op) -> None:
     if c.gone:
         return
     status = c.status
-    if op.name == "select" and status != "E":
-        c.run("SELECT 1")
+    if op.name == "select":
+        c.run("SELECT 1")  # in a failed block: ERROR 25P02
+    elif op.name == "sql_error":
+        c.run("SELECT 1/0")  # ERROR 22012
     elif op.name == "begin" and status == "I":
         c.run("BEGIN")
     elif op.name in ("commit", "rollback") and status in ("T", "E"):
         c.run(op.name.upper())
-    elif op.name == "listen" and status != "E":
+    elif op.name == "listen":
         c.listening = True
         c.run("LISTEN ch")
-    elif op.name == "notify" and status != "E":
+    elif op.name == "notify":
         for other in run.clients:
             if other.listening and not other.gone:
                 other.note(Event("interrupt", "notify"))  # before the NOTIFY: a lower bound
         c.run("NOTIFY ch")
-    elif op.name == "sleep" and status != "E":
+    elif op.name == "sleep":
         c.run(f"SELECT pg_sleep({SHORT_SLEEP_S})")
-    elif op.name in ("cancel_sleep", "terminate_sleep") and status != "E":
+    elif op.name in ("cancel_sleep", "terminate_sleep") and status != "E":  # in a failed block it would not sleep
         if c.send(f"SELECT pg_sleep({LONG_SLEEP_S})"):
-            run.target.wait_running(c)
+            run.target.wait_running(c.pid)
             if op.name == "cancel_sleep":
                 c.cancel()
             else:
@@ -124,7 +126,8 @@ def apply(run: Run, op: Op) -> None:
         run.target.terminate(c.pid)
         c.wait_gone(WAIT_S)
     elif op.name == "wait_timeout":
-        if c.history.idle_session_timeout or c.history.idle_in_xact_timeout:
+        applies = c.history.idle_in_xact_timeout if status in ("T", "E") else c.history.idle_session_timeout
+        if applies:
             c.wait_gone(WAIT_S)
     elif op.name == "close":
         c.close()
@@ -159,12 +162,12 @@ class RealTarget:
     def terminate(self, pid: int) -> None:
         self.admin.execute("SELECT pg_terminate_backend(%s)", [pid])
 
-    def wait_running(self, client: TracedClient) -> None:
-        """Poll pg_stat_activity (bounded) until the client's pg_sleep is running."""
+    def wait_running(self, pid: int) -> None:
+        """Poll pg_stat_activity (bounded) until the pg_sleep of backend `pid` is running."""
         deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline:
             row = self.admin.execute(
-                "SELECT state, wait_event FROM pg_stat_activity WHERE pid = %s", [client.pid]
+                "SELECT state, wait_event FROM pg_stat_activity WHERE pid = %s", [pid]
             ).fetchone()
             if row is None or (row[0] == "active" and row[1] == "PgSleep"):
                 return
@@ -192,11 +195,11 @@ class ReferenceTarget:
     def terminate(self, pid: int) -> None:
         self.rt.terminate_backend(pid)
 
-    def wait_running(self, client: TracedClient) -> None:
+    def wait_running(self, pid: int) -> None:
         """Poll the backend's deep-wait flag (bounded) until its pg_sleep is running."""
         deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline:
-            b = self.rt.backend_by_pid(client.pid)
+            b = self.rt.backend_by_pid(pid)
             if b is None or b.deep_wait:
                 return
             time.sleep(0.005)

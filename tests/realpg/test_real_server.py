@@ -3,7 +3,7 @@ client's history must be one the model allows in process mode, and the same prog
 against the reference server (pooled mode) must agree with it where the model says the
 outcome is determined (tests/realpg/differential.py).
 
-Rules: a simple query, BEGIN/COMMIT/ROLLBACK, LISTEN, NOTIFY (to the sender itself when
+Rules: a simple query, a failing one, BEGIN/COMMIT/ROLLBACK, LISTEN, NOTIFY (to the sender itself when
 it listens, and to every other listener), a short pg_sleep, a long pg_sleep cancelled
 while it runs, a cancel of an idle session, pg_terminate_backend of an idle or a sleeping
 session, waiting for an idle timeout (300 ms, set per client), a client close, a new
@@ -25,10 +25,10 @@ from tests.realpg.differential import compare
 from tests.realpg.programs import Op, ReferenceTarget, RealTarget, Run, apply, run_program
 from tests.realpg.server import RealServer
 
-MAX_CLIENTS = 4
+LIVE_CLIENTS = 3  # at most this many connections open at once
+MAX_CLIENTS = 6  # clients in one program
 CLIENT = st.integers(0, MAX_CLIENTS - 1)
 TIMEOUTS = st.sampled_from([0, 0, 1, 2])  # none, idle_session_timeout, idle_in_transaction_session_timeout
-COMMAND = st.sampled_from(["select", "begin", "commit", "rollback", "listen", "sleep"])
 
 
 def _failure(where: str, history: History, program: list[Op]) -> str:
@@ -58,21 +58,39 @@ class RealServerMachine(RuleBasedStateMachine):
         apply(self.run, op)
 
     def client(self, c: int) -> int:
-        return c % len(self.run.clients)
+        """The c-th live client (counting around), or client c when none is live."""
+        live = [i for i, cl in enumerate(self.run.clients) if not cl.gone]
+        return live[c % len(live)] if live else c % len(self.run.clients)
 
     @initialize(timeouts=st.lists(TIMEOUTS, min_size=2, max_size=3))
     def connect_clients(self, timeouts: list[int]) -> None:
         for t in timeouts:
             self.do(Op("connect", 0, t))
 
-    @precondition(lambda self: len(self.run.clients) < MAX_CLIENTS)
+    @precondition(lambda self: sum(not c.gone for c in self.run.clients) < LIVE_CLIENTS and len(self.run.clients) < MAX_CLIENTS)
     @rule(timeout=TIMEOUTS)
     def connect(self, timeout: int) -> None:
         self.do(Op("connect", 0, timeout))
 
-    @rule(c=CLIENT, command=COMMAND)
-    def command(self, c: int, command: str) -> None:
-        self.do(Op(command, self.client(c)))
+    @rule(c=CLIENT, failing=st.booleans())
+    def query(self, c: int, failing: bool) -> None:
+        self.do(Op("sql_error" if failing else "select", self.client(c)))
+
+    @rule(c=CLIENT)
+    def begin(self, c: int) -> None:
+        self.do(Op("begin", self.client(c)))
+
+    @rule(c=CLIENT, commit=st.booleans())
+    def end_block(self, c: int, commit: bool) -> None:
+        self.do(Op("commit" if commit else "rollback", self.client(c)))
+
+    @rule(c=CLIENT)
+    def listen(self, c: int) -> None:
+        self.do(Op("listen", self.client(c)))
+
+    @rule(c=CLIENT)
+    def sleep(self, c: int) -> None:
+        self.do(Op("sleep", self.client(c)))
 
     @rule(c=CLIENT)
     def notify(self, c: int) -> None:
@@ -127,8 +145,8 @@ class RealServerMachine(RuleBasedStateMachine):
 def machine_settings() -> settings:
     hunting = not settings.default.derandomize  # --hypothesis-profile=random
     return settings(
-        max_examples=60 if hunting else 10,
-        stateful_step_count=30 if hunting else 12,
+        max_examples=200 if hunting else 50,
+        stateful_step_count=40 if hunting else 25,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
