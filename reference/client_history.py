@@ -101,7 +101,8 @@ class ClientVerdict:
     def show(self, history: ClientHistory) -> str:
         if self.ok:
             return f"{self.name}: {self.events} events allowed by the model"
-        assert self.failed_at is not None
+        if self.failed_at is None:
+            return f"{self.name}: no verdict: {self.reason}"
         ev = history.events[self.failed_at] if self.failed_at < len(history.events) else None
         before = ", ".join(e.show() for e in history.events[max(0, self.failed_at - 4) : self.failed_at])
         head = f"{self.name}: event {self.failed_at} ({ev.show() if ev else 'end'}) is not allowed by the model"
@@ -159,16 +160,20 @@ def command_of(sql: str) -> str:
 
 def project(events: Iterable[Event]) -> list[Event]:
     """Consecutive notifications are one; EOF right after a FATAL is the FATAL's close."""
-    out: list[Event] = []
+    return [e for _, e in _project_indexed(events)]
+
+
+def _project_indexed(events: Iterable[Event]) -> list[tuple[int, Event]]:
+    out: list[tuple[int, Event]] = []
     last_recv: Event | None = None
-    for e in events:
+    for index, e in enumerate(events):
         if e.kind == "recv":
             if e.what == "notification" and last_recv is not None and last_recv.what == "notification":
                 continue
             if e.what == "eof" and last_recv is not None and last_recv.what.startswith("fatal"):
                 continue
             last_recv = e
-        out.append(e)
+        out.append((index, e))
     return out
 
 
@@ -294,7 +299,9 @@ def check_client(h: ClientHistory, *, limit: int = MAX_CONFIGURATIONS, mutate: M
     """Breadth-first search for a model run that explains the client's history (`mutate`:
     against a changed model, e.g. a seeded bug of model/mutations)."""
     m = _model(h.idle_session_timeout, h.idle_in_xact_timeout, mutate)
-    events = project(h.events)
+    indexed = _project_indexed(h.events)
+    events = [e for _, e in indexed]
+    origin = [i for i, _ in indexed] + [len(h.events)]  # projected index -> index in h.events
     recv = [e for e in events if e.kind == "recv"]
     inputs: list[tuple[Event, int, int]] = []  # (event, receives seen before it, its index)
     seen_recv = 0
@@ -305,7 +312,7 @@ def check_client(h: ClientHistory, *, limit: int = MAX_CONFIGURATIONS, mutate: M
             seen_recv += 1
         else:
             inputs.append((e, seen_recv, idx))
-    total = len(events)
+    total = len(h.events)
     unknown = next((e for e in recv if e.what not in OBSERVATIONS), None)
     start = (m.init, 0, 0, "")
     seen = {start}
@@ -341,9 +348,9 @@ def check_client(h: ClientHistory, *, limit: int = MAX_CONFIGURATIONS, mutate: M
                 seen.add(config)
                 queue.append(config)
     ri, ii = best
-    next_recv = index_of_recv[ri] if ri < len(recv) else total
-    next_input = inputs[ii][2] if ii < len(inputs) else total
-    failed_at = min(next_recv, next_input)
+    next_recv = index_of_recv[ri] if ri < len(recv) else len(events)
+    next_input = inputs[ii][2] if ii < len(inputs) else len(events)
+    failed_at = origin[min(next_recv, next_input)]
     if unknown is not None and recv.index(unknown) == ri:
         reason = f"the model never sends {unknown.what}"
     else:

@@ -16,9 +16,8 @@ import time
 from typing import Any
 
 import psycopg
-from psycopg.pq import Trace
-
 from pgcheck.reference.client_history import ClientHistory, Event, command_of, observation
+from psycopg.pq import Trace
 
 REPLY_TIMEOUT_S = 20.0  # a reply a test waits for (pg_sleep is at most 5 s)
 _ERROR = re.compile(r'S "(ERROR|FATAL|PANIC)".*? C "([0-9A-Z]{5})"')
@@ -35,7 +34,7 @@ class TracedClient:
         self.pg = self.conn.pgconn
         self.pid = self.pg.backend_pid
         self.history = ClientHistory(name, [observation("rfq", "I")], bool(idle_session_ms), bool(idle_xact_ms))
-        self._trace = tempfile.TemporaryFile()
+        self._trace = tempfile.TemporaryFile()  # noqa: SIM115 - libpq writes to it for the connection's life
         self._offset = 0
         self._start_trace()
         self.status = "I"  # the transaction status of the last ReadyForQuery
@@ -205,3 +204,6 @@ class TracedClient:
         conn: Any = getattr(self, "conn", None)
         if conn is not None and not conn.closed:
             conn.close()
+        trace: Any = getattr(self, "_trace", None)
+        if trace is not None:
+            trace.close()

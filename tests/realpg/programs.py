@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import psycopg
-
 from pgcheck.reference.client_history import Event, History
+
 from tests.realpg.clients import TracedClient
 
 TIMEOUT_MS = 300  # idle_session_timeout / idle_in_transaction_session_timeout when a client sets one

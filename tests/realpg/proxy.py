@@ -8,6 +8,7 @@ passes through an interrupt. Everything is forwarded unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import struct
@@ -142,10 +143,8 @@ class RecordingProxy:
         if recorded:
             self._ended(side)
         for s in (src, dst):
-            try:
+            with contextlib.suppress(OSError):
                 s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def _ended(self, side: str) -> None:
         """The client's end of the connection is its close; the server's is EOF unless the client closed first."""

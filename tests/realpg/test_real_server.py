@@ -17,13 +17,19 @@ from typing import ClassVar
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
-
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from pgcheck.reference.client_history import History, check_history
-from tests.realpg.stats import CHECKED
+
 from tests.realpg.differential import compare
-from tests.realpg.programs import Op, ReferenceTarget, RealTarget, Run, apply, run_program
+from tests.realpg.programs import Op, RealTarget, ReferenceTarget, Run, apply, run_program
 from tests.realpg.server import RealServer
+from tests.realpg.stats import CHECKED
 
 LIVE_CLIENTS = 3  # at most this many connections open at once
 MAX_CLIENTS = 6  # clients in one program

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from pgcheck.checker.lang import expr as X
 from pgcheck.checker.lang.spec import Spec, require
 from pgcheck.model.config import ModelConfig
-from pgcheck.model.mutations import get as get_mutation
+from pgcheck.model.mutations.base import patch
 from pgcheck.reference.client_history import Event, History, check_client, check_history
+
 from tests.realpg.clients import TracedClient
 from tests.realpg.programs import Op, RealTarget, run_program
 from tests.realpg.proxy import RecordingProxy
@@ -104,3 +104,51 @@ def _end(psql: subprocess.Popen[str]) -> None:
         psql.wait()
 
 
+
+
+# Two seeded bugs of client-visible behaviour, written here for the pairing: a lost cancel
+# (neither the dispatch nor a deep wait ever takes QUERY_CANCEL, so a cancelled command
+# cannot end with 57014) and a blocked read that ignores NOTIFY (§3.4: an idle listener
+# is not woken, so a notification waits for the next command).
+def _cancel_lost(spec: Spec, cfg: ModelConfig) -> None:
+    def no_cancel(s: Any, original: Any, c: int, b: int) -> None:
+        require(~X.set_has(s.session[b].mbox, "cancel"))
+        original(s, c=c, b=b)
+
+    patch(spec, "Execute", no_cancel)
+    patch(spec, "DeepWaitWake", no_cancel)
+
+
+def _idle_notify_ignored(spec: Spec, cfg: ModelConfig) -> None:
+    def BlockedReadWake(s: Any, original: Any, c: int, b: int) -> None:
+        require(~X.set_has(s.session[b].mbox, "notify"))
+        original(s, c=c, b=b)
+
+    patch(spec, "BlockedReadWake", BlockedReadWake)
+
+
+PAIRING_PROGRAM = [
+    Op("connect", 0),
+    Op("connect", 0),
+    Op("listen", 0),
+    Op("notify", 1),
+    Op("select", 0),
+    Op("cancel_sleep", 1),
+    Op("select", 1),
+]
+
+
+@pytest.mark.parametrize(("mutate", "client", "rejected"), [(_cancel_lost, 1, "error"), (_idle_notify_ignored, 0, "notification")])
+def test_a_broken_model_rejects_the_real_servers_history(real_server: RealServer, mutate: Any, client: int, rejected: str) -> None:
+    target = RealTarget(real_server.conninfo(), real_server.version)
+    try:
+        history = run_program(target, PAIRING_PROGRAM)
+    finally:
+        target.close()
+    h = history.clients[client]
+    # The real server did what the scenario is about: the cancel's 57014, the idle notification.
+    assert rejected in [e.what for e in h.events]
+    assert check_client(h).ok, check_client(h).show(h)
+    verdict = check_client(h, mutate=mutate)
+    assert not verdict.ok and verdict.failed_at is not None
+    assert h.events[verdict.failed_at].what == rejected, verdict.show(h)
