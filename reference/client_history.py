@@ -13,7 +13,8 @@ with its own options (its idle timeouts). The search runs over pairs (model stat
 in the history): a model step must send exactly the client's next received messages (the
 option `client_log` makes the model record them); a send, close or interrupt of the history
 happens only after every message the client had received before it (the client saw those
-first) and may come before messages received later (they were in flight). An interrupt
+first) and may come before messages received later (they were in flight); a send after
+the server closed the connection (its FATAL still in flight) is read by nobody. An interrupt
 event is a lower bound: from there on the model may deliver one more interrupt of that
 kind, at any later time or never (signals are asynchronous). Consecutive notifications
 are one observation: the model delivers all pending notifications at once (notify_pending
@@ -267,6 +268,8 @@ def _apply_input(m: _Model, state: State, ev: Event) -> State | None:
     if ev.kind == "send":
         if ev.what not in CMD.values:
             return None
+        if m.oracle.get(state, "session[0].cl") == "closed":
+            return state  # sent before the client read the server's FATAL: nobody reads it
         nxt = steps[_binding(m, "ClientSendByte", cmd=ev.what)](state)
         return None if nxt is None else steps[_binding(m, "ClientSendBody")](nxt)
     if ev.kind == "close":

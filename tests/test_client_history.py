@@ -156,3 +156,11 @@ def test_history_files_round_trip_and_bad_ones_are_one_line(tmp_path: Path) -> N
         read_history(bad)
     with pytest.raises(UsageError, match="no such file"):
         read_history(tmp_path / "missing.json")
+
+
+def test_a_send_racing_the_servers_fatal_is_read_by_nobody() -> None:
+    """The client sent before it read the FATAL: allowed, but nothing may answer it."""
+    raced = [*CONNECT, recv("fatal", "57P05"), send("query")]
+    assert check_client(ClientHistory("c", raced, idle_session_timeout=True)).ok
+    verdict = check_client(ClientHistory("c", [*raced, recv("result")], idle_session_timeout=True))
+    assert not verdict.ok and verdict.failed_at == 3

@@ -39,6 +39,7 @@ class TracedClient:
         self._start_trace()
         self.status = "I"  # the transaction status of the last ReadyForQuery
         self.gone = False
+        self.fatal = False  # a FATAL arrived: the server is closing the connection
         self.busy = False
         self.listening = False
         for setting, ms in (("idle_session_timeout", idle_session_ms), ("idle_in_transaction_session_timeout", idle_xact_ms)):
@@ -79,6 +80,7 @@ class TracedClient:
             m = _ERROR.search(rest)
             severity, code = (m.group(1), m.group(2)) if m else ("ERROR", "?????")
             ev = observation("error" if severity == "ERROR" else "fatal", code)
+            self.fatal = self.fatal or severity != "ERROR"
         if ev is not None:
             self.history.events.append(ev)
 
@@ -118,6 +120,8 @@ class TracedClient:
     def send(self, sql: str) -> bool:
         """Send one simple Query; False when the connection is gone."""
         self.poll()
+        if self.fatal and not self.gone:
+            self._lost()
         if self.gone:
             return False
         assert not self.busy, "one query at a time"
