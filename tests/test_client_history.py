@@ -5,6 +5,9 @@ reason, and a seeded bug of the model changes the verdict (each check paired wit
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,3 +167,29 @@ def test_a_send_racing_the_servers_fatal_is_read_by_nobody() -> None:
     assert check_client(ClientHistory("c", raced, idle_session_timeout=True)).ok
     verdict = check_client(ClientHistory("c", [*raced, recv("result")], idle_session_timeout=True))
     assert not verdict.ok and verdict.failed_at == 3
+
+
+def _cli(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    args = [sys.executable, "-m", "pgcheck", "check-history", str(path), *extra]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300, cwd=root, env=env)
+
+
+def test_check_history_command(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(history_to_json(History([ClientHistory("c0", GOOD)], "test"))))
+    done = _cli(good)
+    assert done.returncode == 0 and "ok - 1 clients, 28 events" in done.stdout, done
+    bad = tmp_path / "bad.json"
+    wrong_status = [*CONNECT, send("query"), recv("result"), recv("rfq", "T")]
+    bad.write_text(json.dumps(history_to_json(History([ClientHistory("c0", GOOD), ClientHistory("c1", wrong_status)], "test"))))
+    done = _cli(bad, "--json")
+    assert done.returncode == 1
+    verdict = json.loads(done.stdout)
+    assert [c["ok"] for c in verdict["clients"]] == [True, False] and verdict["clients"][1]["failed_at"] == 3
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"clients": [{"events": [{"send": "vacuum"}]}]}')
+    done = _cli(broken)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("pgcheck: ") and "send takes a model command" in done.stderr

@@ -13,6 +13,9 @@ draws fresh ones, more of them.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from typing import ClassVar
 
 from hypothesis import HealthCheck, settings
@@ -24,7 +27,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from pgcheck.reference.client_history import History, check_history
+from pgcheck.reference.client_history import History, check_history, history_to_json
 
 from tests.realpg.differential import compare
 from tests.realpg.programs import Op, RealTarget, ReferenceTarget, Run, apply, run_program
@@ -43,9 +46,13 @@ def _failure(where: str, history: History, program: list[Op]) -> str:
     assert bad is not None
     client = next(c for c in history.clients if c.name == bad.name)
     events = "\n  ".join(e.show() for e in client.events)
+    fd, path = tempfile.mkstemp(prefix="pgcheck-history-", suffix=".json")
+    with os.fdopen(fd, "w") as out:
+        json.dump(history_to_json(history), out, indent=1)
     return (
         f"{where} ({history.server}): {bad.show(client)}\n"
-        f"program: {', '.join(op.show() for op in program)}\n{client.name}'s history:\n  {events}"
+        f"program: {', '.join(op.show() for op in program)}\n{client.name}'s history:\n  {events}\n"
+        f"the whole history is in {path}: pgcheck check-history {path}"
     )
 
 
