@@ -35,7 +35,6 @@ PARAMS: list[Param] = [
     Param("idle_in_xact_timeout", "bool", False, "idle_in_transaction_session_timeout is set (§2.10)"),
     Param("client_close", "bool", False, "clients may close their connection (EOF, L6)"),
     Param("postmaster_death", "bool", False, "the postmaster may die (§2.6 step 7, L12)"),
-    Param("client_log", "bool", False, "record the messages each action sends a client in ghost fields out0..out2, out_n (the client-history check, docs/real-server.md)"),
     Param("commands", "commands", ("query", "begin"), "commands clients may send: " + "|".join(CMD.values)),
     # Environment assumptions the liveness properties rely on (docs/model.md, fairness).
     Param("think_time", "bool", True, "clients eventually pause: message budgets are spent (L3 assumption; off = busy clients, B8)", group="assumption"),
@@ -53,6 +52,12 @@ PARAMS: list[Param] = [
 ]
 PARAM_BY_NAME = {p.name: p for p in PARAMS}
 
+# Instrumentation, not a behaviour of the design, so not in PARAMS (`pgcheck list`, the
+# review bundle and the mutation configurations do not change): with it set, the model
+# records the messages each step sends a client in the ghost fields out0..out2, out_n, for
+# the client-history check (reference/client_history.py, docs/real-server.md).
+CLIENT_LOG = "client_log"
+
 MAX_CARRIERS = 8
 MAX_SESSIONS = 12
 
@@ -66,6 +71,10 @@ class ModelConfig:
 
     def get(self, name: str) -> Any:
         return self.options.get(name, PARAM_BY_NAME[name].default)
+
+    @property
+    def client_log(self) -> bool:
+        return bool(self.options.get(CLIENT_LOG, False))
 
     def as_params(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode, "carriers": self.carriers, "sessions": self.sessions}

@@ -108,7 +108,7 @@ def declare_state(spec: Spec, cfg: ModelConfig) -> None:
                     **{f"out{i}": OUT for i in range(OUT_CAPACITY)},
                     "out_n": Int(0, OUT_CAPACITY),
                 }
-                if cfg.get("client_log")
+                if cfg.client_log
                 else {}
             ),
         },
@@ -196,7 +196,7 @@ def output(s: Any, b: int, what: str, when: object = True, *, cfg: ModelConfig, 
     ses = s.session[b]
     cond = X.lift_bool(when) & (ses.cl != "closed")
     cl = ses.cl
-    if cfg.get("client_log"):
+    if cfg.client_log:
         _log(ses, cond, _message_kind(ses, what, cause))
     if what == "rfq":
         ok = (cl == "connecting") | (cl == "result")

@@ -86,9 +86,10 @@ CLIENT = Enum(
         "closed",  # closed the connection, or got FATAL / EOF
     ],
 )
-# What a client receives in one message, as the client-history check reads it (option
-# client_log): the model's `output` calls, a FATAL split by its cause (the SQLSTATE a real
-# server sends: 57P01 terminate, 57P05 idle_session_timeout, 25P03 idle-in-transaction).
+# What a client receives in one message, as the client-history check reads it (with the
+# switch client_log, model/config.py): the model's `output` calls, a FATAL split by its
+# cause (the SQLSTATE a real server sends: 57P01 terminate, 57P05 idle_session_timeout,
+# 25P03 idle_in_transaction_session_timeout).
 OUT = Enum(
     "client_message",
     [

@@ -11,7 +11,7 @@ depends on its own inputs and the interrupts sent to it, and the model's session
 nothing else but budgets, so each client is checked alone against a one-session model
 with its own options (its idle timeouts). The search runs over pairs (model state, position
 in the history): a model step must send exactly the client's next received messages (the
-option `client_log` makes the model record them); a send, close or interrupt of the history
+switch `client_log`, model/config.py, makes the model record them); a send, close or interrupt of the history
 happens only after every message the client had received before it (the client saw those
 first) and may come before messages received later (they were in flight); a send after
 the server closed the connection (its FATAL still in flight) is read by nobody. An interrupt
@@ -35,7 +35,7 @@ from pgcheck.checker.errors import UsageError
 from pgcheck.checker.lang.compile import CompiledModel, compile_model
 from pgcheck.checker.lang.oracle import ModelOracle
 from pgcheck.checker.lang.spec import Spec, TracedModel
-from pgcheck.model.config import ModelConfig
+from pgcheck.model.config import CLIENT_LOG, ModelConfig
 from pgcheck.model.runtime import build
 from pgcheck.model.vocabulary import CMD, OUT_CAPACITY
 
@@ -187,7 +187,7 @@ def client_config(h: ClientHistory) -> ModelConfig:
         1,
         1,
         {
-            "client_log": True,
+            CLIENT_LOG: True,
             "commands": tuple(CMD.values),
             "listeners": False,
             "client_close": True,

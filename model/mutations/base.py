@@ -34,7 +34,6 @@ BASE_OPTIONS: dict[str, Any] = {
     "idle_in_xact_timeout": False,
     "client_close": False,
     "postmaster_death": False,
-    "client_log": False,
     "think_time": True,
     "clients_finish_messages": True,
     "time_passes": True,
