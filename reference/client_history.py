@@ -160,14 +160,22 @@ def command_of(sql: str) -> str:
 
 
 def project(events: Iterable[Event]) -> list[Event]:
-    """Consecutive notifications are one; EOF right after a FATAL is the FATAL's close."""
+    """Consecutive notifications are one; EOF right after a FATAL is the FATAL's close; BEGIN
+    inside a block and COMMIT outside one are plain queries."""
     return [e for _, e in _project_indexed(events)]
 
 
 def _project_indexed(events: Iterable[Event]) -> list[tuple[int, Event]]:
     out: list[tuple[int, Event]] = []
     last_recv: Event | None = None
+    in_block = False  # the status of the last ReadyForQuery the client received
     for index, e in enumerate(events):
+        if e.kind == "send" and ((e.what == "begin" and in_block) or (e.what == "commit" and not in_block)):
+            # BEGIN inside a block, COMMIT/ROLLBACK outside one: a WARNING and the command's
+            # completion, the status unchanged; the model's client sends neither (decision 6).
+            e = Event("send", "query", e.text)
+        if e.kind == "recv" and e.what in ("rfq_idle", "rfq_xact"):
+            in_block = e.what == "rfq_xact"
         if e.kind == "recv":
             if e.what == "notification" and last_recv is not None and last_recv.what == "notification":
                 continue

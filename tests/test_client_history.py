@@ -193,3 +193,13 @@ def test_check_history_command(tmp_path: Path) -> None:
     done = _cli(broken)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("pgcheck: ") and "send takes a model command" in done.stderr
+
+
+def test_begin_inside_a_block_and_commit_outside_one_are_plain_queries() -> None:
+    events = [*CONNECT, send("commit"), recv("result"), recv("rfq", "I"), send("begin"), recv("result"), recv("rfq", "T"),
+              send("begin"), recv("result"), recv("rfq", "T"), send("commit"), recv("result"), recv("rfq", "I")]
+    assert [e.what for e in project(events) if e.kind == "send"] == ["query", "begin", "query", "commit"]
+    assert check_client(ClientHistory("c", events)).ok
+    # ... and the status still has to follow: a BEGIN inside a block leaves it 'T'.
+    wrong = [*events[:7], send("begin"), recv("result"), recv("rfq", "I")]
+    assert check_client(ClientHistory("c", wrong)).failed_at == 9
