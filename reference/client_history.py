@@ -374,7 +374,7 @@ def check_history(history: History, *, mutate: Mutate | None = None) -> HistoryV
     return HistoryVerdict([check_client(c, mutate=mutate) for c in history.clients])
 
 
-def allowed_outcomes(h: ClientHistory, *, limit: int = 64, max_configurations: int = 200_000) -> set[tuple[str, ...]] | None:
+def allowed_outcomes(h: ClientHistory, *, limit: int = 64, max_configurations: int = 50_000) -> set[tuple[str, ...]] | None:
     """Every receive sequence (projected) the model allows for the client's inputs alone,
     or None beyond `limit` outcomes or `max_configurations`. Inputs keep their order; each
     may come after any received message (the receive positions of `h` are not used)."""
@@ -384,6 +384,7 @@ def allowed_outcomes(h: ClientHistory, *, limit: int = 64, max_configurations: i
     seen = {start}
     queue = deque([start])
     outcomes: set[tuple[str, ...]] = set()
+    quiet: dict[State, bool] = {}
     while queue:
         state, ii, got = queue.popleft()
         succ: list[tuple[State, int, tuple[str, ...]]] = []
@@ -400,7 +401,7 @@ def allowed_outcomes(h: ClientHistory, *, limit: int = 64, max_configurations: i
                 if not (msg == "notification" and seq and seq[-1] == "notification"):
                     seq = (*seq, msg)
             succ.append((nxt, ii, seq))
-        if ii == len(inputs) and not _can_output(m, state):
+        if ii == len(inputs) and not _can_output(m, state, quiet):
             outcomes.add(got)
             if len(outcomes) > limit:
                 return None
@@ -413,9 +414,16 @@ def allowed_outcomes(h: ClientHistory, *, limit: int = 64, max_configurations: i
     return outcomes
 
 
-def _can_output(m: _Model, state: State) -> bool:
+def _can_output(m: _Model, state: State, cache: dict[State, bool]) -> bool:
     """Some run from `state` without client input still sends the client a message
     (excluding interrupts, which the inputs bound, and the clock's timeouts)."""
+    if state in cache:
+        return cache[state]
+    cache[state] = _search_output(m, state)
+    return cache[state]
+
+
+def _search_output(m: _Model, state: State) -> bool:
     seen = {state}
     stack = [state]
     while stack:

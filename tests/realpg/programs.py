@@ -18,6 +18,7 @@ from tests.realpg.clients import TracedClient
 
 TIMEOUT_MS = 300  # idle_session_timeout / idle_in_transaction_session_timeout when a client sets one
 SHORT_SLEEP_S = 0.02
+BACKGROUND_SLEEP_S = 0.2
 LONG_SLEEP_S = 5  # a pg_sleep that a cancel or a terminate ends
 WAIT_S = 5.0  # bounded waits: a running sleep, an ended connection
 
@@ -42,9 +43,10 @@ OPS = (
     "listen",
     "notify",  # client sends NOTIFY on the channel; every client that has sent LISTEN gets the interrupt
     "sleep",  # a short pg_sleep to its end
+    "start_sleep",  # a pg_sleep the client does not wait for: other operations run meanwhile
     "cancel_sleep",  # a long pg_sleep, a cancel while it runs
-    "cancel_idle",  # a cancel to an idle session
-    "terminate",  # pg_terminate_backend of an idle session
+    "cancel_idle",  # a cancel to the session (idle, or busy after start_sleep)
+    "terminate",  # pg_terminate_backend of the session (idle, or busy after start_sleep)
     "terminate_sleep",  # pg_terminate_backend of a session in a long pg_sleep
     "wait_timeout",  # wait (bounded) for the session's idle timeout to end it
     "close",
@@ -69,6 +71,8 @@ class Run:
 
     def history(self) -> History:
         for c in self.clients:
+            if c.busy:
+                c.finish()
             c.poll()
         return History([c.history for c in self.clients], self.target.version)
 
@@ -86,6 +90,8 @@ def apply(run: Run, op: Op) -> None:
     if not 0 <= op.client < len(run.clients):
         return
     c = run.clients[op.client]
+    if c.busy and op.name not in ("cancel_idle", "terminate"):
+        c.finish()  # the client waits for its running command before its next operation
     c.poll()
     if c.gone:
         return
@@ -108,6 +114,8 @@ def apply(run: Run, op: Op) -> None:
         c.run("NOTIFY ch")
     elif op.name == "sleep":
         c.run(f"SELECT pg_sleep({SHORT_SLEEP_S})")
+    elif op.name == "start_sleep":
+        c.send(f"SELECT pg_sleep({BACKGROUND_SLEEP_S})")
     elif op.name in ("cancel_sleep", "terminate_sleep") and status != "E":  # in a failed block it would not sleep
         if c.send(f"SELECT pg_sleep({LONG_SLEEP_S})"):
             run.target.wait_running(c.pid)
