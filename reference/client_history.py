@@ -52,6 +52,7 @@ INTERRUPT_BUDGET = {"cancel": "cancels", "die": "terminates", "notify": "notifie
 CLIENT_ACTIONS = frozenset({"ClientSendByte", "ClientSendBody", "ClientClose"})
 MAX_BUDGET = 3  # env budgets are Int(0, 3) in model/state.py
 MAX_CONFIGURATIONS = 2_000_000
+CLIENT_PROPERTIES = ("C1", "C2", "C3", "S24")  # specs/safety.py: what a client can see break
 Mutate = Callable[[Spec, ModelConfig], None]  # changes the model before it is traced (a seeded bug)
 
 
@@ -228,7 +229,7 @@ def _model(idle_session_timeout: bool, idle_in_xact_timeout: bool, mutate: Mutat
     if mutate is not None:
         mutate(spec, cfg)
     model = spec.trace()
-    compiled = compile_model(model, invariant_ids=["C1", "C2", "C3", "S24"])
+    compiled = compile_model(model, invariant_ids=list(CLIENT_PROPERTIES))
     oracle = ModelOracle(model, compiled.binding_step)
     slot = model.slot_of
     init = model.init
@@ -345,6 +346,10 @@ def check_client(h: ClientHistory, *, limit: int = MAX_CONFIGURATIONS, mutate: M
                 blocked.setdefault((ri, ii), set()).add(f"{inputs[ii][0].show()} is not enabled")
         for index, nxt in m.compiled.successors(state):
             if index in m.client_bindings:
+                continue
+            broken = m.compiled.first_violation(nxt)
+            if broken >= 0:  # a run that breaks a client-visible property explains nothing
+                blocked.setdefault((ri, ii), set()).add(f"the model gets further only by breaking {m.compiled.invariant_ids[broken]}")
                 continue
             msgs, nxt = _drain(m, nxt)
             matched = _match(msgs, recv, ri, last)

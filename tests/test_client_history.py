@@ -122,13 +122,16 @@ def test_consecutive_notifications_are_one_delivery() -> None:
 
 
 def test_a_seeded_bug_changes_the_verdict() -> None:
-    """S24: the model rejects a notification inside a block; with the seeded bug
-    notify-inside-transaction (T14 missing) the same history is allowed."""
+    """S24: the model rejects a notification inside a block. With the seeded bug
+    notify-inside-transaction (T14 missing) the model sends it, but only through a state
+    that breaks S24, and the verdict says so."""
     events = [*CONNECT, send("listen"), recv("result"), recv("rfq", "I"), send("begin"), recv("result"), recv("rfq", "T"), interrupt("notify"), recv("notification")]
     h = ClientHistory("c", events)
-    assert not check_client(h).ok
-    mutation = get_mutation("notify-inside-transaction")
-    assert check_client(h, mutate=mutation.apply).ok
+    verdict = check_client(h)
+    assert not verdict.ok and "S24" not in verdict.reason
+    mutant = check_client(h, mutate=get_mutation("notify-inside-transaction").apply)
+    assert not mutant.ok and mutant.failed_at == 8
+    assert "breaking S24" in mutant.reason, mutant.reason
 
 
 def test_allowed_outcomes_separate_determined_from_timing_dependent_programs() -> None:
