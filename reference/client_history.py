@@ -16,9 +16,10 @@ happens only after every message the client had received before it (the client s
 first) and may come before messages received later (they were in flight); a send after
 the server closed the connection (its FATAL still in flight) is read by nobody. An interrupt
 event is a lower bound: from there on the model may deliver one more interrupt of that
-kind, at any later time or never (signals are asynchronous). Consecutive notifications
-are one observation: the model delivers all pending notifications at once (notify_pending
-is a flag, ProcessNotifyInterrupt reads the whole queue).
+kind, at any later time or never (signals are asynchronous). Consecutive notifications (no
+other received message between them) are one observation: the model delivers all pending
+notifications at once (notify_pending is a flag, ProcessNotifyInterrupt reads the whole
+queue), so the check does not count them.
 """
 
 from __future__ import annotations
