@@ -185,18 +185,19 @@ def start_session(s: Any, b: int) -> None:
     ses.pc = "top"
 
 
-def output(s: Any, b: int, what: str, when: object = True, *, cfg: ModelConfig, cause: object = None) -> None:
+def output(s: Any, b: int, what: str, when: object = True, *, cfg: ModelConfig | None = None, cause: object = None) -> None:
     """Send a protocol message to session b's client and record what the client makes of it.
 
     The client (simple Query protocol) expects: ReadyForQuery while connecting or after a
     result; a result or ErrorResponse only for a message it sent; NotificationResponse at
-    any time; FATAL at any time (then the connection is closed). With `client_log` the
-    message is also appended to the ghost log out0..out2 (`cause` names a FATAL's kind).
+    any time; FATAL at any time (then the connection is closed). Given a `cfg` with the
+    switch `client_log`, the message is also appended to the ghost log out0..out2 (`cause`
+    names a FATAL's kind); the model's own actions pass their `cfg`.
     """
     ses = s.session[b]
     cond = X.lift_bool(when) & (ses.cl != "closed")
     cl = ses.cl
-    if cfg.client_log:
+    if cfg is not None and cfg.client_log:
         _log(ses, cond, _message_kind(ses, what, cause))
     if what == "rfq":
         ok = (cl == "connecting") | (cl == "result")
