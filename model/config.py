@@ -53,6 +53,12 @@ PARAMS: list[Param] = [
 ]
 PARAM_BY_NAME = {p.name: p for p in PARAMS}
 
+# Instrumentation, not a behaviour of the design, so not in PARAMS (`pgcheck list`, the
+# review bundle and the mutation configurations do not change): with it set, the model
+# records the messages each step sends a client in the ghost fields out0..out2, out_n, for
+# the client-history check (reference/client_history.py, docs/real-server.md).
+CLIENT_LOG = "client_log"
+
 MAX_CARRIERS = 8
 MAX_SESSIONS = 12
 
@@ -92,6 +98,10 @@ class ModelConfig:
         if p is None:
             raise KeyError(name)
         return self.options.get(name, p.default)
+
+    @property
+    def client_log(self) -> bool:
+        return bool(self.options.get(CLIENT_LOG, False))
 
     def as_params(self) -> dict[str, Any]:
         out: dict[str, Any] = {"model": self.model, "mode": self.mode, "carriers": self.carriers, "sessions": self.sessions}

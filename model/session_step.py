@@ -13,6 +13,7 @@ from pgcheck.checker.lang.spec import Spec, require
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.poller_steps import forget_taken_generation
 from pgcheck.model.state import MAILBOX, detach, output, reset_session, start_session
+from pgcheck.model.vocabulary import OUT
 
 
 def running(s: Any, c: int, b: int) -> X.Expr:
@@ -20,18 +21,18 @@ def running(s: Any, c: int, b: int) -> X.Expr:
     return (s.carrier[c].loc == "step") & (s.carrier[c].cur == b)
 
 
-def end_command(s: Any, b: int, ok: object) -> None:
+def end_command(s: Any, b: int, ok: object, cfg: ModelConfig) -> None:
     """The command finished: result (or ErrorResponse), message done, ReadyForQuery due."""
     ses = s.session[b]
-    output(s, b, "result", ok)
-    output(s, b, "error", ~X.lift_bool(ok))
+    output(s, b, "result", ok, cfg=cfg)
+    output(s, b, "error", ~X.lift_bool(ok), cfg=cfg)
     ses.byte_car = None
     ses.send_rfq = True
     ses.cmd = "query"
     ses.pc = "top"
 
 
-def service_wakes(s: Any, b: int) -> None:
+def service_wakes(s: Any, b: int, cfg: ModelConfig) -> None:
     """PgSessionServiceProtocolReadWake: due timeouts, the mailbox (consumed: exchange to 0),
     notify delivery outside a transaction or deferral inside one (T14), else T15."""
     ses = s.session[b]
@@ -41,8 +42,10 @@ def service_wakes(s: Any, b: int) -> None:
     deliver = ~fatal & pending & ~ses.in_xact
     ses.mbox = X.empty_set(MAILBOX)
     # A cancel while idle is a no-op: nothing is sent (C3).
-    output(s, b, "notification", deliver)
-    output(s, b, "fatal", fatal)
+    output(s, b, "notification", deliver, cfg=cfg)
+    # ProcessInterrupts tests ProcDiePending before the idle timeouts: a terminate wins.
+    idle_cause = X.when(ses.in_xact, X.lift("fatal_xact_timeout", OUT), X.lift("fatal_idle_timeout", OUT))
+    output(s, b, "fatal", fatal, cfg=cfg, cause=X.when(X.set_has(mb, "die"), X.lift("fatal_die", OUT), idle_cause))
     ses.notify_pending = pending & ~deliver
     ses.deferred = X.when(fatal, ses.deferred, pending & ses.in_xact)  # T14 / T15
     ses.tmo_armed = X.when(fatal, False, ses.tmo_armed)
@@ -72,21 +75,21 @@ def add_session_step(spec: Spec, cfg: ModelConfig) -> None:
         ses = s.session[b]
         rfq = ses.send_rfq
         deliver = rfq & ses.notify_pending & ~ses.in_xact
-        output(s, b, "notification", deliver)  # ProcessNotifyInterrupt(false), S24
+        output(s, b, "notification", deliver, cfg=cfg)  # ProcessNotifyInterrupt(false), S24
         ses.notify_pending = X.when(deliver, False, ses.notify_pending)
-        output(s, b, "rfq", rfq)
+        output(s, b, "rfq", rfq, cfg=cfg)
         arm = X.when(ses.in_xact, cfg.get("idle_in_xact_timeout"), cfg.get("idle_session_timeout"))
         ses.tmo_armed = X.when(rfq, arm, ses.tmo_armed)
         ses.tmo_due = X.when(rfq, False, ses.tmo_due)
         ses.send_rfq = False
         ses.dcr = True
-        service_wakes(s, b)
+        service_wakes(s, b, cfg)
 
     @spec.action(c="carrier", b="session", fairness="weak", cite="§2.7 4a PgSessionServiceProtocolReadWake, T14/T15")
     def ServiceWakes(s: Any, c: int, b: int) -> None:
         """After a resume: service the wake before probing (the Parked Wake Service Contract, §3.4)."""
         require(running(s, c, b) & (s.session[b].pc == "service"))
-        service_wakes(s, b)
+        service_wakes(s, b, cfg)
 
     @spec.action(c="carrier", b="session", fairness="weak", cite="§2.7 4b/4e, S9, S23")
     def ConsumeTypeByte(s: Any, c: int, b: int) -> None:
@@ -254,10 +257,10 @@ def add_session_step(spec: Spec, cfg: ModelConfig) -> None:
         ses.in_xact = X.when(normal & (cmd == "begin"), True, X.when(normal & (cmd == "commit"), False, ses.in_xact))
         ses.listening = ses.listening | (normal & (cmd == "listen"))
         ses.sleep_pending = sleeping
-        output(s, b, "fatal", die)
+        output(s, b, "fatal", die, cfg=cfg, cause="fatal_die")
         finished = ~die & ~sleeping
-        output(s, b, "result", finished & normal)
-        output(s, b, "error", cancel)
+        output(s, b, "result", finished & normal, cfg=cfg)
+        output(s, b, "error", cancel, cfg=cfg)
         ses.byte_car = X.when(finished, None, ses.byte_car)
         ses.send_rfq = X.when(finished, True, ses.send_rfq)
         ses.cmd = X.when(finished, "query", cmd)
@@ -274,7 +277,7 @@ def add_session_step(spec: Spec, cfg: ModelConfig) -> None:
         """The deep wait's time passes: the command completes."""
         require(running(s, c, b) & (s.session[b].pc == "deep_wait"))
         s.session[b].sleep_pending = False
-        end_command(s, b, True)
+        end_command(s, b, True, cfg)
 
     @spec.action(c="carrier", b="session", fairness="weak", cite="§2.9 SetLatch, S15, B2")
     def DeepWaitWake(s: Any, c: int, b: int) -> None:
@@ -290,8 +293,8 @@ def add_session_step(spec: Spec, cfg: ModelConfig) -> None:
         ses.mbox = X.empty_set(MAILBOX)
         ses.notify_pending = ses.notify_pending | (X.set_has(mb, "notify") & ses.listening)
         ses.sleep_pending = ses.sleep_pending & ~die & ~cancel
-        output(s, b, "fatal", die)
-        output(s, b, "error", cancel)
+        output(s, b, "fatal", die, cfg=cfg, cause="fatal_die")
+        output(s, b, "error", cancel, cfg=cfg)
         ses.byte_car = X.when(cancel, None, ses.byte_car)
         ses.send_rfq = X.when(cancel, True, ses.send_rfq)
         ses.cmd = X.when(cancel, "query", ses.cmd)
@@ -304,7 +307,7 @@ def add_session_step(spec: Spec, cfg: ModelConfig) -> None:
         require(running(s, c, b) & (s.session[b].pc == "exit"))
         s.sched.parked = X.fifo_remove(s.sched.parked, b)
         s.sched.runnable = X.fifo_remove(s.sched.runnable, b)
-        output(s, b, "fatal")
+        output(s, b, "fatal", cfg=cfg)  # the connection closes: EOF
         detach(s, c, b)
         reset_session(s, b)
         s.session[b].pc = "gone"

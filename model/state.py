@@ -15,7 +15,20 @@ from pgcheck.checker.lang import expr as X
 from pgcheck.checker.lang.spec import Spec
 from pgcheck.checker.lang.types import Bool, Fifo, Int, Ref, Set
 from pgcheck.model.config import ModelConfig
-from pgcheck.model.vocabulary import CLIENT, CLOC, CMD, INBUF, INTR, PC, PS, WAKE, WAKE_ORDER, Q
+from pgcheck.model.vocabulary import (
+    CLIENT,
+    CLOC,
+    CMD,
+    INBUF,
+    INTR,
+    OUT,
+    OUT_CAPACITY,
+    PC,
+    PS,
+    WAKE,
+    WAKE_ORDER,
+    Q,
+)
 
 MAILBOX = Set(INTR)
 
@@ -99,6 +112,15 @@ def declare_state(spec: Spec, cfg: ModelConfig) -> None:
             "inbuf": INBUF,
             "cl_bad": Bool(),  # ghost: the client got a response it did not ask for (C1)
             "cl_desync": Bool(),  # ghost: the client got an ErrorResponse while idle (C3)
+            **(
+                {
+                    # ghost: the messages sent to the client since the reader last cleared them
+                    **{f"out{i}": OUT for i in range(OUT_CAPACITY)},
+                    "out_n": Int(0, OUT_CAPACITY),
+                }
+                if cfg.client_log
+                else {}
+            ),
         },
     )
     # History variables that only properties read (their fields are declared above, in the
@@ -179,16 +201,20 @@ def start_session(s: Any, b: int) -> None:
     ses.pc = "top"
 
 
-def output(s: Any, b: int, what: str, when: object = True) -> None:
+def output(s: Any, b: int, what: str, when: object = True, *, cfg: ModelConfig | None = None, cause: object = None) -> None:
     """Send a protocol message to session b's client and record what the client makes of it.
 
     The client (simple Query protocol) expects: ReadyForQuery while connecting or after a
     result; a result or ErrorResponse only for a message it sent; NotificationResponse at
-    any time; FATAL at any time (then the connection is closed).
+    any time; FATAL at any time (then the connection is closed). Given a `cfg` with the
+    switch `client_log`, the message is also appended to the ghost log out0..out2 (`cause`
+    names a FATAL's kind); the model's own actions pass their `cfg`.
     """
     ses = s.session[b]
     cond = X.lift_bool(when) & (ses.cl != "closed")
     cl = ses.cl
+    if cfg is not None and cfg.client_log:
+        _log(ses, cond, _message_kind(ses, what, cause))
     if what == "rfq":
         ok = (cl == "connecting") | (cl == "result")
         ses.cl_xact = X.when(cond & ok, ses.in_xact, ses.cl_xact)
@@ -210,6 +236,24 @@ def output(s: Any, b: int, what: str, when: object = True) -> None:
         ses.inbuf = X.when(cond, "empty", ses.inbuf)
     else:  # pragma: no cover - a typo in the model
         raise ValueError(what)
+
+
+def _message_kind(ses: Any, what: str, cause: object) -> X.Expr:
+    if what == "rfq":
+        return X.when(ses.in_xact, X.lift("rfq_xact", OUT), X.lift("rfq_idle", OUT))
+    if what == "fatal":
+        return X.lift("eof", OUT) if cause is None else X.lift(cause, OUT)
+    return X.lift(what, OUT)
+
+
+def _log(ses: Any, cond: X.Expr, kind: X.Expr) -> None:
+    """Append to the ghost log; a full log keeps its first messages (its reader clears it after
+    every step, and no step sends more than OUT_CAPACITY messages)."""
+    n = ses.out_n
+    for i in range(OUT_CAPACITY):
+        slot = f"out{i}"
+        setattr(ses, slot, X.when(cond & (n == i), kind, getattr(ses, slot)))
+    ses.out_n = X.when(cond & (n < OUT_CAPACITY), n + 1, n)
 
 
 def wake_reasons(s: Any, b: int | X.Expr, cfg: ModelConfig, *, latch_wakes: bool) -> tuple[X.Expr, X.Expr]:

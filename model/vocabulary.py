@@ -86,5 +86,26 @@ CLIENT = Enum(
         "closed",  # closed the connection, or got FATAL / EOF
     ],
 )
+# What a client receives in one message, as the client-history check reads it (with the
+# switch client_log, model/config.py): the model's `output` calls, a FATAL split by its
+# cause (the SQLSTATE a real server sends: 57P01 terminate, 57P05 idle_session_timeout,
+# 25P03 idle_in_transaction_session_timeout).
+OUT = Enum(
+    "client_message",
+    [
+        "none",
+        "notification",  # NotificationResponse
+        "rfq_idle",  # ReadyForQuery 'I'
+        "rfq_xact",  # ReadyForQuery 'T' (or 'E', a failed block: the model has no aborted state)
+        "result",  # CommandComplete (with any rows)
+        "error",  # ErrorResponse 57014 query_canceled
+        "fatal_die",  # FATAL 57P01 admin_shutdown
+        "fatal_idle_timeout",  # FATAL 57P05 idle_session_timeout
+        "fatal_xact_timeout",  # FATAL 25P03 idle_in_transaction_session_timeout
+        "eof",  # the server closed the connection without a message
+    ],
+)
+OUT_CAPACITY = 3  # the most messages one action sends one client (StepTop: notification, ReadyForQuery, notification)
+
 INBUF = Enum("socket_input", ["empty", "byte", "whole", "body"])  # unread bytes of the current message
 

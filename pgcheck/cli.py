@@ -20,7 +20,10 @@ from pgcheck.checker.printable import printable
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 # Each verb lives in its own module under pgcheck/commands and exposes `command`.
-VERBS = ["explore", "list", "mutants", "show", "view", "serve", "report", "check_trace", "export", "prove", "bmc"]
+VERBS = [
+    "explore", "list", "mutants", "show", "view", "serve", "report", "check_trace", "check_history", "export", "prove",
+    "bmc",
+]
 
 
 class PgcheckGroup(click.Group):

@@ -154,7 +154,13 @@ class Runtime:
         with self._queue_cond:
             self._queue_cond.notify_all()
         for c in list(self.carriers):
-            c.join(timeout)
+            # start_carrier registers a carrier before it starts it (§2.3): one may not have
+            # started yet when stop() runs; wait (bounded) for it to start, then join it.
+            deadline = time.monotonic() + timeout
+            while c.ident is None and time.monotonic() < deadline:
+                time.sleep(0.001)
+            if c.ident is not None:
+                c.join(timeout)
         for b in live:  # sessions no carrier will run again (e.g. left runnable at stop)
             if b.connection is not None and not b.exited:
                 b.connection.close()

@@ -66,7 +66,7 @@ def replace_read_path(spec: Spec, cfg: ModelConfig) -> None:
             require(running(s, c, b) & (s.session[b].pc == "probe"))
             ses = s.session[b]
             require(~ses.sticky_done & can_park(s, b, cfg))
-            service_wakes(s, b)
+            service_wakes(s, b, cfg)
             fatal = ses.pc == "exit"
             has_byte = ~fatal & ((ses.inbuf == "byte") | (ses.inbuf == "whole"))
             eof = ~fatal & ~has_byte & (ses.cl == "closed") & (ses.inbuf == "empty")
@@ -107,7 +107,7 @@ def replace_read_path(spec: Spec, cfg: ModelConfig) -> None:
         require(running(s, c, b) & (s.session[b].pc == "blocked_read"))
         ses = s.session[b]
         require(~X.is_empty(ses.mbox) | (ses.tmo_armed & ses.tmo_due))
-        service_wakes(s, b)
+        service_wakes(s, b, cfg)
         ses.pc = X.when(ses.pc == "exit", "exit", "blocked_read")
 
     @spec.action(c="carrier", b="session", fairness="weak", cite="T3 PgSessionCommitCurrentProtocolReadPark, PgSessionReleasePooledProtocolIdleMemory")

@@ -37,7 +37,7 @@ def latch_set_after_startup(spec: Spec, cfg: ModelConfig) -> None:
         # completes although its wait condition still holds.
         ses = s.session[b]
         early = other & (ses.pc == "deep_wait")
-        output(s, b, "result", early)
+        output(s, b, "result", early, cfg=cfg)
         ses.byte_car = X.when(early, None, ses.byte_car)
         ses.send_rfq = X.when(early, True, ses.send_rfq)
         ses.cmd = X.when(early, "query", ses.cmd)

@@ -71,7 +71,7 @@ def notify_inside_transaction(spec: Spec, cfg: ModelConfig) -> None:
         original(s, c=c, b=b)
         # BUG (S24 rule): T14 missing: the notification is delivered inside the transaction block.
         early = ~fatal & pending & in_xact
-        output(s, b, "notification", early)
+        output(s, b, "notification", early, cfg=cfg)
         ses.notify_pending = X.when(early, False, ses.notify_pending)
         ses.deferred = X.when(early, False, ses.deferred)
 
