@@ -6,12 +6,13 @@ import click
 
 from pgcheck import __version__
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.export.murphi import spec_to_murphi
 from pgcheck.checker.export.promela import spec_to_promela
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.vocabulary import MODES
 
-FORMATS = ["promela"]
+FORMATS = ["promela", "murphi"]
 
 
 def describe(cfg: ModelConfig) -> list[str]:
@@ -43,15 +44,18 @@ def command(
     invariants: tuple[str, ...],
     output: str | None,
 ) -> None:
-    """Write the model of one configuration as Promela for Spin (docs/spin.md).
+    """Write the model of one configuration as Promela for Spin (docs/spin.md) or as
+    Murphi for Rumur (docs/rumur.md).
 
-    Each action binding becomes one d_step, invariants and deadlock freedom become
-    assertions. With partial-order reduction off, Spin stores exactly as many states as
-    'pgcheck explore --no-symmetry' finds for the same configuration.
+    Promela: each action binding becomes one d_step, invariants and deadlock freedom become
+    assertions; with partial-order reduction off, Spin stores exactly as many states as
+    'pgcheck explore --no-symmetry' finds. Murphi: each binding becomes one rule, invariants
+    Murphi invariants; with 'rumur --deadlock-detection stuck --symmetry-reduction off' Rumur
+    explores exactly as many states.
     """
-    del fmt  # promela is the only format so far
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)))
-    text = spec_to_promela(load(cfg), list(invariants) or None, describe(cfg))
+    exporter = spec_to_murphi if fmt == "murphi" else spec_to_promela
+    text = exporter(load(cfg), list(invariants) or None, describe(cfg))
     if output is None:
         click.echo(text, nl=False)
     else:
