@@ -100,7 +100,7 @@ def summary_dict(result: SimResult, arms: list[Arm], plan: Plan, doc: dict[str, 
     out: dict[str, Any] = {
         "verdict": r.verdict, "walks": r.walks, "steps": r.steps, "elapsed": r.elapsed, "steps_per_second": r.steps_per_second,
         "outcomes": r.outcomes, "stop_reason": r.stop_reason, "seed": plan.seed, "depth": plan.depth, "swarm": plan.swarm,
-        "workers": r.workers, "peak_rss_bytes": r.peak_rss_bytes, "arms": [{"label": a.label, "options": a.options} for a in arms],
+        "workers": r.workers, "peak_rss_bytes": r.peak_rss_bytes, "arms": [{"label": a.label, "options": a.options, "engine": a.stepper.engine} for a in arms],
     }
     if r.failure is not None and doc is not None:
         out["violation"] = {
