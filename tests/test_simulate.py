@@ -17,10 +17,11 @@ from click.testing import CliRunner
 from pgcheck.checker.explicit.simulate import Arm, Plan, PythonStepper, Simulator, make_stepper, run_walk
 from pgcheck.checker.lang.compile import compile_model
 from pgcheck.checker.traces.itf import state_from_itf
-from pgcheck.cli import main
-from pgcheck.commands.simulate import PARAMS, every_option, swarm_options
 from pgcheck.model import load, make_config
 from pgcheck.model.mutations import get
+
+from pgcheck.cli import main
+from pgcheck.commands.simulate import PARAMS, every_option, swarm_options
 
 # A small configuration with interrupts, closes and timeouts, where walks are long enough to matter.
 RICH = {"cancels": 1, "terminates": 1, "notifies": 1, "client_close": True, "idle_session_timeout": True, "messages": 2,
