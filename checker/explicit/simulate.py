@@ -413,6 +413,12 @@ class Simulator:
             while done < len(procs):
                 try:
                     msg = queue.get(timeout=min(self.progress_every, 0.5))
+                except KeyboardInterrupt:
+                    # Ctrl-C: the workers ignore it and stop after their current walk; keep
+                    # draining so their walks and counts still reach the summary.
+                    stop = "interrupted"
+                    halt.set()
+                    continue
                 except Exception:  # queue.Empty: nothing this round
                     msg = None
                 if msg is not None:
@@ -431,12 +437,6 @@ class Simulator:
                 if not stop and self._time_up(start):
                     stop = f"--time-limit {self.time_limit:g}s reached"
                     halt.set()
-        except KeyboardInterrupt:
-            stop = "interrupted"
-            halt.set()
-            for p in procs:
-                p.join(timeout=5)
-            raise
         finally:
             for p in procs:
                 p.join(timeout=5)
