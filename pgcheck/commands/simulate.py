@@ -49,6 +49,23 @@ def every_option(mode: str, sessions: int) -> dict[str, Any]:
     return out
 
 
+def every_option_config(
+    mode: str, carriers: int | None, sessions: int, mutation: str | None, given: dict[str, Any] | None = None
+) -> ModelConfig:
+    """`every_option` at this size, with the options `given` on top; when `mutation` changes an
+    action that only the other poller grain has (and poll_steps was not given), that grain."""
+    opts = {**every_option(mode, sessions), **(given or {})}
+    cfg = make_config(mode, carriers, sessions, opts, max_sessions=MAX_SIM_SESSIONS)
+    if mutation is None or mode != "pooled" or "poll_steps" in (given or {}):
+        return cfg
+    try:
+        load(cfg, mutation)
+    except UsageError:
+        opts["poll_steps"] = not opts["poll_steps"]
+        cfg = make_config(mode, carriers, sessions, opts, max_sessions=MAX_SIM_SESSIONS)
+    return cfg
+
+
 def swarm_options(base: dict[str, Any], seed: int, arm: int) -> dict[str, Any]:
     """One arm's option mix: each behaviour option that is on in `base` stays on with
     probability 1/2, each bound is drawn from 0..its base value (active clients from 1),
@@ -161,7 +178,7 @@ def build_arms(
 @click.option("--sessions", type=int, default=3, show_default=True, help=f"client sessions (up to {MAX_SIM_SESSIONS})")
 @click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="model option or bound (see 'pgcheck list')")
 @click.option("--every-option", is_flag=True, help="every behaviour option and command on, every client active, "
-              "two of each interrupt (--option overrides)")
+              "two of each interrupt (--option overrides; poll_steps off where --mutation needs it)")
 @click.option("--invariant", "invariants", multiple=True, metavar="ID", help="check only these invariants (repeatable)")
 @click.option("--mutation", default=None, metavar="NAME", help="walk a seeded bug of the catalogue (see 'pgcheck mutants')")
 @click.option("--seed", type=click.IntRange(min=0, max=2**63 - 1), default=None, help="seed of the walks [default: random, printed]")
@@ -206,10 +223,12 @@ def command(
     --walks is given); 1: a violation; 2: bad input; 3: stopped before the walks asked for.
     """
     chosen = parse_options(list(options))
-    base = {**(globals()["every_option"](mode, sessions) if every_option else {}), **chosen}
-    cfg = make_config(mode, carriers, sessions, base, max_sessions=MAX_SIM_SESSIONS)
     if mutation is not None:
         get_mutation(mutation)
+    if every_option:
+        cfg = every_option_config(mode, carriers, sessions, mutation, chosen)
+    else:
+        cfg = make_config(mode, carriers, sessions, chosen, max_sessions=MAX_SIM_SESSIONS)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
     if walks is None and time_limit is None:
