@@ -15,6 +15,9 @@ The semantics are those of `checker/lang/compile.py`, operator by operator:
   one-element hidden array `model_error_at` out of bounds; statement-level checks use
   `assert(model_error)`. Like Python, `&&`, `||` and `(c -> a : b)` evaluate lazily, so an
   error is raised exactly where the compiled explorer would raise it.
+
+Why one module of this size: one translation rule per IR operator, side by side, so the
+Promela meaning of each can be checked against checker/lang/compile.py operator by operator.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ every read of a field builds one of these nodes, and Python operators on nodes
 build more nodes. Nodes carry a static type so that mistakes (comparing an enum with
 a value it does not have, adding to a bool) are reported when the model is traced,
 with the action name, not later inside an engine.
+
+Why one module of this size: the node classes and the Python operators that build them
+are the language's whole expression vocabulary; a model author reads them as one page.
 """
 
 from __future__ import annotations

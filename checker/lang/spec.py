@@ -15,6 +15,9 @@ data (guards and updates as expression trees) that every engine consumes.
         require(s.lock.holder == None)
         s.lock.holder = p
         s.proc[p].pc = "critical"
+
+Why one module of this size: `Spec` (kinds, actions, properties), the tracing proxy and
+the traced model are one declaration API that model authors read together.
 """
 
 from __future__ import annotations

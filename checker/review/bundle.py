@@ -5,6 +5,9 @@ from the model, byte-for-byte the same for the same model.
 or compares it with one. Nothing here reads a clock or an absolute path: every table is
 sorted, every budget is a count of states (a time budget would make the output depend on
 the machine), and the SVG comes from Graphviz `dot`, which is deterministic for one input.
+
+Why one module of this size: the bundle is one deterministic function of the model; its
+sections (diagrams, matrix, catalogues) share the settings and the explored graphs.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ empty FIFO) or an action's run-time check fails (range, capacity, write through
 null). Here the undefined reads give the last candidate and -1, the transition is the
 guard and the update, and both engines ask separately whether some enabled action's
 check can fail (`errors`): a model error is reported, never assumed away.
+
+Why one module of this size: one Z3 rule per IR operator, kept together so each can be
+read against checker/lang/compile.py; the FIFO order encoding is already its own module.
 """
 
 from __future__ import annotations

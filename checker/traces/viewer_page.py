@@ -3,6 +3,9 @@
 Nothing here depends on a trace: viewer.py replaces DATA_TOKEN with the page model as
 escaped JSON. The script builds every element with createElement/textContent (trace text
 is never parsed as HTML) and makes no network request; the page works from file://.
+
+Why one module of this size: it is a static HTML/CSS/JS asset kept as Python strings so
+the page ships with the package and works from file:// with no external request.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ one guarded block per binding, invariants, witnesses, quiescence, pack/unpack of
 into bytes, and the symmetry signatures and permutation of checker/explicit/symmetry.py. Every IR
 operator means what checker/lang/compile.py makes it mean in Python; the differential tests
 hold the two engines to the same state counts and verdicts.
+
+Why one module of this size: one generator per IR operator, kept beside each other so that
+the C meaning of every operator can be read against checker/lang/compile.py line by line.
 """
 
 from __future__ import annotations

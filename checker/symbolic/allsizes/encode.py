@@ -15,6 +15,9 @@
   the quantifiers.
 
 Side conditions of the abstraction (the chosen head is a member) are collected in `side`.
+
+Why one module of this size: the abstraction of FIFOs and references is one argument;
+its operators and side conditions must be read (and reviewed for soundness) together.
 """
 
 from __future__ import annotations

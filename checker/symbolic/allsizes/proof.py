@@ -12,6 +12,9 @@ counterexample to induction in the abstraction (FIFOs as multisets), so it is re
 Refused up front (never asked, never proven): candidates that count instances
 (`count_of`), speak of FIFO lengths other than "how often x occurs", or of FIFO order
 (`fifo_head`), and any whose trace fails (a concrete instance, ordered pairs).
+
+Why one module of this size: the problem set-up, the Houdini loop and the query
+splitting share one `_Problem` and its caches; split apart they would pass it around whole.
 """
 
 from __future__ import annotations
