@@ -173,7 +173,7 @@ def main() -> None:
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     text = [
         BEGIN,
-        f"Measured by `python benchmarks/run.py --budget {ns.budget:g}` on {time.strftime('%Y-%m-%d')} ({machine}).",
+        f"Measured by `python benchmarks/run.py {' '.join(sys.argv[1:])}` on {time.strftime('%Y-%m-%d')} ({machine}).",
         "Each cell is one process; time is the exploration (the native engine's one-off C compile is excluded",
         "and cached); memory is the process's peak RSS; bytes/state counts the visited set and parent map held",
         "in memory (the native engine keeps its parent map in a file).",
