@@ -1,6 +1,6 @@
 """Side-by-side benchmark of pgcheck's engines and Spin on the same model.
 
-    python benchmarks/run.py [--budget SECONDS] [--quick] [--no-write]
+    python benchmarks/run.py [--budget SECONDS] [--quick] [--write]
 
 One run on one machine: for configurations from pooled 2×3 up, each engine as a separate
 process (so peak memory is per run): the reference Python explorer, the native engine
@@ -149,7 +149,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per run before it counts as not finished")
     ap.add_argument("--quick", action="store_true", help="only the first three configurations")
-    ap.add_argument("--no-write", action="store_true", help="print, do not update RESULTS.md")
+    ap.add_argument("--write", action="store_true",
+                    help="also replace this section of benchmarks/RESULTS.md (a tracked file; default: print only)")
     ap.add_argument("--spin-configs", type=int, default=4, help="how many pooled configurations Spin runs (building pan is slow)")
     ap.add_argument("--rumur-configs", type=int, default=3, help="how many pooled configurations Rumur runs (building its verifier is slow)")
     ns = ap.parse_args()
@@ -198,8 +199,10 @@ def main() -> None:
                  "|---|---|---|---|---|---|---|---|", *rumur, "", *rumur_ratios]
     text.append(END)
     print("\n".join(text[1:-1]))
-    if not ns.no_write:
+    if ns.write:
         write_section("\n".join(text), quick=ns.quick)
+    else:
+        print(f"(printed only; --write puts this section into {RESULTS.relative_to(HERE.parent)})")
 
 
 def ratio_lines(configs: list[tuple[str, list[str]]], results: dict[tuple[str, bool, str], dict[str, Any]]) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import UsageError, did_you_mean
 from pgcheck.model.vocabulary import CMD, MODES
 
 
@@ -107,7 +107,8 @@ def parse_options(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
         name = name.strip().replace("-", "_")
         if name not in PARAM_BY_NAME:
             known = ", ".join(p.name for p in PARAMS)
-            raise UsageError(f"unknown option {name!r}; known options: {known}")
+            hint = did_you_mean(name, PARAM_BY_NAME) or ";"
+            raise UsageError(f"unknown option {name!r}{hint} known options: {known}")
         out[name] = parse_value(PARAM_BY_NAME[name], raw)
     return out
 
@@ -142,7 +143,7 @@ def make_config(
         n = sessions
     for name in options:
         if name not in PARAM_BY_NAME:
-            raise UsageError(f"unknown option {name!r}")
+            raise UsageError(f"unknown option {name!r}{did_you_mean(name, PARAM_BY_NAME) or ';'} see 'pgcheck list'")
     for pooled_only in ("affinity_enforced", "poll_steps"):
         if options.get(pooled_only) and mode != "pooled":
             raise UsageError(f"option {pooled_only} applies to pooled mode only (use --mode=pooled or drop it)")

@@ -19,7 +19,7 @@ from pgcheck.checker.errors import UsageError
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 # Each verb lives in its own module under pgcheck/commands and exposes `command`.
-VERBS = ["explore", "simulate", "list", "mutants", "show", "view", "report", "check_trace", "export", "prove", "bmc"]
+VERBS = ["explore", "simulate", "list", "mutants", "show", "view", "serve", "report", "check_trace", "export", "prove", "bmc"]
 
 
 class PgcheckGroup(click.Group):

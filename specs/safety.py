@@ -36,6 +36,7 @@ def add_safety(spec: Spec, cfg: ModelConfig) -> None:
     # (checker/symbolic/allsizes/trace.py) reads them as quantifiers; C is only for S13's ordered pairs.
     C = list(range(cfg.carriers))
     pooled = cfg.mode == "pooled"
+    spec.meta["invariants_not_applicable"] = dict(NOT_APPLICABLE)  # so --invariant S19 can say why
 
     @spec.invariant("S1", "attachment is a partial bijection: car(b) = c iff cur(c) = b, and ecar(b) = car(b)", "§4 S1, §1.2", "session")
     def s1(s: Any) -> object:

@@ -109,6 +109,9 @@ def test_cli_runs_the_distributed_engine_and_explains_a_missing_ray(monkeypatch:
     out = runner.invoke(main, args)
     assert out.exit_code == 0, out.output
     assert '"engine": "ray"' in out.output
+    text = runner.invoke(main, args[:-1])  # the human summary names the engine too
+    assert text.exit_code == 0, text.output
+    assert "engine: breadth-first explicit state, ray (the native engine's states partitioned across 2 actors)" in text.output
     out = runner.invoke(main, ["explore", "--mode=process", "--sessions=1", "--address=auto", "-q"])
     assert out.exit_code == 2 and "--address needs --engine=ray" in out.output
     monkeypatch.setattr(session, "ray_available", lambda: False)

@@ -78,8 +78,9 @@ def test_index_links_every_file(small_bundle: dict[str, bytes]) -> None:
 
 def test_the_settings_are_stated_in_the_bundle(small_bundle: dict[str, bytes]) -> None:
     index = small_bundle["README.md"].decode()
-    assert "carriers 1-2 (pooled), sessions 1-2, a budget of 500 distinct states" in index
-    assert "Budget: 500 distinct states per configuration" in small_bundle["sizes.md"].decode()
+    assert "carriers 1-2 (pooled), sessions 1-2, each explored completely" in index
+    assert "a guard of 500 distinct states per configuration" in index
+    assert "guard: 500 distinct states" in small_bundle["sizes.md"].decode()
 
 
 def test_check_reports_a_changed_and_a_missing_file(small_bundle: dict[str, bytes], tmp_path: Path) -> None:
@@ -200,3 +201,39 @@ def test_witness_pages_show_a_run_to_their_witness(small_bundle: dict[str, bytes
         assert f'"{wid}"' in text
         assert '"witness"' in text
         assert len(model["steps"]) == int(steps) + 1, page
+
+
+def test_html_index_links_every_page(small_bundle: dict[str, bytes]) -> None:
+    index = small_bundle["index.html"].decode()
+    linked = set(re.findall(r'href="([^"]+)"', index)) - {"data:,"}
+    pages = {n for n in small_bundle if n != "index.html" and not n.endswith(".dot") and not n.startswith("diagrams/")}
+    assert pages - linked == set()
+    assert linked - set(small_bundle) == set()
+    assert "<script" not in index
+
+
+def test_every_seeded_bug_has_a_counterexample_page(small_bundle: dict[str, bytes]) -> None:
+    from pgcheck.model.mutations import CATALOGUE
+
+    pages = sorted(n for n in small_bundle if n.startswith("bugs/"))
+    assert pages == sorted(f"bugs/{m.name}.html" for m in CATALOGUE)
+    for m in CATALOGUE:
+        html = small_bundle[f"bugs/{m.name}.html"].decode()
+        model = json.loads(re.search(r'id="page-model">(.*?)</script>', html, re.S).group(1))  # type: ignore[union-attr]
+        assert model["property"]["id"] == m.expected, m.name
+        assert model["why"] is not None or model["lasso"] is not None, m.name  # the page says why
+
+
+def test_ids_sort_naturally(small_bundle: dict[str, bytes]) -> None:
+    catalogue = small_bundle["properties.md"].decode().split("## ")[0]
+    ids = re.findall(r"^\| (S\d+) \|", catalogue, re.M)
+    assert ids == sorted(ids, key=lambda i: int(i[1:])) and ids.index("S2") < ids.index("S10")
+
+
+def test_matrix_verdicts_are_complete() -> None:
+    from pgcheck.checker.review.bundle import run_matrix
+
+    rows = run_matrix(Settings(max_sessions=2, max_carriers=1))
+    assert [r.verdict for r in rows] == ["ok"] * len(rows)
+    assert all(v == "holds" for r in rows for v in r.invariants.values())
+    assert any(v.startswith("reached") for r in rows for v in r.witnesses.values())

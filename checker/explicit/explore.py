@@ -24,6 +24,11 @@ State = tuple[Any, ...]
 NO_PARENT = -1
 
 
+class StopRequested(Exception):
+    """Raised by an `on_progress` callback to end the search early (Ctrl-C): the run ends
+    incomplete with this message as its stop reason, not with an exception."""
+
+
 @dataclass
 class Bounds:
     max_states: int | None = None
@@ -211,9 +216,12 @@ class Explorer:
                     if now - last_report >= self.progress_every:
                         last_report = now
                         if self.on_progress:
-                            self.on_progress(
-                                Progress(len(parent), generated, depth, len(level) + len(nxt), now - start, peak_rss_bytes())
-                            )
+                            try:
+                                self.on_progress(
+                                    Progress(len(parent), generated, depth, len(level) + len(nxt), now - start, peak_rss_bytes())
+                                )
+                            except StopRequested as e:
+                                return result("incomplete", depth, reason=str(e))
                         if bounds.time_limit is not None and now - start > bounds.time_limit:
                             return result("incomplete", depth, reason=f"--time-limit {bounds.time_limit:g}s reached")
                 if bounds.max_states is not None and len(parent) >= bounds.max_states:

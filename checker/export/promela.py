@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import UsageError, check_names
 from pgcheck.checker.export.promela_expr import FieldStore, Seq, Translator
 from pgcheck.checker.lang.expr import Expr
 from pgcheck.checker.lang.spec import Binding, KindDecl, Spec, TracedModel
@@ -228,9 +228,7 @@ def to_promela(
     """The model as one Promela source. `invariants` names the invariants to assert (None:
     all of them); without `check_deadlock` every stop is a valid end state."""
     known = [p.id for p, _ in model.invariants]
-    unknown = [i for i in invariants or [] if i not in known]
-    if unknown:
-        raise UsageError(f"unknown invariant {', '.join(unknown)}; known: {', '.join(known)}")
+    check_names("invariant", invariants or [], known, model.meta.get("invariants_not_applicable"))
     layout = _Layout(model)
     em = _Emitter(model, layout)
     options: list[str] = []

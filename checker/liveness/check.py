@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import UsageError, did_you_mean
 from pgcheck.checker.explicit.explore import Explorer, Step, Violation
 from pgcheck.checker.lang.spec import Binding, Temporal, TracedModel, TracedTemporal
 from pgcheck.checker.liveness.fair_cycles import FAIR, Lasso, find_lasso, obligation
@@ -58,7 +58,7 @@ def select(model: TracedModel, ids: list[str] | None, skipped: dict[str, str]) -
         if pid in skipped:
             raise UsageError(f"property {pid} does not apply to this configuration: {skipped[pid]}")
         names = ", ".join(known) or "none"
-        raise UsageError(f"unknown liveness property {pid}; this configuration has: {names}")
+        raise UsageError(f"unknown liveness property {pid}{did_you_mean(pid, known) or ';'} this configuration has: {names}")
     return [known[i] for i in dict.fromkeys(ids)]
 
 

@@ -25,7 +25,8 @@ from pgcheck.checker.errors import UsageError
 from pgcheck.checker.explicit.explore import Bounds, Explorer
 from pgcheck.checker.lang.spec import Spec, TracedModel
 from pgcheck.checker.lang.types import Enum, Fifo, Ref
-from pgcheck.checker.run.check import CheckRun, run_check
+from pgcheck.checker.review.index_page import Link, Table, index_html
+from pgcheck.checker.run.check import CheckRun, native_unavailable, run_check
 from pgcheck.checker.traces.itf import trace_to_itf
 from pgcheck.checker.traces.itf_read import parse_trace
 from pgcheck.checker.traces.viewer import render_html
@@ -53,7 +54,8 @@ class Settings:
     diagram_carriers: int = 2
     max_carriers: int = 3
     max_sessions: int = 5
-    budget: int = 4000  # distinct states per matrix configuration
+    budget: int = 5_000_000  # distinct states per matrix configuration: a guard, not reached by the defaults
+    engine: str = "auto"  # the matrix's engine: native (generated C) where a C compiler is, else python
     options: tuple[tuple[str, Any], ...] = ()
 
     def options_dict(self) -> dict[str, Any]:
@@ -284,6 +286,15 @@ def md_table(header: list[str], rows: Iterable[Iterable[object]]) -> str:
     return "\n".join(out) + "\n"
 
 
+def natural_key(text: str) -> tuple[Any, ...]:
+    """S2 before S10, L3 before L10, C1 after S30 (ids compare by prefix, then number)."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text))
+
+
+def natural_rows(rows: Iterable[list[Any]]) -> list[list[Any]]:
+    return sorted(rows, key=lambda row: natural_key(str(row[0])))
+
+
 @dataclass
 class MatrixRow:
     cfg: ModelConfig
@@ -315,7 +326,8 @@ def run_matrix(s: Settings) -> list[MatrixRow]:
         if key in over:
             rows.append(MatrixRow(cfg, None, 0, 0, "skipped (budget)", {}, {}))
             continue
-        run = run_check(load(cfg), bounds=Bounds(max_states=s.budget), engine="python", default_trace_dir=None)
+        engine = s.engine if s.engine != "auto" or native_unavailable(load(cfg).trace()) is None else "python"
+        run = run_check(load(cfg), bounds=Bounds(max_states=s.budget), engine=engine, default_trace_dir=None)
         r = run.result
         inv: dict[str, str] = {}
         for p, _ in run.model.invariants:
@@ -350,33 +362,28 @@ def _short(cfg: ModelConfig) -> str:
 # ------------------------------------------------------------------ optional catalogues
 
 
-def seeded_bug_rows() -> tuple[list[str], list[list[str]]] | None:
-    """The seeded-bug table from `pgcheck mutants --json`, when that catalogue is built.
-    Run times (and traces) are left out: times differ between runs."""
-    try:
-        importlib.import_module("pgcheck.model.mutations")
-        mutants_command = importlib.import_module("pgcheck.commands.mutants").command
-    except ImportError:
-        return None
-    from click.testing import CliRunner
+BUG_COLUMNS = ["name", "source", "expected", "caught_by", "status", "length", "states", "config", "counterexample"]
 
-    result = CliRunner().invoke(mutants_command, ["--json"])
-    try:
-        doc = json.loads(result.stdout)
-    except ValueError:
-        return None
-    records = doc if isinstance(doc, list) else doc.get("mutations", []) if isinstance(doc, dict) else []
-    records = [r for r in records if isinstance(r, dict)]
-    if not records:
-        return None
-    preferred = ["name", "source", "expected", "caught_by", "status", "length", "states", "config"]
-    present = {k for r in records for k in r}
-    keys = [k for k in preferred if k in present]
-    if len(keys) < 2:  # another layout: every column but run times and traces
-        skip = ("time", "seconds", "elapsed", "trace")
-        keys = sorted(k for k in present if not any(t in k.lower() for t in skip))
-    rows = [[_plain(r.get(k, "")) for k in keys] for r in records]
-    return keys, sorted(rows)
+
+def seeded_bugs() -> tuple[list[list[str]], dict[str, bytes]]:
+    """Every seeded bug of the catalogue run at its smallest configuration (the Python engine,
+    as `pgcheck mutants`): a table row each, and a `pgcheck view` page of its counterexample.
+    Run times are left out: they differ between runs."""
+    from pgcheck.model.mutations import CATALOGUE
+    from pgcheck.model.mutations import describe_config as mutation_config
+    from pgcheck.model.mutations.check import check_mutation
+
+    rows, pages = [], {}
+    for m in sorted(CATALOGUE, key=lambda m: m.name):
+        o = check_mutation(m)
+        link = ""
+        if o.run is not None and o.run.trace_doc is not None:
+            name = f"bugs/{m.name}.html"
+            pages[name] = render_html(parse_trace(json.dumps(o.run.trace_doc), f"{m.name}.itf.json")).encode()
+            link = f"[{m.name}.html]({name})"
+        rows.append([m.name, m.source, m.expected, _plain(o.caught_by), o.status, _plain(o.length), _plain(o.states),
+                     mutation_config(m.smallest), link])
+    return rows, pages
 
 
 def _opt(v: Any) -> str:
@@ -419,7 +426,7 @@ def liveness_section(configs: list[ModelConfig]) -> list[str] | None:
         for pid in report.skipped:
             column[pid] = "does not apply"
     columns = sorted(verdicts)
-    rows = [props[pid] + [verdicts[c].get(pid, "n/a") for c in columns] for pid in sorted(props)]
+    rows = [props[pid] + [verdicts[c].get(pid, "n/a") for c in columns] for pid in sorted(props, key=natural_key)]
     if not rows:
         return ["No liveness properties are declared.\n"]
     return [md_table(["id", "form", "statement", "citation", *columns], rows)]
@@ -434,8 +441,9 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
         "listed on each diagram page); "
         "the whole state graph, without symmetry reduction;",
         f"- property matrix: each mode, carriers 1-{s.max_carriers} (pooled), sessions 1-{s.max_sessions}, "
-        f"a budget of {s.budget:,} distinct states per configuration (with symmetry reduction); "
-        "a configuration over budget is reported as such and the larger ones of its row are skipped;",
+        "each explored completely (with symmetry reduction; the native engine, the model generated as C, where "
+        f"a C compiler is), so a verdict is final; a guard of {s.budget:,} distinct states per configuration stops "
+        "a run that would exceed it, reported as such, and the larger ones of its row are skipped;",
         "- model options: " + (", ".join(f"{k}={_opt(v)}" for k, v in s.options) or "the defaults of `pgcheck list`") + ".",
     ]
     runs: dict[str, CheckRun] = {}
@@ -444,6 +452,7 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
 
     # Diagrams.
     diagram_links: list[str] = []
+    diagram_rows: list[list[str | Link]] = []
     for prefix, mode, cfg, kinds in diagram_sets(s):
         run = runs[prefix + mode]
         for kind in kinds:
@@ -476,6 +485,8 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
                 f"| {describe_config(cfg)}{' (lifecycle options)' if prefix else ''} | {kind} "
                 f"| [{stem}.md]({base}.md) | [svg]({base}.svg) |"
             )
+            diagram_rows.append([describe_config(cfg) + (" (lifecycle options)" if prefix else ""), kind,
+                                 Link(f"{stem}.md", f"{base}.md"), Link("svg", f"{base}.svg")])
 
     # Action coverage.
     cov: list[str] = ["# Action coverage", "", "Per action of each diagram configuration: how many bindings it has, "
@@ -503,8 +514,8 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
     props += ["Every invariant and witness of the model, with its statement, citation "
               "(`scheduler-digest.md`) and verdict in each configuration of the matrix.", ""]
     props.append(md_table(["id", "kind", "statement", "citation"],
-                          sorted([p.id, p.kind, p.statement, p.cite]
-                                 for p, _ in ref_model.invariants + ref_model.witnesses)))
+                          natural_rows([p.id, p.kind, p.statement, p.cite]
+                                       for p, _ in ref_model.invariants + ref_model.witnesses)))
     live = liveness_section([diagram_config(m, s) for m in MODES])
     props += ["## Liveness properties", ""]
     if live is None:
@@ -516,7 +527,7 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
     for title, attr in (("Invariants", "invariants"), ("Witnesses", "witnesses")):
         for mode in MODES:
             cols = [r for r in checked if r.cfg.mode == mode]
-            ids = sorted({pid for r in cols for pid in getattr(r, attr)})
+            ids = sorted({pid for r in cols for pid in getattr(r, attr)}, key=natural_key)
             props += [f"## {title}, {mode}", ""]
             rows = [[pid] + [getattr(r, attr).get(pid, "n/a") for r in cols] for pid in ids]
             props.append(md_table(["id"] + [_short(r.cfg) for r in cols], rows) if rows else "none declared\n")
@@ -524,7 +535,7 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
     files["properties.md"] = "\n".join(props).encode()
 
     sizes = ["# State-space sizes", "",
-             f"Budget: {s.budget:,} distinct states per configuration (symmetry reduction on).", ""]
+             f"Each configuration explored completely (symmetry reduction on); guard: {s.budget:,} distinct states.", ""]
     sizes.append(md_table(["configuration", "distinct", "generated", "depth", "verdict"],
                           [[describe_config(r.cfg), "" if r.distinct is None else f"{r.distinct:,}",
                             f"{r.generated:,}" if r.distinct is not None else "", r.depth if r.distinct is not None else "",
@@ -536,22 +547,24 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
                             runs[prefix + m].result.depth] for prefix, m, cfg, _ in diagram_sets(s)]))
     files["sizes.md"] = "\n".join(sizes).encode()
 
-    bugs = seeded_bug_rows()
-    bug_md = ["# Seeded bugs", ""]
-    if bugs is None:
-        bug_md.append("The seeded-bug catalogue is not available in this build.\n")
-    else:
-        bug_md += ["From `pgcheck mutants --json` (run times left out).", "", md_table(*bugs)]
+    bug_rows, bug_pages = seeded_bugs()
+    files.update(bug_pages)
+    bug_md = ["# Seeded bugs", "",
+              "Each bug of the catalogue (`model/mutations/`, `docs/bugs.md`) at its smallest configuration, as "
+              "`pgcheck mutants` runs it (run times left out), with a `pgcheck view` page of the counterexample "
+              "it produces: why the property broke, the lanes, every state.", "",
+              md_table(BUG_COLUMNS, bug_rows)]
     files["seeded-bugs.md"] = "\n".join(bug_md).encode()
 
     # One example trace of each witness, from the first configuration reaching it.
     witness_links: list[str] = []
+    witness_rows: list[list[str | Link]] = []
     seen: set[str] = set()
     declared: set[str] = set()
     for cfg in witness_configs(s):
         run = run_check(load(cfg), engine="python", default_trace_dir=None)
         explorer = graph_of(run)
-        for p, _ in sorted(run.model.witnesses, key=lambda w: w[0].id):
+        for p, _ in sorted(run.model.witnesses, key=lambda w: natural_key(w[0].id)):
             declared.add(p.id)
             if p.id in seen or p.id not in run.result.witness_states:
                 continue
@@ -562,6 +575,7 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
             html = render_html(parse_trace(json.dumps(doc), name))
             files[name] = html.encode()
             witness_links.append(f"| [{p.id}]({name}) | {describe_config(cfg)} | {len(steps) - 1} | {p.statement} |")
+            witness_rows.append([Link(p.id, name), describe_config(cfg), str(len(steps) - 1), p.statement])
     missing = sorted(declared - seen)
 
     index = [
@@ -579,7 +593,8 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
         "- [Property catalogue](properties.md): invariants, liveness properties and witnesses, with verdicts per configuration",
         "- [Action coverage](coverage.md)",
         "- [State-space sizes](sizes.md)",
-        "- [Seeded bugs](seeded-bugs.md)",
+        "- [Seeded bugs](seeded-bugs.md), each with its counterexample page (`bugs/`)",
+        "- [index.html](index.html): this index as one page to open in a browser",
         "",
         "## State-machine diagrams",
         "",
@@ -599,6 +614,32 @@ def build_bundle(s: Settings) -> dict[str, bytes]:
         "",
         f"Declared but not reached in these configurations: {', '.join(missing) if missing else 'none'}.",
         "",
+        "## Seeded bugs",
+        "",
+        "Each bug of the catalogue at its smallest configuration, with the `pgcheck view` page of its counterexample.",
+        "",
+        "| bug | expected | status | steps |",
+        "|---|---|---|---|",
+        *(f"| {f'[{r[0]}](bugs/{r[0]}.html)' if r[-1] else r[0]} | {r[2]} | {r[4]} | {r[5]} |" for r in bug_rows),
+        "",
     ]
     files["README.md"] = "\n".join(index).encode()
+    bug_table: list[list[str | Link]] = [
+        [Link(r[0], f"bugs/{r[0]}.html") if r[-1] else r[0], r[1], r[2], r[4], r[5], r[7]] for r in bug_rows
+    ]
+    files["index.html"] = index_html(
+        "Design-review bundle",
+        [f"pgcheck {__version__}, model {ref_model.name}. Generated by pgcheck report --out docs/review; "
+         "pgcheck report --check docs/review fails when it is out of date.", *(ln.lstrip("- ") for ln in setting_lines)],
+        [Link("Property catalogue: invariants, liveness properties, witnesses, verdicts per configuration",
+              "properties.md"),
+         Link("Action coverage", "coverage.md"), Link("State-space sizes", "sizes.md"),
+         Link("Seeded bugs (table)", "seeded-bugs.md"), Link("README.md (this index as Markdown)", "README.md")],
+        [Table("Seeded bugs", "Each caught at its smallest configuration; the page shows the counterexample and why "
+               "the property broke.", ["bug", "source", "expected", "status", "steps", "configuration"], bug_table),
+         Table("Witness traces", "A shortest run to each witness.", ["witness", "configuration", "steps", "statement"],
+               witness_rows),
+         Table("State-machine diagrams", "Projected from the whole explored graph.",
+               ["configuration", "entity", "diagram (Mermaid)", "picture"], diagram_rows)],
+    ).encode()
     return dict(sorted(files.items()))

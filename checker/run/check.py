@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pgcheck.checker.errors import ModelError, UsageError
+from pgcheck.checker.errors import ModelError, UsageError, check_names
 from pgcheck.checker.explicit.explore import Bounds, Explorer, Progress, Result
 from pgcheck.checker.explicit.native import build, cgen
 from pgcheck.checker.explicit.native.explorer import Checkpointing, NativeExplorer, NativeModel
@@ -26,6 +26,9 @@ from pgcheck.checker.liveness.check import (
     select,
 )
 from pgcheck.checker.traces.itf import trace_to_itf, write_trace
+from pgcheck.checker.traces.why import culprit_instances, explanation_meta
+
+from pgcheck import __version__
 
 ENGINES = ("auto", "native", "python", "ray")
 INSTALL_RAY = "--engine=ray needs Ray: pip install 'pgcheck[distributed]'"
@@ -42,6 +45,7 @@ class CheckRun:
     unreached_witnesses: list[Property]
     liveness: LivenessReport | None = None  # when run with liveness=True and the search completed
     liveness_note: str = ""  # why symmetry was off, or why liveness was not checked
+    trace_doc: dict[str, Any] | None = None  # the counterexample as ITF (also when not written)
 
     @property
     def verdict(self) -> str:
@@ -60,12 +64,7 @@ def prepare(spec: Spec, invariants: list[str] | None = None) -> tuple[TracedMode
     t0 = time.monotonic()
     model = spec.trace()
     known = [p.id for p, _ in model.invariants]
-    if invariants:
-        unknown = [i for i in invariants if i not in known]
-        if unknown:
-            raise UsageError(
-                f"unknown invariant {', '.join(unknown)} for this configuration; known: {', '.join(known)}"
-            )
+    check_names("invariant", invariants or [], known, model.meta.get("invariants_not_applicable"))
     compiled = compile_model(model, invariants or None)
     return model, compiled, time.monotonic() - t0
 
@@ -88,12 +87,15 @@ def run_check(
     properties: list[str] | None = None,
     check_deadlock: bool = True,
     address: str | None = None,
+    on_event: Callable[[str], None] | None = None,
 ) -> CheckRun:
     """Explore `spec` and check its invariants; with `liveness` (or `properties`, ids of
     temporal properties) also its liveness properties over the explored graph.
 
     engine: "python" (the reference explorer), "native" (generated C), or "auto" (native
-    when a C compiler is there and no explored graph is needed, as liveness needs one)."""
+    when a C compiler is there and no explored graph is needed, as liveness needs one).
+    `on_event` hears, before the search, the configuration and engine (header lines) and the
+    C compile, so a long run says what it is doing from its first second."""
     model, compiled, compile_s = prepare(spec, invariants)
     liveness = liveness or bool(properties)
     skipped: dict[str, str] = dict(model.meta.get("liveness_skipped", {}))
@@ -110,11 +112,14 @@ def run_check(
         raise UsageError(f"--checkpoint and --resume need the native engine, not {chosen} (use --engine=native)")
     if address is not None and chosen != "ray":
         raise UsageError("--address needs --engine=ray")
+    if on_event is not None:
+        for line in header_lines(model, chosen, workers, symmetry):
+            on_event(line)
     if chosen == "ray":
         from pgcheck.checker.explicit.native.distributed import RayExplorer
 
         t0 = time.monotonic()
-        native = native_model(compiled, symmetry)
+        native = native_model(compiled, symmetry, on_event)
         compile_s += time.monotonic() - t0
         explorer = RayExplorer(
             compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, actors=workers, address=address,
@@ -122,7 +127,7 @@ def run_check(
         )
     elif chosen == "native":
         t0 = time.monotonic()
-        native = native_model(compiled, symmetry)
+        native = native_model(compiled, symmetry, on_event)
         compile_s += time.monotonic() - t0
         explorer = NativeExplorer(
             compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, workers=workers, native=native,
@@ -148,6 +153,7 @@ def run_check(
     elif liveness:
         note = "liveness not checked: the search stopped before the whole graph was explored"
     trace_path: Path | None = None
+    doc: dict[str, Any] = {}
     v = result.violation
     if v is not None:
         prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
@@ -156,8 +162,15 @@ def run_check(
             mutation=mutation, message=v.message, loop=v.loop_index,
         )
         doc["#meta"]["highlight"] = highlight(model, v.trace, prop)
+        if prop is not None:
+            last = len(v.trace) - 1
+            why = explanation_meta(model, prop.id, v.trace[-1].state, last)
+            if why is not None:
+                doc["#meta"]["explanation"] = why
+                doc["#meta"]["highlight"] = culprit_instances(model, why["reads"], prop.about) or doc["#meta"]["highlight"]
         if v.kind == "liveness" and report is not None:
             doc["#meta"].update(lasso_itf_meta(model, report, v.property_id))
+            doc["#meta"]["highlight"] = lasso_highlight(model, report, v.property_id)
         elif prop is None:
             doc["#meta"]["property"] = {"id": v.property_id, "kind": v.kind, "statement": describe_kind(v.kind), "citation": ""}
         if trace_out is not None:
@@ -167,7 +180,8 @@ def run_check(
     unreached: list[Property] = []
     if result.verdict == "ok" and invariants is None:
         unreached = [p for p, _ in model.witnesses if p.id not in result.witnesses_reached]
-    return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached, report, note)
+    doc_out = doc if v is not None else None
+    return CheckRun(model, compiled, explorer, result, trace_path, compile_s, unreached, report, note, doc_out)
 
 
 def choose_engine(engine: str, model: TracedModel, keep_graph: bool, workers: int) -> str:
@@ -212,11 +226,48 @@ def ray_available() -> bool:
     return importlib.util.find_spec("ray") is not None
 
 
-def native_model(compiled: CompiledModel, symmetry: bool) -> NativeModel:
+def native_model(
+    compiled: CompiledModel, symmetry: bool, on_event: Callable[[str], None] | None = None
+) -> NativeModel:
     try:
-        return NativeModel(compiled, symmetry)
+        return NativeModel(compiled, symmetry, on_event)
     except RuntimeError as e:  # the compiler failed on generated code: a bug here, said in one line
         raise ModelError(str(e)) from None
+
+
+def config_line(model: TracedModel) -> str:
+    p = model.params
+    if p.get("mode") == "pooled":
+        return f"mode pooled, {p['carriers']} carriers x {p['sessions']} sessions"
+    return f"mode {p.get('mode')}, {p['sessions']} sessions (each with its own carrier)"
+
+
+def options_line(model: TracedModel) -> str:
+    skip = {"mode", "carriers", "sessions"}
+    parts = []
+    for k, v in model.params.items():
+        if k in skip:
+            continue
+        parts.append(f"{k}={','.join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else v}")
+    return "options " + " ".join(parts)
+
+
+def engine_text(engine: str, workers: int) -> str:
+    """The engine as the summary names it."""
+    if engine == "native":
+        return f"native (generated C), {workers} worker{'s' if workers != 1 else ''}"
+    if engine == "ray":
+        return f"ray (the native engine's states partitioned across {workers} actor{'s' if workers != 1 else ''})"
+    return "python"
+
+
+def header_lines(model: TracedModel, engine: str, workers: int, symmetry: bool) -> list[str]:
+    """What a run is about to do: configuration, options, engine (printed before it starts)."""
+    return [
+        f"pgcheck {__version__} explore: {config_line(model)}",
+        options_line(model),
+        f"symmetry reduction: {'on' if symmetry else 'off'}; engine: breadth-first explicit state, {engine_text(engine, workers)}",
+    ]
 
 
 def describe_kind(kind: str) -> str:
@@ -238,3 +289,12 @@ def highlight(model: TracedModel, trace: list[Any], prop: Property | None) -> li
         if any(before[model.slot_of[(kind.name, i, f)]] != after[model.slot_of[(kind.name, i, f)]] for f in kind.fields):
             marked.append({"kind": kind.name, "index": i})
     return marked
+
+
+def lasso_highlight(model: TracedModel, report: LivenessReport, pid: str) -> list[dict[str, Any]]:
+    """The instance a violated liveness property is about: `L3[session=1]` -> session 1."""
+    out = next((o for o in report.outcomes if o.prop.id == pid), None)
+    if out is None or out.prop.each is None:
+        return []
+    ob = next((t for t in model.temporal if t.label == out.violated_instance), None)
+    return [] if ob is None or ob.index is None else [{"kind": out.prop.each, "index": ob.index}]

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pgcheck.checker.explicit.explore import Result
-from pgcheck.checker.lang.spec import TracedModel
+from pgcheck.checker.lang.spec import Binding
 from pgcheck.checker.liveness.check import LivenessReport, fairness_notes, instance_of, never_sentence
 from pgcheck.checker.memory import human_bytes
-from pgcheck.checker.run.check import CheckRun
+from pgcheck.checker.run.check import CheckRun, header_lines
+from pgcheck.checker.traces.itf_read import Trace, parse_trace
+from pgcheck.checker.traces.show import compact_lines, plain, why_lines
 
 from pgcheck import __version__
 
 State = tuple[Any, ...]
-
-
-def _config_line(model: TracedModel) -> str:
-    p = model.params
-    if p.get("mode") == "pooled":
-        return f"mode pooled, {p['carriers']} carriers x {p['sessions']} sessions"
-    return f"mode {p.get('mode')}, {p['sessions']} sessions (each with its own carrier)"
-
-
-def _options_line(model: TracedModel) -> str:
-    skip = {"mode", "carriers", "sessions"}
-    parts = []
-    for k, v in model.params.items():
-        if k in skip:
-            continue
-        parts.append(f"{k}={','.join(v) if isinstance(v, list) else str(v).lower() if isinstance(v, bool) else v}")
-    return "options " + " ".join(parts)
 
 
 def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
@@ -52,12 +38,6 @@ def property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
     return rows
 
 
-def _engine(r: Result) -> str:
-    if r.engine == "native":
-        return f"native (generated C), {r.workers} worker{'s' if r.workers != 1 else ''}"
-    return "python"
-
-
 def _per_state(r: Result) -> str:
     if r.bytes_per_state is None:
         return ""
@@ -69,9 +49,7 @@ def summary_lines(run: CheckRun) -> list[str]:
     model = run.model
     rate = r.distinct / r.elapsed if r.elapsed > 0 else 0.0
     out = [
-        f"pgcheck {__version__} explore: {_config_line(model)}",
-        _options_line(model),
-        f"symmetry reduction: {'on' if r.symmetry else 'off'}; engine: breadth-first explicit state, {_engine(r)}",
+        *header_lines(model, r.engine, r.workers, r.symmetry),
         f"distinct states:  {r.distinct:,}",
         f"generated states: {r.generated:,}",
         f"depth (diameter): {r.depth}",
@@ -87,7 +65,12 @@ def summary_lines(run: CheckRun) -> list[str]:
         out.append("witnesses:")
         for prop, _ in model.witnesses:
             depth = r.witnesses_reached.get(prop.id)
-            status = f"reached at depth {depth}" if depth is not None else "NOT REACHED"
+            if depth is not None:
+                status = f"reached at depth {depth}"
+            elif r.verdict == "ok":
+                status = "NOT REACHED"
+            else:  # the search stopped first (a violation or a bound): it may lie deeper
+                status = "not reached yet"
             out.append(f"  {prop.id:<24} {status:<20} {prop.statement}")
     if run.liveness is not None or run.liveness_note:
 
@@ -121,41 +104,31 @@ def summary_lines(run: CheckRun) -> list[str]:
     return out
 
 
-def changed_fields(model: TracedModel, before: State, after: State) -> list[str]:
-    out = []
-    for j, info in enumerate(model.slots):
-        if before[j] != after[j]:
-            ty = info.ty
-            out.append(f"{info.label}: {fmt(ty.to_itf(before[j]))} -> {fmt(ty.to_itf(after[j]))}")
-    return out
+def _trace(run: CheckRun) -> Trace:
+    """The counterexample as `show` reads it, so `explore` prints the same names (`none -> s0`)."""
+    assert run.trace_doc is not None
+    return parse_trace(json.dumps(run.trace_doc), str(run.trace_path or "counterexample"))
 
 
-def fmt(v: Any) -> str:
-    if isinstance(v, dict) and "#set" in v:
-        return "{" + ", ".join(str(x) for x in v["#set"]) + "}"
-    if isinstance(v, bool):
-        return str(v).lower()
-    if isinstance(v, list):
-        return "[" + ", ".join(str(x) for x in v) + "]"
-    return str(v)
+def _view_hint(run: CheckRun) -> list[str]:
+    if run.trace_path is None:
+        return []
+    return [f"the whole run, state by state: pgcheck view {run.trace_path} (a page) or pgcheck show {run.trace_path}"]
 
 
 def counterexample_lines(run: CheckRun) -> list[str]:
     v = run.result.violation
     assert v is not None
     if v.kind == "liveness":
-
         return lasso_lines(run)
-    model = run.model
-    out = ["", "counterexample (shortest):"]
-    for i, st in enumerate(v.trace):
-        if st.binding is None:
-            out.append("  step 0: initial state")
-            continue
-        out.append(f"  step {i}: {model.bindings[st.binding].label}")
-        for change in changed_fields(model, v.trace[i - 1].state, st.state):
-            out.append(f"      {change}")
-    return out
+    trace = _trace(run)
+    out = [""]
+    why = why_lines(trace)
+    if why:
+        out += [*plain(why).splitlines(), ""]
+    out += [f"counterexample (shortest, {len(trace.states) - 1} steps; unchanged fields left out):", "  state 0: initial state"]
+    out += plain(compact_lines(trace)).splitlines()
+    return out + _view_hint(run)
 
 
 def summary_dict(run: CheckRun) -> dict[str, Any]:
@@ -233,27 +206,25 @@ def lasso_lines(run: CheckRun) -> list[str]:
     lasso = out_.lasso
     model = run.model
     prop = ob.prop
-    out = ["", f"lasso for {ob.label} ({prop.form}): {prop.statement}  [{prop.cite}]"]
+    trace = _trace(run)
     loop = v.loop_index
-    for i, st in enumerate(v.trace):
-        mark = "  |" if i > loop else "   "
-        if st.binding is None:
-            out.append(f"{mark} step 0: initial state")
-        else:
-            out.append(f"{mark} step {i}: {model.bindings[st.binding].label}")
-            for change in changed_fields(model, v.trace[i - 1].state, st.state):
-                out.append(f"{mark}     {change}")
-        if i == loop and lasso.closing is not None:
-            out.append(f"  --- cycle: from the state after step {loop}, the marked steps repeat for ever ---")
+    out = ["", f"lasso for {ob.label} ({prop.form}): {prop.statement}  [{prop.cite}]", "  state 0: initial state"]
+    out += plain(compact_lines(trace)).splitlines()[:-1]
     if lasso.closing is None:
         out.append(f"  --- the behaviour stays in the state after step {loop} for ever (stuttering) ---")
     else:
-        out.append(f"  | step {len(v.trace)}: {model.bindings[lasso.closing].label}  (back to the state after step {loop})")
+        out.append(f"  --- cycle: from the state after step {loop}, steps {loop + 1}-{len(v.trace) - 1} repeat for ever ---")
+        out.append(f"  step {len(v.trace)}: {trace_label(trace, model.bindings[lasso.closing])}  (back to the state after step {loop})")
     out.append("fair under the declared fairness (pgcheck list); the property relies on: " + _relies(prop.relies, model.params))
     for note in fairness_notes(model, r.graph, lasso):
         out.append(f"  {note}")
     out.append("never: " + never_sentence(model, ob, lasso))
-    return out
+    return out + _view_hint(run)
+
+
+def trace_label(trace: Trace, binding: Binding) -> str:
+    params = trace.param_text(binding.params)
+    return f"{binding.action}({params})" if params else binding.action
 
 
 def _relies(relies: tuple[str, ...], params: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import UsageError, check_names
 from pgcheck.checker.lang.spec import Property, Spec, TracedModel
 from pgcheck.checker.lang.types import Fifo
 from pgcheck.checker.symbolic.induction import Candidate, ProveProgress, ProveResult, prove, trace_property
@@ -41,9 +41,7 @@ def fifo_encoding(model: TracedModel, choice: str) -> str:
 
 def candidates(model: TracedModel, mode: str, invariants: list[str] | None, with_lemmas: bool) -> list[Candidate]:
     known = [p.id for p, _ in model.invariants]
-    unknown = [i for i in invariants or [] if i not in known]
-    if unknown:
-        raise UsageError(f"unknown invariant {', '.join(unknown)} for this configuration; known: {', '.join(known)}")
+    check_names("invariant", invariants or [], known, model.meta.get("invariants_not_applicable"))
     out = [Candidate(p, e) for p, e in model.invariants if not invariants or p.id in invariants]
     if with_lemmas:
         for lm in lemmas_for(mode):

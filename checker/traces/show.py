@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from pgcheck.checker.traces.itf_read import Trace, format_meta, format_plain
+from pgcheck.checker.traces.explanation import node_label, read_explanation, read_lasso_notes, tree_lines
+from pgcheck.checker.traces.itf_read import Change, Trace, format_meta, format_plain
 from pgcheck.checker.traces.viewer import session_events
 from rich.console import Console
 from rich.text import Text
@@ -51,6 +52,37 @@ def header_lines(trace: Trace) -> list[Text]:
     if trace.loop is not None:
         summary += f"; lasso: after state {last} the run steps back to state {trace.loop} and repeats"
     lines.append(Text(summary))
+    return lines
+
+
+def why_lines(trace: Trace) -> list[Text]:
+    """Why the property broke (or the witness holds): its evaluation tree on that state; for a
+    lasso, what never happens and why the cycle is fair."""
+    lines: list[Text] = []
+    prop = trace.checked_property or {}
+    why = read_explanation(trace.meta, len(trace.states))
+    if why is not None:
+        verb = "holds" if trace.kind == "witness" else "is violated"
+        lines.append(Text(f"why: {prop.get('id', 'the property')} {verb} in state {why.state}", style="bold"))
+        for depth, node in tree_lines(why.tree):
+            line = Text(INDENT * (depth + 1))
+            if node.path:
+                line.append(node.path, style="cyan")
+                line.append(" = ")
+                line.append(node.value, style="bold")
+            else:
+                line.append(node_label(node), style="bold red" if node.value == "false" else "")
+            lines.append(line)
+        if why.cut:
+            lines.append(Text(f"{INDENT}({why.cut} more sub-expressions not shown)", style="dim"))
+    notes = read_lasso_notes(trace.meta)
+    if notes is not None:
+        title = Text("never: ", style="bold")
+        title.append(notes.never, style="bold red")
+        lines.append(title)
+        if notes.fair_under:
+            lines.append(Text("fair: the cycle is fair under the declared fairness", style="bold"))
+            lines += [Text(INDENT + note) for note in notes.fair_under]
     return lines
 
 
@@ -95,9 +127,63 @@ def step_lines(trace: Trace, index: int, full: bool) -> list[Text]:
     return lines
 
 
+def _grouped(changes: list[Change]) -> list[Text]:
+    """Changes one line per entity instance: `carrier[0]: loc loop -> step, cur none -> s0`."""
+    by: dict[str, list[Change]] = {}
+    for change in changes:
+        owner, _, name = change.path.rpartition(".")
+        by.setdefault(owner, []).append(Change(name, change.before, change.after))
+    lines = []
+    for owner, items in by.items():
+        line = Text(INDENT * 2)
+        line.append(owner, style="cyan")
+        line.append(":")
+        for k, c in enumerate(items):
+            line.append(" " if k == 0 else ", ")
+            line.append(f"{c.path} {c.before} -> ")
+            line.append(c.after, style="bold green")
+        lines.append(line)
+    return lines
+
+
+def compact_lines(trace: Trace) -> list[Text]:
+    """The steps as `explore` prints them: changes grouped per entity, runs of steps that change
+    nothing collapsed into one line."""
+    lines: list[Text] = []
+    index = 1
+    last = len(trace.states) - 1
+    while index <= last:
+        if not trace.changes(index) and trace.loop != index:
+            end = index
+            while end + 1 <= last and not trace.changes(end + 1) and trace.loop != end + 1:
+                end += 1
+            span = f"step {index}" if end == index else f"steps {index}-{end}"
+            labels = ", ".join(trace.step_label(k) for k in range(index, end + 1))
+            lines.append(Text(f"{INDENT}{span}: {labels}  (no field changed)", style="dim"))
+            index = end + 1
+            continue
+        title = Text(f"{INDENT}step {index}: ", style="bold")
+        title.append(trace.step_label(index), style="bold magenta")
+        if trace.loop == index:
+            title.append("   <- loop starts here", style="bold blue")
+        lines.append(title)
+        lines += _grouped(trace.changes(index))
+        for event in session_events(trace, index):
+            if event.kind == "migrated":
+                lines.append(Text(f"{INDENT * 2}=> {event.entity}: {event.text}", style="bold red"))
+        index += 1
+    if trace.loop is not None:
+        lines.append(Text(f"{INDENT}loop: state {last} steps back to state {trace.loop}", style="bold blue"))
+    return lines
+
+
 def render(trace: Trace, full: bool = False) -> list[Text]:
     """Every line `pgcheck show` prints, in order."""
     lines = header_lines(trace)
+    why = why_lines(trace)
+    if why:
+        lines.append(Text(""))
+        lines += why
     lines.append(Text(""))
     title = Text("state 0: initial state", style="bold")
     if trace.loop == 0:

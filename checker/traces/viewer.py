@@ -21,12 +21,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pgcheck.checker.traces.explanation import read_explanation, read_lasso_notes, tree_lines
 from pgcheck.checker.traces.itf_read import NO_REF, Trace, format_meta, format_plain
 from pgcheck.checker.traces.viewer_page import DATA_TOKEN, PAGE
 
 CARRIER, SESSION, SCHED = "carrier", "session", "sched"
 QUEUE_FIELDS = ("newconn", "parked", "runnable")
 CLIENT_PREFIX = "cl_"
+# The client's side of the connection: its protocol state (`cl`) and the unread bytes of the
+# current message on the backend's socket (`inbuf`), then every `cl_` field.
+CLIENT_STATE, CLIENT_INPUT = "cl", "inbuf"
+CLIENT_WORDS = {"byte": "sent type byte", "sent": "sent message", "result": "got result"}
+INPUT_WORDS = {"empty": "socket empty", "byte": "socket: type byte", "whole": "socket: whole message",
+               "body": "socket: body"}
 
 
 @dataclass
@@ -138,7 +145,11 @@ def _carrier_cell(trace: Trace, index: int, i: int) -> Cell:
     text = loc_text
     if "cur" in rec:
         text = trace.ref_label(SESSION, cur) if cur is not None else "idle"
-    cell = Cell(text, loc_text if "cur" in rec else "", "loc-" + css_token(loc_text) if loc_text else "")
+    sub = loc_text if "cur" in rec else ""
+    batch = rec.get("batch")
+    if isinstance(batch, list) and batch:  # the sessions this poller holds, in the order taken
+        sub += " " + trace.format_value(CARRIER, "batch", batch)
+    cell = Cell(text, sub, "loc-" + css_token(loc_text) if loc_text else "")
     if cur is not None:
         cell.c += " busy"
     if index > 0:
@@ -184,12 +195,38 @@ def _queue_cell(trace: Trace, index: int, queue: str) -> Cell:
     return Cell(text.strip("[]") or "·", "", "queue empty" if empty else "queue", chg=changed)
 
 
+def _client_part(trace: Trace, rec: Mapping[str, Any], name: str) -> str:
+    value = trace.format_value(SESSION, name, rec.get(name))
+    if name == CLIENT_STATE:
+        return CLIENT_WORDS.get(value, value)
+    if name == CLIENT_INPUT:
+        return INPUT_WORDS.get(value, f"socket: {value}")
+    return f"{name.removeprefix(CLIENT_PREFIX)} {value}"
+
+
 def _client_cell(trace: Trace, index: int, i: int, fields: list[str]) -> Cell:
+    """What the client did (`cl`: sent a type byte, a whole message, got a result), the input
+    waiting on the backend's socket (`inbuf`), then the other client fields."""
     rec = _record(trace, index, SESSION, i)
     prev = _record(trace, index - 1, SESSION, i) if index > 0 else rec
-    parts = [f"{f[len(CLIENT_PREFIX):]} {trace.format_value(SESSION, f, rec.get(f))}" for f in fields]
-    changed = [f[len(CLIENT_PREFIX):] for f in fields if prev.get(f) != rec.get(f)]
-    return Cell(parts[0] if parts else "", " · ".join(parts[1:]), "client", changed, bool(changed))
+    parts = [_client_part(trace, rec, f) for f in fields]
+    changed = [f.removeprefix(CLIENT_PREFIX) for f in fields if prev.get(f) != rec.get(f)]
+    style = "client"
+    if rec.get(CLIENT_STATE) == "byte" or rec.get(CLIENT_INPUT) not in (None, "empty"):
+        style += " pending"  # a half-sent message or input waiting: what S9 and L1 speak of
+    return Cell(parts[0] if parts else "", " · ".join(parts[1:]), style, changed, bool(changed))
+
+
+def _client_fields(trace: Trace) -> list[str]:
+    names = _field_names(trace, SESSION)
+    return [f for f in (CLIENT_STATE, CLIENT_INPUT) if f in names] + [f for f in names if f.startswith(CLIENT_PREFIX)]
+
+
+def _reads_cell(trace: Trace, index: int, path: str) -> Cell:
+    """One field the property's deciding part reads, at one state."""
+    value = trace.flat(index).get(path, "")
+    changed = index > 0 and trace.flat(index - 1).get(path, "") != value
+    return Cell(value, "", "reads", chg=changed)
 
 
 def _generic_cell(trace: Trace, index: int, kind: str, i: int | None) -> Cell:
@@ -211,10 +248,15 @@ def _field_names(trace: Trace, kind: str) -> list[str]:
 
 
 def build_lanes(trace: Trace, events: list[list[Event]]) -> list[Lane]:
-    """Carriers, sessions, scheduler queues, clients, then any other entity kind."""
+    """The fields the violated property reads, carriers, sessions, scheduler queues, clients,
+    then any other entity kind."""
     hl = {trace.instance_name(k, i) for k, i in trace.highlight}
     states = range(len(trace.states))
     lanes: list[Lane] = []
+    why = read_explanation(trace.meta, len(trace.states))
+    for path in why.reads if why else []:
+        owner = path.rpartition(".")[0]
+        lanes.append(Lane("reads", path, owner, owner in hl, [_reads_cell(trace, s, path) for s in states]))
     for i in range(_count(trace, CARRIER)):
         name = trace.instance_name(CARRIER, i)
         cells = [_carrier_cell(trace, s, i) for s in states]
@@ -230,7 +272,7 @@ def build_lanes(trace: Trace, events: list[list[Event]]) -> list[Lane]:
         for queue in queues:
             cells = [_queue_cell(trace, s, queue) for s in states]
             lanes.append(Lane("queue", f"{SCHED}.{queue}", SCHED, SCHED in hl, cells))
-    client_fields = [f for f in _field_names(trace, SESSION) if f.startswith(CLIENT_PREFIX)]
+    client_fields = _client_fields(trace)
     if client_fields:
         for i in range(_count(trace, SESSION)):
             name = trace.instance_name(SESSION, i)
@@ -305,7 +347,19 @@ def page_model(trace: Trace) -> dict[str, Any]:
             "events": [asdict(e) for e in events[s]],
             "involved": _involved(trace, s),
         })
+    why = read_explanation(trace.meta, len(trace.states))
+    notes = read_lasso_notes(trace.meta)
     return {
+        "why": None if why is None else {
+            "state": why.state,
+            "rows": [[depth, n.text, n.value, n.path, n.shown, n.total] for depth, n in tree_lines(why.tree)],
+            "reads": why.reads,
+            "property_reads": why.property_reads,
+            "cut": why.cut,
+        },
+        "lasso": None if notes is None else {
+            "never": notes.never, "fair_under": notes.fair_under, "instance": notes.instance,
+        },
         "file": Path(trace.name).name,
         "kind": trace.kind,
         "property": None if prop is None else {

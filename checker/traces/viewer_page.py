@@ -142,7 +142,7 @@ button { font: inherit; }
 #detail { display: grid; grid-template-columns: minmax(260px, 340px) 1fr; gap: 0; margin: 12px 16px 24px; }
 #detail > .panel { margin: 0; }
 #steps-panel { margin-right: 12px !important; display: flex; flex-direction: column; max-height: 70vh; }
-#steps { list-style: none; margin: 0; padding: 4px 0; overflow: auto; flex: 1; }
+#steps { list-style: none; margin: 0; padding: 4px 0; overflow: auto; flex: 1; position: relative; }
 #steps li.step { display: grid; grid-template-columns: 38px 1fr auto; gap: 6px; padding: 4px 10px;
   cursor: pointer; border-left: 3px solid transparent; align-items: baseline; }
 #steps li.step:hover { background: var(--bg); }
@@ -181,6 +181,24 @@ table.kind tr.inv td.inst { background: #ddf4ff; }
 table.kind td.chg { background: var(--chg); font-weight: 600; }
 table.kind td.chg .was { display: block; font-weight: 400; font-size: 10px; color: var(--muted);
   text-decoration: line-through; }
+/* why it broke */
+#why-panel[hidden] { display: none; }
+#why { padding: 8px 14px 10px; }
+#why .title { font-weight: 600; margin-bottom: 6px; }
+#why .row { white-space: pre-wrap; overflow-wrap: anywhere; padding: 1px 0; }
+#why .row.false .v { color: var(--bad); font-weight: 700; }
+#why .row.true .v { color: #1a7f37; font-weight: 700; }
+#why .row.field .x { color: var(--accent); font-weight: 600; }
+#why .row.field { cursor: pointer; }
+#why .terms { color: var(--muted); font-size: 11px; }
+#why .never { color: var(--bad); font-weight: 600; margin: 2px 0 6px; }
+#why ul { margin: 2px 0 0; padding-left: 20px; }
+.reads .t { font-family: ui-monospace, SFMono-Regular, "DejaVu Sans Mono", Menlo, Consolas, monospace; }
+.lbl.reads-lbl { color: var(--bad); font-family: ui-monospace, SFMono-Regular, "DejaVu Sans Mono", Menlo, Consolas, monospace;
+  font-size: 11px; }
+table.kind td.reads { outline: 1px dashed var(--accent); outline-offset: -2px; }
+table.kind td.culprit { outline: 2px solid var(--bad); outline-offset: -2px; color: var(--bad); font-weight: 700; }
+.client.pending { background: #fff8c5; border-color: #d4a72c !important; }
 footer { color: var(--muted); font-size: 12px; padding: 0 18px 18px; }
 kbd { border: 1px solid var(--line); border-bottom-width: 2px; border-radius: 4px; padding: 0 4px;
   background: #fff; font-size: 11px; }
@@ -260,7 +278,60 @@ JS = r"""
     var jump = add(chips, el("button", "jump", M.loop !== null ? "Go to the loop (state " + M.loop + ")"
                                                     : "Go to the last state (" + LAST + ")"));
     jump.id = "jump";
-    jump.addEventListener("click", function () { select(M.loop !== null ? M.loop : LAST); });
+    jump.addEventListener("click", function () {
+      select(M.loop !== null ? M.loop : LAST);
+      if (M.loop !== null) { showFromColumn(M.loop); }
+    });
+  }
+
+  /* ---------- why it broke ---------- */
+  var reads = {}, culprits = {};
+  if (M.why) {
+    M.why.property_reads.forEach(function (p) { reads[p] = true; });
+    M.why.reads.forEach(function (p) { culprits[p] = true; });
+  }
+  function buildWhy() {
+    if (!M.why && !M.lasso) { return; }
+    var panel = document.getElementById("why-panel");
+    panel.hidden = false;
+    var box = document.getElementById("why");
+    if (M.lasso) {
+      add(box, el("div", "title", "never" + (M.lasso.instance ? " (" + M.lasso.instance + ")" : "") + ":"));
+      add(box, el("div", "never", M.lasso.never));
+      if (M.lasso.fair_under.length) {
+        add(box, el("div", "title", "the cycle is fair under the declared fairness:"));
+        var ul = add(box, el("ul"));
+        M.lasso.fair_under.forEach(function (n) { add(ul, el("li", null, n)); });
+      }
+    }
+    if (M.why) {
+      var verb = M.kind === "witness" ? " holds" : " is violated";
+      var t = add(box, el("div", "title", (M.property ? M.property.id : "the property") + verb +
+        " in state " + M.why.state + ": the property evaluated there, down to the terms that decide it"));
+      t.id = "why-title";
+      M.why.rows.forEach(function (r) {
+        var depth = r[0], text = r[1], value = r[2], path = r[3];
+        var row = add(box, el("div", "row " + (path ? "field" : value === "false" ? "false" :
+                                                 value === "true" ? "true" : "")));
+        row.style.paddingLeft = (depth * 18) + "px";
+        if (path) {
+          add(row, el("span", "x", path));
+          add(row, document.createTextNode(" = "));
+          add(row, el("span", "v", value));
+          row.dataset.path = path;
+          row.title = "a field the property reads; click to show the violating state";
+          row.addEventListener("click", function () { select(M.why.state); });
+        } else {
+          add(row, el("span", "x", text));
+          add(row, document.createTextNode("  →  "));
+          add(row, el("span", "v", value));
+          if (r[5] !== null && r[4] !== r[5]) {
+            add(row, el("span", "terms", "   (" + r[4] + " of " + r[5] + " terms shown: the ones that decide it)"));
+          }
+        }
+      });
+      if (M.why.cut) { add(box, el("div", "terms", "(" + M.why.cut + " more sub-expressions not shown)")); }
+    }
   }
 
   /* ---------- legend ---------- */
@@ -327,7 +398,8 @@ JS = r"""
       row = 3;
     }
     var groupNames = { carrier: "Carriers (threads)", session: "Sessions (logical backends)",
-                       queue: "Scheduler queues (head first)", client: "Clients", other: "Other entities" };
+                       queue: "Scheduler queues (head first)", client: "Clients (what each sent; its socket input)",
+                       reads: "Fields the property's failing terms read", other: "Other entities" };
     var lastGroup = null;
     M.lanes.forEach(function (lane) {
       if (lane.group !== lastGroup) {
@@ -336,7 +408,7 @@ JS = r"""
         add(grid, el("div", "groupfill")).style.gridRow = String(row++);
         lastGroup = lane.group;
       }
-      var lbl = add(grid, el("div", "lbl" + (lane.hl ? " hl" : "")));
+      var lbl = add(grid, el("div", "lbl" + (lane.hl ? " hl" : "") + (lane.group === "reads" ? " reads-lbl" : "")));
       lbl.style.gridRow = String(row); lbl.style.gridColumn = "1";
       lbl.dataset.entity = lane.entity;
       add(lbl, el("span", null, lane.label));
@@ -465,6 +537,8 @@ JS = r"""
           var v = state[n][f];
           var td = add(tr, el("td", null, v === undefined ? "" : v));
           td.dataset.path = path;
+          if (culprits[path]) { td.classList.add("culprit"); td.title = "the property's failing terms read this field"; }
+          else if (reads[path]) { td.classList.add("reads"); td.title = "the property reads this field"; }
           if (Object.prototype.hasOwnProperty.call(changed, path)) {
             td.classList.add("chg");
             add(td, el("span", "was", changed[path]));
@@ -499,7 +573,11 @@ JS = r"""
     });
     document.body.dataset.step = String(s);
     buildState(s);
-    stepItems[s].scrollIntoView({ block: "nearest" });
+    // Scroll the step list only (scrollIntoView would scroll the page, or a page framing it).
+    var list = document.getElementById("steps"), item = stepItems[s];
+    if (item.offsetTop < list.scrollTop || item.offsetTop + item.offsetHeight > list.scrollTop + list.clientHeight) {
+      list.scrollTop = Math.max(0, item.offsetTop - list.clientHeight / 2);
+    }
     // Keep the selected column visible; when it leaves the view, bring it to the middle.
     var head = colHeads[s];
     var labelW = colHeads[0].offsetLeft;
@@ -510,6 +588,12 @@ JS = r"""
     }
     try { history.replaceState(null, "", "#step=" + s); } catch (e) { /* file:// may refuse */ }
   }
+  // Scroll the lanes so that column `s` is the first one after the labels (the loop's start,
+  // with as much of the cycle as fits to its right).
+  function showFromColumn(s) {
+    var labelW = colHeads[0].offsetLeft;
+    scroller.scrollLeft = Math.max(0, colHeads[s].offsetLeft - labelW);
+  }
   function onKey(ev) {
     if (ev.altKey || ev.ctrlKey || ev.metaKey) { return; }
     var next = { ArrowRight: 1, j: 1, ArrowLeft: -1, k: -1 }[ev.key];
@@ -519,6 +603,7 @@ JS = r"""
   }
 
   buildBanner();
+  buildWhy();
   buildLegend();
   buildLanes();
   buildSteps();
@@ -551,6 +636,10 @@ PAGE = (
 </head>
 <body>
 <header id="banner"></header>
+<section class="panel" id="why-panel" hidden>
+  <div class="panel-head"><h2>Why</h2></div>
+  <div id="why" class="mono"></div>
+</section>
 <section class="panel" id="lanes-panel">
   <div class="panel-head"><h2>Timeline</h2><div id="legend"></div></div>
   <div id="lanes-scroll"><div id="lanes"></div></div>

@@ -10,7 +10,7 @@ docs/bugs.md is generated from these declarations (`pgcheck mutants --doc docs/b
 
 from __future__ import annotations
 
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import UsageError, did_you_mean
 from pgcheck.model.mutations import attach, lifecycle, scheduler, session
 from pgcheck.model.mutations.base import BASE_OPTIONS, Mutation, config, describe_config
 
@@ -49,7 +49,8 @@ NOT_IN_CATALOGUE: dict[str, str] = {
 def get(name: str) -> Mutation:
     """The mutation called `name`; a UsageError listing the known names otherwise."""
     if name not in MUTATION_BY_NAME:
-        raise UsageError(f"unknown mutation {name!r}; known mutations: {', '.join(sorted(MUTATION_BY_NAME))}")
+        hint = did_you_mean(name, MUTATION_BY_NAME) or ";"
+        raise UsageError(f"unknown mutation {name!r}{hint} known mutations: {', '.join(sorted(MUTATION_BY_NAME))}")
     return MUTATION_BY_NAME[name]
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pgcheck.checker.errors import UsageError
+from pgcheck.checker.errors import check_names
 from pgcheck.checker.symbolic.smt import z3mod
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.vocabulary import MODES
@@ -61,9 +61,7 @@ def command(
     t0 = time.monotonic()
     model = spec.trace()
     known = [p.id for p, _ in model.invariants]
-    bad = [i for i in invariants if i not in known]
-    if bad:
-        raise UsageError(f"unknown invariant {', '.join(bad)} for this configuration; known: {', '.join(known)}")
+    check_names("invariant", invariants, known, model.meta.get("invariants_not_applicable"))
 
     def progress(p: BmcProgress) -> None:
         if not quiet:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +15,7 @@ from click.core import ParameterSource
 
 from pgcheck.checker.errors import UsageError
 from pgcheck.checker.explicit.coverage import coverage, coverage_lines, dead_line
-from pgcheck.checker.explicit.explore import Bounds, Progress
+from pgcheck.checker.explicit.explore import Bounds, Progress, StopRequested
 from pgcheck.checker.explicit.native.explorer import Checkpointing
 from pgcheck.checker.explicit.native.resume import load_run, save_run
 from pgcheck.checker.memory import human_bytes
@@ -26,14 +29,43 @@ from pgcheck.model.vocabulary import MODES
 
 
 class ProgressPrinter:
-    """Progress on stderr: overwritten in place on a terminal, a line every few seconds in logs."""
+    """Progress on stderr: overwritten in place on a terminal, a line every few seconds in logs.
+
+    It also carries Ctrl-C to the search: the first interrupt asks the engine to stop at its
+    next progress report (the run ends INCOMPLETE with its summary), a second one stops at once.
+    """
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
         self.tty = sys.stderr.isatty()
         self.last_line = 0.0
+        self.interrupted = False
+
+    def on_interrupt(self, signum: int, frame: object) -> None:
+        if self.interrupted:
+            raise KeyboardInterrupt
+        self.interrupted = True
+        self.event("interrupted: stopping the search at its next progress report (Ctrl-C again to quit at once)")
+
+    def event(self, text: str) -> None:
+        """A line of its own (the header, the C compile, a checkpoint save)."""
+        if not self.enabled:
+            return
+        sys.stderr.write(("\r\x1b[2K" if self.tty else "") + text + "\n")
+        sys.stderr.flush()
+
+    def checkpoint_saved(self, directory: Path) -> Callable[[int, int, int], None]:
+        def announce(saves: int, distinct: int, depth: int) -> None:
+            self.last_save = (saves, distinct, depth)
+            self.event(f"checkpoint {saves} saved in {directory} ({distinct:,} distinct states so far, depth {depth})")
+
+        return announce
+
+    last_save: tuple[int, int, int] | None = None
 
     def __call__(self, p: Progress) -> None:
+        if self.interrupted:
+            raise StopRequested("interrupted (Ctrl-C)")
         if not self.enabled:
             return
         if not self.tty and p.elapsed - self.last_line < 10:
@@ -54,6 +86,32 @@ class ProgressPrinter:
         if self.enabled and self.tty:
             sys.stderr.write("\r\x1b[2K")
             sys.stderr.flush()
+
+
+@contextmanager
+def interrupts_to(printer: ProgressPrinter) -> Iterator[None]:
+    """Route SIGINT to `printer` while the search runs (a plain Ctrl-C would end in a traceback)."""
+    try:
+        previous = signal.signal(signal.SIGINT, printer.on_interrupt)
+    except ValueError:  # not the main thread (e.g. inside a test runner's worker): leave it
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def resume_hint(directory: str | None, printer: ProgressPrinter) -> str:
+    """After an interrupted or bounded run with --checkpoint: what is saved and how to go on."""
+    if directory is None:
+        return ""
+    if printer.last_save is None:
+        return (f"no checkpoint was saved yet in {directory} (one is saved at the end of a BFS level "
+                "every --checkpoint-every seconds); rerun to start again")
+    saves, distinct, depth = printer.last_save
+    return (f"checkpoint {saves} in {directory} ({distinct:,} distinct states, depth {depth}); "
+            f"continue with: pgcheck explore --resume {directory}")
 
 
 # What a resumed run takes from the checkpoint directory instead of the command line.
@@ -151,7 +209,31 @@ def command(
         })
         checkpoint = Checkpointing(Path(checkpoint_dir), checkpoint_every)
     progress = ProgressPrinter(enabled=not quiet)
-    run = run_check(
+    saved_in = resume_dir or checkpoint_dir
+    if checkpoint is not None:
+        checkpoint.on_save = progress.checkpoint_saved(checkpoint.directory)
+    try:
+        with interrupts_to(progress):
+            run = _run(spec, progress, invariants, no_symmetry, max_states, max_depth, time_limit, witness,
+                       trace_out, liveness, properties, engine, workers, checkpoint, mutation, address)
+    except KeyboardInterrupt:
+        progress.done()
+        click.echo("result: INCOMPLETE: interrupted before the search finished; nothing to report")
+        hint = resume_hint(saved_in, progress)
+        if hint:
+            click.echo(hint)
+        sys.exit(3)
+    progress.done()
+    _report(run, progress, mutation, witness, trace_out, as_json, show_coverage, fail_on_dead_actions, saved_in)
+
+
+def _run(
+    spec: Any, progress: ProgressPrinter, invariants: tuple[str, ...], no_symmetry: bool, max_states: int | None,
+    max_depth: int | None, time_limit: float | None, witness: str | None, trace_out: str | None, liveness: bool,
+    properties: tuple[str, ...], engine: str, workers: int, checkpoint: Checkpointing | None, mutation: str | None,
+    address: str | None,
+) -> CheckRun:
+    return run_check(
         spec,
         invariants=list(invariants) or None,
         symmetry=not no_symmetry,
@@ -166,8 +248,14 @@ def command(
         checkpoint=checkpoint,
         mutation=mutation,
         address=address,
+        on_event=progress.event,
     )
-    progress.done()
+
+
+def _report(
+    run: CheckRun, progress: ProgressPrinter, mutation: str | None, witness: str | None, trace_out: str | None,
+    as_json: bool, show_coverage: bool, fail_on_dead_actions: bool, saved_in: str | None,
+) -> None:
     seeded = None if mutation is None else get_mutation(mutation)
     rows = coverage(run.model, run.result)
     extra: list[str] = [dead_line(rows)]
@@ -191,6 +279,8 @@ def command(
         if run.result.violation is not None:
             for line in counterexample_lines(run):
                 click.echo(line)
+        elif run.verdict == "incomplete" and resume_hint(saved_in, progress):
+            click.echo(resume_hint(saved_in, progress))
         elif seeded is not None and run.verdict == "ok":
             # Most seeded bugs need more than the defaults give (more active clients than
             # carriers, an interrupt budget, ...): say where this one shows.

@@ -53,9 +53,12 @@ def _line_progress(enabled: bool, t0: float) -> Any:
 @click.option("--all-sizes-lemmas", is_flag=True,
               help="with --parametric: give the all-sizes proof the lemmas too (slow: see docs/symbolic.md)")
 @click.option("--all-bindings", is_flag=True, help="check every action binding, not one per symmetry orbit")
-@click.option("--find-lemmas", is_flag=True, help="search lemmas at this size and write them (--lemmas-out)")
+@click.option("--find-lemmas", is_flag=True,
+              help="search lemmas at this size; print them, or write them with --lemmas-out FILE or --write")
 @click.option("--lemmas-out", type=click.Path(dir_okay=False), default=None,
-              help="where --find-lemmas writes the found lemmas [default: specs/lemmas_found.py of this checkout]")
+              help="where --find-lemmas writes the found lemmas")
+@click.option("--write", "write_lemmas", is_flag=True,
+              help="with --find-lemmas: replace specs/lemmas_found.py of this checkout (the lemmas prove uses)")
 @click.option("--query-limit", type=click.FloatRange(min=0, min_open=True), default=60.0, show_default=True,
               help="seconds for one question to Z3; past it the question is split, then the candidate is unknown")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
@@ -82,6 +85,7 @@ def command(
     all_bindings: bool,
     find_lemmas: bool,
     lemmas_out: str | None,
+    write_lemmas: bool,
     query_limit: float,
     time_limit: float | None,
     fifo_choice: str,
@@ -102,8 +106,16 @@ def command(
         raise UsageError("--no-all-sizes and --all-sizes-lemmas belong to --parametric; add --parametric")
     if markdown and not parametric:
         raise UsageError("--markdown writes the --parametric table; add --parametric")
+    if (lemmas_out or write_lemmas) and not find_lemmas:
+        raise UsageError("--lemmas-out and --write belong to --find-lemmas; add --find-lemmas")
+    if lemmas_out and write_lemmas:
+        raise UsageError("--write replaces specs/lemmas_found.py, --lemmas-out writes elsewhere; give one of them")
     t0 = time.monotonic()
     if find_lemmas:
+        if write_lemmas:
+            from pgcheck.specs import lemmas_found
+
+            lemmas_out = lemmas_found.__file__
         _find_lemmas(mode, carriers, sessions, opts, lemmas_out, time_limit, _progress(not quiet, t0))
         return
     if parametric:
@@ -185,15 +197,20 @@ def _find_lemmas(mode: str, carriers: int | None, sessions: int, opts: dict[str,
     if res.stopped:
         click.echo(f"lemma search stopped: {res.stopped}; nothing written")
         sys.exit(3)
-    if out is None:
-        from pgcheck.specs import lemmas_found
-
-        out = lemmas_found.__file__
     groups = group(res.kept)
     how = (f"Mined at ({cfg.carriers},{cfg.sessions}) {mode} with options {opts or 'default'}: {res.states} reachable "
            f"states, {res.mined} clauses true in all of them, {len(res.kept)} left by Houdini "
            f"({res.seconds:.0f} s). Regenerate: pgcheck prove --find-lemmas --carriers={cfg.carriers} "
-           f"--sessions={cfg.sessions}")
-    Path(out).write_text(render(groups, how))
-    click.echo(f"lemma search: {res.states} states, {res.mined} clauses mined, {len(res.kept)} inductive, "
-               f"{len(groups)} lemmas written to {out} in {res.seconds:.1f} s")
+           f"--sessions={cfg.sessions} --write")
+    summary = (f"lemma search: {res.states} states, {res.mined} clauses mined, {len(res.kept)} inductive, "
+               f"{len(groups)} lemmas")
+    if out is None:  # a tracked file is replaced only when asked (--write)
+        click.echo(render(groups, how), nl=False)
+        click.echo(f"{summary} in {res.seconds:.1f} s (printed; --write replaces specs/lemmas_found.py, "
+                   "--lemmas-out FILE writes them elsewhere)", err=True)
+        return
+    try:
+        Path(out).write_text(render(groups, how))
+    except OSError as e:
+        raise UsageError(f"cannot write the lemmas to {out}: {e.strerror}; choose another --lemmas-out") from None
+    click.echo(f"{summary} written to {out} in {res.seconds:.1f} s")

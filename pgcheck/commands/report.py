@@ -28,7 +28,7 @@ def stale_files(bundle: dict[str, bytes], folder: Path) -> list[str]:
 
 
 # Folders that hold only generated files: --out removes what a fresh bundle no longer has.
-GENERATED_FOLDERS = ("diagrams", "witnesses")
+GENERATED_FOLDERS = ("diagrams", "witnesses", "bugs")
 
 
 def write_bundle(bundle: dict[str, bytes], folder: Path) -> None:

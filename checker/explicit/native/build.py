@@ -11,8 +11,11 @@ import ctypes
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -46,26 +49,35 @@ def engine_source(model_part: str) -> str:
     return prelude + "\n" + model_part + "\n" + engine
 
 
-def build(source: str) -> Path:
-    """The path of a shared library built from `source`, compiling it if not cached."""
+def build(source: str, on_event: Callable[[str], None] | None = None) -> Path:
+    """The path of a shared library built from `source`, compiling it if not cached
+    (`on_event` hears when a compile starts and how long it took: it can take seconds)."""
     cc = compiler()
     key = hashlib.sha256("\0".join([cc, *CFLAGS, source]).encode()).hexdigest()[:24]
     lib = cache_dir() / f"engine-{key}.so"
     if lib.exists():
         return lib
+    if on_event is not None:
+        lines = source.count("\n")
+        on_event(f"compiling the native engine: {lines:,} lines of generated C with {Path(cc).name} -O2 (once per model and configuration; cached in {cache_dir()})")
+    t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pgcheck-cc-") as tmp:
         src = Path(tmp) / "engine.c"
         src.write_text(source)
         out = Path(tmp) / "engine.so"
         proc = subprocess.run([cc, *CFLAGS, "-o", str(out), str(src)], capture_output=True, text=True)
+        if proc.returncode == -signal.SIGINT:  # Ctrl-C reached the compiler too
+            raise KeyboardInterrupt
         if proc.returncode != 0:
             first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip()[:300])
             raise RuntimeError(f"the C compiler rejected the generated engine: {first}")
         partial = lib.with_suffix(f".{os.getpid()}.tmp")
         shutil.copyfile(out, partial)
         os.replace(partial, lib)
+    if on_event is not None:
+        on_event(f"compiled in {time.monotonic() - t0:.1f} s")
     return lib
 
 
-def load(source: str) -> ctypes.CDLL:
-    return ctypes.CDLL(str(build(source)))
+def load(source: str, on_event: Callable[[str], None] | None = None) -> ctypes.CDLL:
+    return ctypes.CDLL(str(build(source, on_event)))

@@ -23,7 +23,7 @@ from typing import Any
 
 import ray
 from pgcheck.checker.errors import UsageError
-from pgcheck.checker.explicit.explore import Bounds, Progress, Result, Violation
+from pgcheck.checker.explicit.explore import Bounds, Progress, Result, StopRequested, Violation
 from pgcheck.checker.explicit.native import build
 from pgcheck.checker.explicit.native.explorer import NativeExplorer, NativeModel
 from pgcheck.checker.lang.compile import CompiledModel
@@ -259,7 +259,12 @@ class RayExplorer(NativeExplorer):
             bad = next((r["bad"] for r in results if r["bad"] is not None), None)
             if self.on_progress is not None:
                 now = time.monotonic()
-                self.on_progress(Progress(distinct, generated, depth, level_size, now - start, peak_rss_bytes()))
+                try:
+                    self.on_progress(Progress(distinct, generated, depth, level_size, now - start, peak_rss_bytes()))
+                except StopRequested as e:
+                    if bad is None:
+                        verdict, stop_reason = "incomplete", str(e)
+                        break
         if bad is not None:
             fp, flag = bad
             trace = self._trace(shards, fp, depth)

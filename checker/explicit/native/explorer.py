@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pgcheck.checker.errors import ModelError, UsageError
-from pgcheck.checker.explicit.explore import Bounds, Progress, Result, Step, Violation
+from pgcheck.checker.explicit.explore import Bounds, Progress, Result, Step, StopRequested, Violation
 from pgcheck.checker.explicit.native import build, cgen
 from pgcheck.checker.explicit.symmetry import Canonicalizer
 from pgcheck.checker.lang.compile import CompiledModel
@@ -69,7 +69,9 @@ def _declare(lib: ctypes.CDLL) -> None:
 class NativeModel:
     """One model's generated library and its state conversions."""
 
-    def __init__(self, compiled: CompiledModel, symmetry: bool) -> None:
+    def __init__(
+        self, compiled: CompiledModel, symmetry: bool, on_event: Callable[[str], None] | None = None
+    ) -> None:
         model = compiled.model
         self.cm = compiled
         canon = Canonicalizer(model)
@@ -79,7 +81,7 @@ class NativeModel:
         source = build.engine_source(self.gen.source)
         # Names this exact search (model, configuration, invariants, symmetry) in checkpoints.
         self.key = int.from_bytes(hashlib.sha256(source.encode()).digest()[:8], "little")
-        self.lib = build.load(source)
+        self.lib = build.load(source, on_event)
         self.build_seconds = time.monotonic() - t0
         _declare(self.lib)
         self.nslots = len(model.slots)
@@ -114,6 +116,7 @@ class Checkpointing:
     directory: Path
     every: float = 60.0
     resume: bool = False
+    on_save: Callable[[int, int, int], None] | None = None  # (saves so far, distinct, depth): announce it
 
 
 class NativeExplorer:
@@ -158,14 +161,28 @@ class NativeExplorer:
         stop: list[str] = []
         failure: list[BaseException] = []
 
+        saves = [0]
+
+        def announce_saves(distinct: int, depth: int) -> None:
+            if ck is None or ck.on_save is None:
+                return
+            n = nm.lib.pg_checkpoint_saves()
+            if n > saves[0]:
+                saves[0] = n
+                ck.on_save(n, distinct, depth)
+
         def progress(distinct: int, generated: int, depth: int, queue: int) -> int:
             try:
+                announce_saves(distinct, depth)
                 now = time.monotonic()
                 if self.on_progress is not None:
                     self.on_progress(Progress(distinct, generated, depth, queue, now - start, peak_rss_bytes()))
                 if bounds.time_limit is not None and now - start > bounds.time_limit:
                     stop.append(f"--time-limit {bounds.time_limit:g}s reached")
                     return 1
+            except StopRequested as e:
+                stop.append(str(e))
+                return 1
             except KeyboardInterrupt:
                 stop.append("interrupted")
                 return 1
@@ -200,6 +217,7 @@ class NativeExplorer:
             int(ck is not None and ck.resume),
         )
         self.checkpoint_saves = nm.lib.pg_checkpoint_saves() if ck is not None else 0
+        announce_saves(res.distinct, res.depth)
         if failure:
             raise failure[0]
         if ck is not None and rc in (-2, -3):
