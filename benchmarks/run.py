@@ -6,9 +6,10 @@ One run on one machine: for configurations from pooled 2×3 up, each engine as a
 process (so peak memory is per run): the reference Python explorer, the native engine
 with 1 and 2 workers, with symmetry on and off; then Spin with partial-order reduction
 off and on on the exported Promela model (benchmarks/spin_side.py), and Rumur with symmetry
-reduction off and heuristic on the exported Murphi model (benchmarks/rumur_side.py). A run that does not finish within the
-budget is reported as such. Writes the tables between the markers in
-benchmarks/RESULTS.md (other sections of that file are left alone) and prints them.
+reduction off and heuristic on the exported Murphi model (benchmarks/rumur_side.py). A run
+that does not finish within the budget is reported as such. Prints the tables; with --write
+also replaces them between the markers in benchmarks/RESULTS.md (a --quick run has markers
+of its own; other sections of that file are left alone).
 Benchmarks are not tests: nothing here asserts a time.
 """
 
