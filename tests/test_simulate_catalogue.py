@@ -91,7 +91,8 @@ def test_the_same_walks_find_nothing_in_the_unmutated_model(mode: str) -> None:
 # Not found yet, with what was tried (docs/simulate.md, benchmarks/RESULTS.md).
 NOT_FOUND: dict[str, str] = {
     "skip-park-generation": "fine-grained poller only (poll_steps): 4 x 3,000 walks of seed 1 and 3,104 walks of a "
-    "3-mix swarm of seed 2 and 9,147 walks of a 6-mix swarm of seed 1 (Python stepper) found nothing; its Python model walks slowly and its native walker "
+    "3-mix swarm of seed 2 and 9,147 walks of a 6-mix swarm of seed 1 and 561,878 walks (900 s) of a swarm of the asked "
+    "configuration with seed 3 (Python stepper) found nothing; its Python model walks slowly and its native walker "
     "had not compiled after 25 minutes on the loaded test machine",
 }
 
