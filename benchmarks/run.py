@@ -5,9 +5,11 @@
 One run on one machine: for configurations from pooled 2×3 up, each engine as a separate
 process (so peak memory is per run): the reference Python explorer, the native engine
 with 1 and 2 workers, with symmetry on and off; then Spin with partial-order reduction
-off and on on the exported Promela model (benchmarks/spin_side.py). A run that does not finish within the
-budget is reported as such. Writes the tables between the markers in
-benchmarks/RESULTS.md (other sections of that file are left alone) and prints them.
+off and on on the exported Promela model (benchmarks/spin_side.py), and Rumur with symmetry
+reduction off and heuristic on the exported Murphi model (benchmarks/rumur_side.py). A run
+that does not finish within the budget is reported as such. Prints the tables; with --write
+also replaces them between the markers in benchmarks/RESULTS.md (a --quick run has markers
+of its own; other sections of that file are left alone).
 Benchmarks are not tests: nothing here asserts a time.
 """
 
@@ -27,6 +29,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 BEGIN, END = "<!-- benchmarks/run.py: begin -->", "<!-- benchmarks/run.py: end -->"
+QUICK_BEGIN, QUICK_END = "<!-- benchmarks/run.py --quick: begin -->", "<!-- benchmarks/run.py --quick: end -->"
 
 # (name, mode, carriers, sessions); default options.
 SHAPES: list[tuple[str, str, int | None, int]] = [
@@ -107,6 +110,42 @@ def spin_rows(names: list[str], budget: float) -> list[str]:
     return rows
 
 
+def rumur_rows(
+    names: list[str], budget: float, results: dict[tuple[str, bool, str], dict[str, Any]]
+) -> tuple[list[str], list[str]]:
+    """Rumur with symmetry reduction off and heuristic on the exported model (benchmarks/rumur_side.py),
+    and its ratios to pgcheck's native engine (1 worker, symmetry off) measured in this run."""
+    try:
+        rumur_side = importlib.import_module("rumur_side")
+    except ImportError as e:
+        return [f"Rumur not run: {e}"], []
+    rows: list[str] = []
+    ratios: list[str] = []
+    for name, mode, carriers, sessions in SHAPES:
+        if name not in names:
+            continue
+        by_sym: dict[str, dict[str, Any]] = {}
+        for symmetry in ("off", "heuristic"):
+            r: dict[str, Any] = rumur_side.rumur_run(mode, carriers, sessions, symmetry=symmetry, budget=budget)
+            by_sym[symmetry] = r
+            states = f"{r['states']:,}" if r.get("states") else "—"
+            rows.append(
+                f"| {name} | {r['engine']} | {r['verdict']} | {states} | {r.get('seconds')} | "
+                f"{r.get('states_per_second', 0):,} | {r.get('peak_rss_mib')} | {r.get('build_seconds')} |"
+            )
+            print(rows[-1], flush=True)
+        native = results.get((name, False, "native ×1")) or {}
+        off = by_sym["off"]
+        if native.get("verdict") == "ok" and off.get("verdict") == "ok":
+            same = "equal" if off["states"] == native.get("distinct_states") else f"DIFFERENT from pgcheck's {native.get('distinct_states'):,}"
+            ratios.append(
+                f"- {name}, symmetry off: Rumur explores {off['states']:,} states ({same}); pgcheck native ×1 is "
+                f"{off['seconds'] / max(native['seconds'], 1e-3):.2f}× as fast as Rumur (1 thread), Rumur's peak memory is "
+                f"{off['peak_rss_mib'] / max((native.get('peak_rss_bytes') or 1) / 2**20, 1):.2f}× pgcheck's"
+            )
+    return rows, ratios
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--budget", type=float, default=300.0, help="seconds per run before it counts as not finished")
@@ -114,6 +153,7 @@ def main() -> None:
     ap.add_argument("--write", action="store_true",
                     help="also replace this section of benchmarks/RESULTS.md (a tracked file; default: print only)")
     ap.add_argument("--spin-configs", type=int, default=4, help="how many pooled configurations Spin runs (building pan is slow)")
+    ap.add_argument("--rumur-configs", type=int, default=3, help="how many pooled configurations Rumur runs (building its verifier is slow)")
     ns = ap.parse_args()
     sys.path.insert(0, str(HERE))
     configs = CONFIGS[:3] if ns.quick else CONFIGS
@@ -129,10 +169,13 @@ def main() -> None:
                 print(rows[-1], flush=True)
     ratios = ratio_lines(configs, results)
     spin = spin_rows([name for name, _ in configs if name.startswith("pooled")][: ns.spin_configs], ns.budget)
+    rumur, rumur_ratios = rumur_rows(
+        [name for name, _ in configs if name.startswith("pooled")][: ns.rumur_configs], ns.budget, results
+    )
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
     text = [
         BEGIN,
-        f"Measured by `python benchmarks/run.py --budget {ns.budget:g}` on {time.strftime('%Y-%m-%d')} ({machine}).",
+        f"Measured by `python benchmarks/run.py {' '.join(sys.argv[1:])}` on {time.strftime('%Y-%m-%d')} ({machine}).",
         "Each cell is one process; time is the exploration (the native engine's one-off C compile is excluded",
         "and cached); memory is the process's peak RSS; bytes/state counts the visited set and parent map held",
         "in memory (the native engine keeps its parent map in a file).",
@@ -149,10 +192,16 @@ def main() -> None:
                  "excludes building it):", "",
                  "| configuration | Spin | verdict | states stored | seconds | states/s | peak MiB | build s |",
                  "|---|---|---|---|---|---|---|---|", *spin]
+    if rumur:
+        text += ["", "Rumur on the exported model (`pgcheck export --format=murphi`; one rule per action binding,",
+                 "no scalarsets, so heuristic symmetry reduction has nothing to permute, docs/rumur.md; the",
+                 "verifier's time excludes building it):", "",
+                 "| configuration | Rumur | verdict | states | seconds | states/s | peak MiB | build s |",
+                 "|---|---|---|---|---|---|---|---|", *rumur, "", *rumur_ratios]
     text.append(END)
     print("\n".join(text[1:-1]))
     if ns.write:
-        write_section("\n".join(text))
+        write_section("\n".join(text), quick=ns.quick)
     else:
         print(f"(printed only; --write puts this section into {RESULTS.relative_to(HERE.parent)})")
 
@@ -178,14 +227,19 @@ def ratio_lines(configs: list[tuple[str, list[str]]], results: dict[tuple[str, b
     return out
 
 
-def write_section(section: str) -> None:
+def write_section(section: str, *, quick: bool = False) -> None:
+    """Replace the section between the markers; a --quick run has its own markers, so it never
+    overwrites the full run's tables."""
+    begin, end = (QUICK_BEGIN, QUICK_END) if quick else (BEGIN, END)
+    section = section.replace(BEGIN, begin).replace(END, end)
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        tail = rest.split(end, 1)[1]
         text = head + section + tail
     else:
-        text = text.rstrip() + "\n\n## Engines side by side\n\n" + section + "\n"
+        title = "Engines, Spin and Rumur side by side (quick run)" if quick else "Engines side by side"
+        text = text.rstrip() + f"\n\n## {title}\n\n" + section + "\n"
     RESULTS.write_text(text)
 
 

@@ -9,7 +9,7 @@ One package per subsystem; imports point one way, down this list
 - `lang/`: the modeling language (types, expressions, specs, compile, interpret, oracle).
 - `examples/`: small specs in the language, for the docs and the engine tests.
 - `explicit/`: breadth-first explicit-state engines (Python and `explicit/native/`).
-- `liveness/`, `symbolic/`, `export/`: fair cycles; Z3 proofs and BMC; Promela and Spin.
+- `liveness/`, `symbolic/`, `export/`: fair cycles; Z3 proofs and BMC; Promela and Spin, Murphi and Rumur.
 - `traces/`: ITF traces, `show`, the HTML viewer, counterexamples to induction.
 - `run/`: one check run from a configuration to its summary (`explore`, `mutants`).
 - `review/`: the design-review bundle (`report`).

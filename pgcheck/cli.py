@@ -21,8 +21,8 @@ EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 # Each verb lives in its own module under pgcheck/commands and exposes `command`.
 VERBS = [
-    "explore", "list", "mutants", "show", "view", "serve", "report", "check_trace", "check_history", "export", "prove",
-    "bmc",
+    "explore", "simulate", "list", "mutants", "show", "view", "serve", "report", "check_trace", "check_history",
+    "export", "prove", "bmc",
 ]
 
 

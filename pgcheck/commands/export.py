@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from pgcheck import __version__
+from pgcheck.checker.export.murphi import spec_to_murphi
 from pgcheck.checker.export.promela import spec_to_promela
 from pgcheck.checker.output import check_output_path, write_output
 from pgcheck.model import load, make_config, parse_options
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.vocabulary import MODES
 
-FORMATS = ["promela"]
+FORMATS = ["promela", "murphi"]
 
 
 def describe(cfg: ModelConfig) -> list[str]:
@@ -43,21 +44,27 @@ def command(
     invariants: tuple[str, ...],
     output: str | None,
 ) -> None:
-    """Write the model of one configuration as Promela for Spin (docs/spin.md).
+    """Write the model of one configuration as Promela for Spin (docs/spin.md) or as
+    Murphi for Rumur (docs/rumur.md).
 
-    Each action binding becomes one d_step, invariants and deadlock freedom become
+    Promela: each action binding becomes one d_step, invariants and deadlock freedom become
     assertions, action properties assertions inside the d_step of each binding (one not
-    expressible in Promela is named on stderr and left out). With partial-order reduction off, Spin stores exactly as many states as
-    'pgcheck explore --no-symmetry' finds for the same configuration.
+    expressible in Promela is named on stderr and left out); with partial-order reduction off,
+    Spin stores exactly as many states as 'pgcheck explore --no-symmetry' finds. Murphi: each
+    binding becomes one rule, invariants Murphi invariants; with 'rumur --deadlock-detection
+    stuck --symmetry-reduction off' Rumur explores exactly as many states.
     """
-    del fmt  # promela is the only format so far
     if output is not None:
         check_output_path(output, "--output")
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)), given=True)
-    left_out: list[str] = []
-    text = spec_to_promela(load(cfg), list(invariants) or None, describe(cfg), not_expressible=left_out)
-    if left_out:
-        click.echo(f"export: action properties not expressible in Promela, not checked by Spin: {', '.join(left_out)}", err=True)
+    spec = load(cfg)
+    if fmt == "murphi":
+        text = spec_to_murphi(spec, list(invariants) or None, describe(cfg))
+    else:
+        left_out: list[str] = []
+        text = spec_to_promela(spec, list(invariants) or None, describe(cfg), not_expressible=left_out)
+        if left_out:
+            click.echo(f"export: action properties not expressible in Promela, not checked by Spin: {', '.join(left_out)}", err=True)
     if output is None:
         click.echo(text, nl=False)
     else:

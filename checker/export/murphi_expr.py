@@ -1,0 +1,473 @@
+"""Translate the expression IR into Murphi expressions and rule-body statements (Rumur's dialect).
+
+The plan is the Promela translator's (`promela_expr.py`), operator by operator, with the
+semantics of `checker/lang/compile.py`; only the target syntax and typing differ:
+
+- Murphi is typed: a Bool-typed IR node becomes a Murphi `boolean`; every other scalar
+  (enum index, int, reference, set bit mask) is an integer. References read as the instance
+  index or -1 for none (stored + 1); sets are bit masks under Rumur's bitwise `& | ~ << >>`
+  (on integers; on booleans `&` and `|` are Murphi's lazy and/or).
+- A FIFO value is a `Seq`: a length and its items by position. In a *pure* expression
+  (guards, invariants, the quiescence predicate) FIFO operators unfold into conditional
+  expressions by position; in a rule body they are computed by statements into the rule's
+  local variables, which are not part of the state.
+- Evaluation errors (a read through a null reference, the head of an empty FIFO, a set
+  member that is none) stop the verifier: in an expression through the functions
+  `model_error_int()` / `model_error_bool()`, whose body is an `error` statement; in a
+  statement through `error "..."`. A negative array index (a null reference used as an
+  index) is Rumur's own "index out of range" error. `&`, `|` and `?:` are lazy, as in
+  Python, so an error is raised exactly where the compiled explorer raises it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pgcheck.checker.errors import UsageError
+from pgcheck.checker.lang.expr import Expr
+from pgcheck.checker.lang.types import Bool, Fifo
+
+ERROR_INT = "model_error_int()"
+ERROR_BOOL = "model_error_bool()"
+HEAVY = frozenset({"fifo_push", "fifo_pop", "fifo_concat", "fifo_filter", "fifo_remove"})
+INT_TYPE = "pg_int"  # the type of scalar locals: wide enough for every intermediate value
+
+Pos = int | str
+
+
+def error_stmt(message: str) -> str:
+    return f'error "{message.replace(chr(34), chr(39))}"'
+
+
+def when(cond: str, then: list[str], otherwise: list[str] | None = None) -> str:
+    """A Murphi `if` statement over lists of statements (each without its `;`)."""
+    body = " ".join(f"{s};" for s in then) or ""
+    if otherwise:
+        return f"if {cond} then {body} else {' '.join(f'{s};' for s in otherwise)} endif"
+    return f"if {cond} then {body} endif"
+
+
+@dataclass(frozen=True)
+class FieldStore:
+    """Where one field of a kind lives in the Murphi state."""
+
+    name: str  # array (entity kinds) or variable (singletons); FIFO items for FIFO fields
+    offset: int  # stored value = model value + offset (references: +1, so none is stored as 0)
+    capacity: int  # FIFO capacity; 0 for a scalar field
+    singleton: bool
+
+    def cell(self, inst: Pos | None) -> str:
+        return self.name if self.singleton else f"{self.name}[{inst}]"
+
+    def read(self, inst: Pos | None) -> str:
+        c = self.cell(inst)
+        return f"({c} - {self.offset})" if self.offset else c
+
+    def item(self, inst: Pos | None, pos: Pos) -> str:
+        return f"{self.cell(inst)}[{pos}]"
+
+    def count(self, inst: Pos | None) -> str:
+        return f"{self.name}_n" if self.singleton else f"{self.name}_n[{inst}]"
+
+
+@dataclass
+class Seq:
+    """A FIFO value. `item(p)` is in bounds for every p < maxlen; items at or past `n` are
+    padding whose value does not matter. `dynamic` says `item` accepts a run-time position."""
+
+    item: Callable[[Pos], str]
+    n: str
+    maxlen: int
+    dynamic: bool
+    scratch: bool = False  # held in a local computed earlier in the rule body
+
+
+Value = str | Seq
+
+
+@dataclass
+class Locals:
+    """The local variables one rule body uses (reset per rule)."""
+
+    scalars: int = 0
+    flags: int = 0
+    loops: int = 0
+    fifos: dict[int, int] = field(default_factory=dict)  # number -> largest length needed
+
+    def declarations(self) -> list[str]:
+        out = [f"tmp_t{i}: {INT_TYPE}" for i in range(self.scalars)]
+        out += [f"tmp_b{i}: boolean" for i in range(self.flags)]
+        out += [f"tmp_i{i}: {INT_TYPE}" for i in range(self.loops)]
+        for k, size in sorted(self.fifos.items()):
+            out.append(f"tmp_q{k}: array[0..{max(size, 1) - 1}] of {INT_TYPE}")
+            out.append(f"tmp_q{k}_n: {INT_TYPE}")
+        return out
+
+    def clears(self) -> list[str]:
+        """FIFO locals start cleared: padding positions may be copied before they are written."""
+        return [f"clear tmp_q{k}" for k in sorted(self.fifos)]
+
+
+class Translator:
+    """IR -> Murphi for one model. `store_of(slot)` gives (field store, instance)."""
+
+    def __init__(
+        self,
+        store_of: Callable[[int], tuple[FieldStore, int | None]],
+        field_store: Callable[[str, str], FieldStore],
+        slot_of: dict[tuple[str, int | None, str], int],
+    ) -> None:
+        self.store_of = store_of
+        self.field_store = field_store
+        self.slot_of = slot_of
+        self.locals = Locals()
+        self._heavy: dict[int, bool] = {}
+        self._reads: dict[int, frozenset[int]] = {}
+
+    # ---------------------------------------------------------------- locals
+
+    def begin_block(self) -> None:
+        self.locals = Locals()
+
+    def scalar_temp(self) -> str:
+        name = f"tmp_t{self.locals.scalars}"
+        self.locals.scalars += 1
+        return name
+
+    def flag_temp(self) -> str:
+        name = f"tmp_b{self.locals.flags}"
+        self.locals.flags += 1
+        return name
+
+    def loop_var(self) -> str:
+        name = f"tmp_i{self.locals.loops}"
+        self.locals.loops += 1
+        return name
+
+    def fifo_temp(self, maxlen: int) -> tuple[str, Seq]:
+        k = len(self.locals.fifos)
+        self.locals.fifos[k] = maxlen
+        name = f"tmp_q{k}"
+        return name, Seq(lambda p: f"{name}[{p}]", f"{name}_n", maxlen, True, True)
+
+    def temp_for(self, e: Expr) -> str:
+        return self.flag_temp() if isinstance(e.ty, Bool) else self.scalar_temp()
+
+    # ---------------------------------------------------------------- analysis
+
+    @staticmethod
+    def _children(e: Expr) -> list[Expr]:
+        out: list[Expr] = []
+        for a in e.args:
+            if isinstance(a, Expr):
+                out.append(a)
+            elif isinstance(a, tuple):
+                out.extend(x for x in a if isinstance(x, Expr))
+        return out
+
+    def heavy(self, e: Expr) -> bool:
+        """Does computing `e` in a rule body need statements (a FIFO-valued operator)?"""
+        key = id(e)
+        if key not in self._heavy:
+            self._heavy[key] = e.op in HEAVY or any(self.heavy(c) for c in self._children(e))
+        return self._heavy[key]
+
+    def reads(self, e: Expr) -> frozenset[int]:
+        """State slots `e` may read."""
+        key = id(e)
+        if key not in self._reads:
+            own = frozenset([e.args[0]]) if e.op == "slot" else frozenset()
+            self._reads[key] = own.union(*(self.reads(c) for c in self._children(e)))
+        return self._reads[key]
+
+    # ---------------------------------------------------------------- pure expressions
+
+    def pure(self, e: Expr, env: dict[str, str] | None = None) -> Value:
+        """`e` as a side-effect-free Murphi expression (FIFOs unfolded by position)."""
+        env = env or {}
+        op, a = e.op, e.args
+        if op == "fifo_filter":
+            src = self._seq(self.pure(a[0], env))
+            var = str(a[1].args[0])
+            return self._sym_filter(src, lambda item: self._scalar(self.pure(a[2], {**env, var: item})))
+        if op == "fifo_remove":
+            src = self._seq(self.pure(a[0], env))
+            x = self._scalar(self.pure(a[1], env))
+            return self._sym_filter(src, lambda item: f"({item} != {x})")
+        if op == "deref":
+            return self._deref(e, self.pure(a[2], env), [self.pure(c, env) for c in a[3]])
+        return self.apply(e, [self.pure(c, env) for c in a if isinstance(c, Expr)], env)
+
+    @staticmethod
+    def _scalar(v: Value) -> str:
+        if isinstance(v, Seq):
+            raise UsageError("internal: a FIFO value where a scalar is expected")
+        return v
+
+    @staticmethod
+    def _seq(v: Value) -> Seq:
+        if not isinstance(v, Seq):
+            raise UsageError("internal: a scalar where a FIFO value is expected")
+        return v
+
+    def apply(self, e: Expr, vals: list[Value], env: dict[str, str]) -> Value:
+        """One operator over already translated operands (lazy where Python is lazy)."""
+        op, a = e.op, e.args
+        sc = self._scalar
+        if op == "const":
+            if isinstance(e.ty, Fifo):
+                items = tuple(a[0])
+                return Seq(lambda p: str(items[p]) if isinstance(p, int) else ERROR_INT, str(len(items)), len(items), False)
+            if isinstance(e.ty, Bool):
+                return "true" if a[0] else "false"
+            return str(int(a[0]))
+        if op == "slot":
+            store, inst = self.store_of(a[0])
+            if store.capacity:
+                return Seq(lambda p: store.item(inst, p), store.count(inst), store.capacity, True)
+            return store.read(inst)
+        if op == "var":
+            return env[str(a[0])]
+        infix = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "add": "+", "sub": "-"}
+        if op in ("eq", "ne") and isinstance(vals[0], Seq):
+            same = self._seq_equal(self._seq(vals[0]), self._seq(vals[1]))
+            return same if op == "eq" else f"(!{same})"
+        if op in infix:
+            return f"({sc(vals[0])} {infix[op]} {sc(vals[1])})"
+        if op == "and":
+            return "(" + " & ".join(sc(v) for v in vals) + ")"
+        if op == "or":
+            return "(" + " | ".join(sc(v) for v in vals) + ")"
+        if op == "not":
+            return f"(!{sc(vals[0])})"
+        if op == "if":
+            c = sc(vals[0])
+            if isinstance(vals[1], Seq):
+                return self._seq_if(c, self._seq(vals[1]), self._seq(vals[2]))
+            return f"({c} ? {sc(vals[1])} : {sc(vals[2])})"
+        if op.startswith("set_"):
+            return self._set_op(op, [sc(v) for v in vals], e)
+        if op == "fifo_empty":
+            return f"({self._seq(vals[0]).n} = 0)"
+        if op == "fifo_len":
+            return self._seq(vals[0]).n
+        if op == "fifo_head":
+            f = self._seq(vals[0])
+            return f"({f.n} > 0 ? {f.item(0) if f.maxlen else ERROR_INT} : {ERROR_INT})"
+        if op == "fifo_has":
+            f, x = self._seq(vals[0]), sc(vals[1])
+            terms = [f"({p} < {f.n} & {f.item(p)} = {x})" for p in range(f.maxlen)]
+            return "(" + " | ".join(terms) + ")" if terms else "false"
+        if op == "fifo_push":
+            return self._sym_push(self._seq(vals[0]), sc(vals[1]))
+        if op == "fifo_pop":
+            return self._sym_pop(self._seq(vals[0]))
+        if op == "fifo_concat":
+            return self._sym_concat(self._seq(vals[0]), self._seq(vals[1]))
+        raise UsageError(f"the Murphi export does not know the IR operator {op!r}")
+
+    def _set_op(self, op: str, v: list[str], e: Expr) -> str:
+        if op == "set_empty":
+            return f"({v[0]} = 0)"
+        if op == "set_union":
+            return f"({v[0]} | {v[1]})"
+        if op == "set_minus":
+            return f"({v[0]} & ~{v[1]})"
+        if op == "set_inter":
+            return f"({v[0]} & {v[1]})"
+        s, m = v
+        member_is_const = e.args[1].op == "const"
+        body = {
+            "set_has": f"((({s} >> {m}) & 1) = 1)",
+            "set_add": f"({s} | (1 << {m}))",
+            "set_del": f"({s} & ~(1 << {m}))",
+        }[op]
+        # Python refuses a negative shift (a null member): an evaluation error there too.
+        err = ERROR_BOOL if op == "set_has" else ERROR_INT
+        return body if member_is_const else f"({m} >= 0 ? {body} : {err})"
+
+    def _deref(self, e: Expr, idx: Value, cands: list[Value]) -> Value:
+        kind, fname, _, candidates = e.args
+        idx_s = self._scalar(idx)
+        uniform = all(c.op == "slot" for c in candidates) and [c.args[0] for c in candidates] == [
+            self.slot_of[(kind, i, fname)] for i in range(len(candidates))
+        ]
+        if uniform:
+            store = self.field_store(kind, fname)
+            if store.capacity:  # a null index is a negative array index: Rumur's bound check fires
+                return Seq(lambda p: store.item(idx_s, p), store.count(idx_s), store.capacity, True)
+            return store.read(idx_s)
+        if isinstance(cands[0], Seq):
+            seqs = [self._seq(c) for c in cands]
+            out = Seq(lambda p: ERROR_INT, ERROR_INT, max(s.maxlen for s in seqs), False)
+            for i in reversed(range(len(seqs))):
+                out = self._seq_if(f"({idx_s} = {i})", seqs[i], out)
+            return out
+        chain = ERROR_BOOL if isinstance(e.ty, Bool) else ERROR_INT
+        for i in reversed(range(len(cands))):
+            chain = f"({idx_s} = {i} ? {self._scalar(cands[i])} : {chain})"
+        return chain
+
+    # ---- FIFOs unfolded by position
+
+    @staticmethod
+    def _at(s: Seq, p: int) -> str:
+        return s.item(p) if p < s.maxlen else "0"
+
+    def _seq_if(self, c: str, a: Seq, b: Seq) -> Seq:
+        return Seq(
+            lambda p: f"({c} ? {self._at(a, int(p))} : {self._at(b, int(p))})",
+            f"({c} ? {a.n} : {b.n})",
+            max(a.maxlen, b.maxlen),
+            False,
+        )
+
+    def _seq_equal(self, a: Seq, b: Seq) -> str:
+        terms = [f"({a.n} = {b.n})"]
+        terms += [f"({p} >= {a.n} | {a.item(p)} = {b.item(p)})" for p in range(min(a.maxlen, b.maxlen))]
+        return "(" + " & ".join(terms) + ")"
+
+    def _sym_push(self, f: Seq, x: str) -> Seq:
+        def item(p: Pos) -> str:
+            p = int(p)
+            return x if p >= f.maxlen else f"({p} = {f.n} ? {x} : {f.item(p)})"
+
+        return Seq(item, f"({f.n} + 1)", f.maxlen + 1, False)
+
+    def _sym_pop(self, f: Seq) -> Seq:
+        return Seq(lambda p: self._at(f, int(p) + 1), f"({f.n} > 0 ? {f.n} - 1 : 0)", f.maxlen, False)
+
+    def _sym_concat(self, a: Seq, b: Seq) -> Seq:
+        def item(p: Pos) -> str:
+            p = int(p)
+            chain = "0"
+            for k in reversed(range(min(p + 1, b.maxlen))):  # item p is b's item p - a.n
+                chain = f"({a.n} = {p - k} ? {b.item(k)} : {chain})"
+            return f"({p} < {a.n} ? {self._at(a, p)} : {chain})"
+
+        return Seq(item, f"({a.n} + {b.n})", a.maxlen + b.maxlen, False)
+
+    def _sym_filter(self, f: Seq, pred: Callable[[str], str]) -> Seq:
+        keep = [f"({j} < {f.n} & {pred(f.item(j))})" for j in range(f.maxlen)]
+        kept = [f"({k} ? 1 : 0)" for k in keep]
+
+        def before(j: int) -> str:
+            return "(" + " + ".join(kept[:j]) + ")" if j else "0"
+
+        def item(p: Pos) -> str:
+            p = int(p)
+            chain = "0"
+            for j in reversed(range(p, f.maxlen)):
+                chain = f"(({keep[j]} & {before(j)} = {p}) ? {f.item(j)} : {chain})"
+            return chain
+
+        return Seq(item, before(f.maxlen), f.maxlen, False)
+
+    # ---------------------------------------------------------------- rule-body statements
+
+    def stmt(self, e: Expr, env: dict[str, str] | None = None) -> tuple[list[str], Value]:
+        """Statements computing `e` into locals where needed, and its value."""
+        env = env or {}
+        if not self.heavy(e):
+            return [], self.pure(e, env)
+        op, a = e.op, e.args
+        if op in ("and", "or", "if"):
+            return self._lazy(e, env)
+        if op == "deref":
+            pre, idx = self.stmt(a[2], env)
+            t = self.scalar_temp()
+            pre += [f"{t} := {self._scalar(idx)}", when(f"{t} < 0", [error_stmt("a read through a null reference")])]
+            cands: list[Value] = []
+            for c in a[3]:
+                st, v = self.stmt(c, env)
+                pre += st
+                cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
+            return pre, self._deref(e, t, cands)
+        if op == "fifo_filter":
+            return self._filter(a[0], env, str(a[1].args[0]), a[2], None)
+        if op == "fifo_remove":
+            return self._filter(a[0], env, None, None, a[1])
+        out: list[str] = []
+        vals: list[Value] = []
+        for c in a:
+            if isinstance(c, Expr):
+                st, v = self.stmt(c, env)
+                out += st
+                vals.append(v)
+        if op == "fifo_push":
+            src, x = self._seq(vals[0]), self._scalar(vals[1])
+            name, made = self.fifo_temp(src.maxlen + 1)
+            out += self._copy(src, name)
+            out += [f"{name}[{src.n}] := {x}", f"{name}_n := {src.n} + 1"]
+            return out, made
+        if op == "fifo_pop":
+            src = self._seq(vals[0])
+            name, made = self.fifo_temp(src.maxlen)
+            out += [f"{name}[{p}] := {src.item(p + 1)}" for p in range(src.maxlen - 1)]
+            out.append(f"{name}_n := ({src.n} > 0 ? {src.n} - 1 : 0)")
+            return out, made
+        if op == "fifo_concat":
+            left, right = self._seq(vals[0]), self._seq(vals[1])
+            name, made = self.fifo_temp(left.maxlen + right.maxlen)
+            out += self._copy(left, name)
+            out += [when(f"{p} < {right.n}", [f"{name}[{left.n} + {p}] := {right.item(p)}"]) for p in range(right.maxlen)]
+            out.append(f"{name}_n := {left.n} + {right.n}")
+            return out, made
+        return out, self.apply(e, vals, env)
+
+    def _copy(self, src: Seq, name: str) -> list[str]:
+        return [f"{name}[{p}] := {src.item(p)}" for p in range(src.maxlen)] + [f"{name}_n := {src.n}"]
+
+    def materialize(self, out: list[str], v: Seq) -> Seq:
+        """A FIFO value whose items can be read at a run-time position."""
+        if v.dynamic:
+            return v
+        name, t = self.fifo_temp(v.maxlen)
+        out += self._copy(v, name)
+        return t
+
+    def _lazy(self, e: Expr, env: dict[str, str]) -> tuple[list[str], Value]:
+        """and / or / if with statements in an operand: only the operands Python evaluates run."""
+        op, a = e.op, e.args
+        out, c = self.stmt(a[0], env)
+        c_s = self._scalar(c)
+        if op in ("and", "or"):
+            t = self.flag_temp()
+            out.append(f"{t} := {c_s}")
+            for x in a[1:]:
+                st, v = self.stmt(x, env)
+                test = t if op == "and" else f"!{t}"
+                out.append(when(test, [*st, f"{t} := {self._scalar(v)}"]))
+            return out, t
+        st1, v1 = self.stmt(a[1], env)
+        st2, v2 = self.stmt(a[2], env)
+        if isinstance(v1, Seq):
+            s1, s2 = self._seq(v1), self._seq(v2)
+            name, t_seq = self.fifo_temp(max(s1.maxlen, s2.maxlen))
+            out.append(when(c_s, st1 + self._copy(s1, name), st2 + self._copy(s2, name)))
+            return out, t_seq
+        t = self.temp_for(a[1])
+        out.append(when(c_s, [*st1, f"{t} := {self._scalar(v1)}"], [*st2, f"{t} := {self._scalar(v2)}"]))
+        return out, t
+
+    def _filter(
+        self, src_e: Expr, env: dict[str, str], var: str | None, pred: Expr | None, removed: Expr | None
+    ) -> tuple[list[str], Value]:
+        """filter (var, pred) or remove (removed): a loop over the source, item by item,
+        evaluating the predicate (or the removed item, as Python does) once per item."""
+        out, v = self.stmt(src_e, env)
+        src = self.materialize(out, self._seq(v))
+        name, t = self.fifo_temp(src.maxlen)
+        i = self.loop_var()
+        item = src.item(i)
+        if pred is not None and var is not None:
+            st, keep = self.stmt(pred, {**env, var: item})
+        else:
+            assert removed is not None
+            st, x = self.stmt(removed, env)
+            keep = f"({item} != {self._scalar(x)})"
+        body = [*st, when(self._scalar(keep), [f"{name}[{name}_n] := {item}", f"{name}_n := {name}_n + 1"])]
+        loop = f"while {i} < {src.n} do {' '.join(s + ';' for s in body)} {i} := {i} + 1; end"
+        out += [f"{name}_n := 0", f"{i} := 0", loop]
+        return out, t
