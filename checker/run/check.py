@@ -26,7 +26,7 @@ from pgcheck.checker.liveness.check import (
     select,
 )
 from pgcheck.checker.traces.itf import trace_to_itf, write_trace
-from pgcheck.checker.traces.why import culprit_instances, explanation_meta
+from pgcheck.checker.traces.why import culprit_instances, explanation_meta, step_explanation_meta
 
 from pgcheck import __version__
 
@@ -197,7 +197,10 @@ def run_check(
         doc["#meta"]["highlight"] = highlight(model, v.trace, prop)
         if prop is not None:
             last = len(v.trace) - 1
-            why = explanation_meta(model, prop.id, v.trace[-1].state, last)
+            if v.kind == "action":  # the rule is about the last step: explain it on the state before
+                why = step_explanation_meta(model, prop.id, v.trace)
+            else:
+                why = explanation_meta(model, prop.id, v.trace[-1].state, last)
             if why is not None:
                 doc["#meta"]["explanation"] = why
                 doc["#meta"]["highlight"] = culprit_instances(model, why["reads"], prop.about) or doc["#meta"]["highlight"]

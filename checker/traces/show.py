@@ -63,7 +63,8 @@ def why_lines(trace: Trace) -> list[Text]:
     why = read_explanation(trace.meta, len(trace.states))
     if why is not None:
         verb = "holds" if trace.kind == "witness" else "is violated"
-        lines.append(Text(f"why: {prop.get('id', 'the property')} {verb} in state {why.state}", style="bold"))
+        after = " by the next step, the offending one (the rule on the state before it)" if prop.get("kind") == "action" else ""
+        lines.append(Text(f"why: {prop.get('id', 'the property')} {verb} in state {why.state}{after}", style="bold"))
         for depth, node in tree_lines(why.tree):
             line = Text(INDENT * (depth + 1))
             if node.path:

@@ -306,8 +306,11 @@ JS = r"""
     }
     if (M.why) {
       var verb = M.kind === "witness" ? " holds" : " is violated";
+      var act = M.property && M.property.kind === "action";
       var t = add(box, el("div", "title", (M.property ? M.property.id : "the property") + verb +
-        " in state " + M.why.state + ": the property evaluated there, down to the terms that decide it"));
+        " in state " + M.why.state + (act ?
+          " by the step that follows it, the offending step: the rule, with that step's update substituted, evaluated there" :
+          ": the property evaluated there") + ", down to the terms that decide it"));
       t.id = "why-title";
       M.why.rows.forEach(function (r) {
         var depth = r[0], text = r[1], value = r[2], path = r[3];

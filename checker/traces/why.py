@@ -45,3 +45,20 @@ def culprit_instances(model: TracedModel, reads: list[str], kind: str | None) ->
             if item not in out:
                 out.append(item)
     return out
+
+
+def step_explanation_meta(model: TracedModel, pid: str, trace: list[Any]) -> dict[str, Any] | None:
+    """The `#meta.explanation` of an action property broken by the last step of `trace`: the
+    rule as traced for that step's binding (its update substituted for the post-state), a
+    condition on the state before the step, evaluated there."""
+    if len(trace) < 2 or trace[-1].binding is None:
+        return None
+    check = next((a for a in model.action_checks if a.prop.id == pid and a.binding == trace[-1].binding), None)
+    if check is None:
+        return None
+    index = len(trace) - 2
+    out = explain(model, check.cond, trace[-2].state)
+    out["state"] = index
+    out["step"] = index + 1
+    out["property_reads"] = fields_read(check.cond)
+    return out
