@@ -611,7 +611,7 @@ class Spec:
         self, id: str, kind: str, statement: str, cite: str, about: str | None
     ) -> Callable[[Callable[[Any], object]], Callable[[Any], object]]:
         def register(fn: Callable[[Any], object]) -> Callable[[Any], object]:
-            if any(p.id == id for p in self.properties):
+            if self._id_taken(id):
                 raise ModelError(f"property {id} is declared twice")
             self.properties.append(Property(id, kind, statement, cite, fn, about))
             return fn
@@ -683,7 +683,7 @@ class Spec:
     def _temporal(self, decl: Temporal) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             pid, each = decl.id, decl.each
-            if any(p.id == pid for p in self.properties) or any(t.id == pid for t in self.temporal):
+            if self._id_taken(pid):
                 raise ModelError(f"property {pid} is declared twice")
             if each is not None and (each not in self.kinds or self.kinds[each].count is None):
                 raise ModelError(f"property {pid}: each={each!r} is not an entity kind")
