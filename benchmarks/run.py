@@ -1,6 +1,7 @@
 """Side-by-side benchmark of pgcheck's engines and Spin on the same model.
 
     python benchmarks/run.py [--budget SECONDS] [--quick] [--write]
+    python benchmarks/run.py --mission [--budget SECONDS] [--workers N] [--write]
 
 One run on one machine: for configurations from pooled 2×3 up, each engine as a separate
 process (so peak memory is per run): the reference Python explorer, the native engine
@@ -10,6 +11,9 @@ reduction off and heuristic on the exported Murphi model (benchmarks/rumur_side.
 that does not finish within the budget is reported as such. Prints the tables; with --write
 also replaces them between the markers in benchmarks/RESULTS.md (a --quick run has markers
 of its own; other sections of that file are left alone).
+With --mission it measures the mission's scale instead (benchmarks/mission.py: the main job
+with partial-order reduction on and off, liveness at 3×5, Spin and Rumur beside pgcheck,
+simulate's time to each seeded bug), in a section of its own.
 Benchmarks are not tests: nothing here asserts a time.
 """
 
@@ -30,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 BEGIN, END = "<!-- benchmarks/run.py: begin -->", "<!-- benchmarks/run.py: end -->"
 QUICK_BEGIN, QUICK_END = "<!-- benchmarks/run.py --quick: begin -->", "<!-- benchmarks/run.py --quick: end -->"
+MISSION_BEGIN, MISSION_END = "<!-- benchmarks/run.py --mission: begin -->", "<!-- benchmarks/run.py --mission: end -->"
 
 # (name, mode, carriers, sessions); default options.
 SHAPES: list[tuple[str, str, int | None, int]] = [
@@ -154,8 +159,13 @@ def main() -> None:
                     help="also replace this section of benchmarks/RESULTS.md (a tracked file; default: print only)")
     ap.add_argument("--spin-configs", type=int, default=4, help="how many pooled configurations Spin runs (building pan is slow)")
     ap.add_argument("--rumur-configs", type=int, default=3, help="how many pooled configurations Rumur runs (building its verifier is slow)")
+    ap.add_argument("--mission", action="store_true", help="measure the mission's scale (benchmarks/mission.py) instead")
+    ap.add_argument("--workers", type=int, default=2, help="workers of the main job's runs (--mission)")
     ns = ap.parse_args()
     sys.path.insert(0, str(HERE))
+    if ns.mission:
+        run_mission(ns.budget, ns.workers, write=ns.write)
+        return
     configs = CONFIGS[:3] if ns.quick else CONFIGS
     rows: list[str] = []
     results: dict[tuple[str, bool, str], dict[str, Any]] = {}
@@ -172,7 +182,7 @@ def main() -> None:
     rumur, rumur_ratios = rumur_rows(
         [name for name, _ in configs if name.startswith("pooled")][: ns.rumur_configs], ns.budget, results
     )
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+    machine = machine_line()
     text = [
         BEGIN,
         f"Measured by `python benchmarks/run.py {' '.join(sys.argv[1:])}` on {time.strftime('%Y-%m-%d')} ({machine}).",
@@ -206,6 +216,31 @@ def main() -> None:
         print(f"(printed only; --write puts this section into {RESULTS.relative_to(HERE.parent)})")
 
 
+def machine_line() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def run_mission(budget: float, workers: int, *, write: bool) -> None:
+    mission = importlib.import_module("mission")
+    t0 = time.monotonic()
+    body = mission.section(budget, workers)
+    took = (time.monotonic() - t0) / 60
+    text = [
+        MISSION_BEGIN,
+        f"Measured by `python benchmarks/run.py {' '.join(sys.argv[1:])}` on {time.strftime('%Y-%m-%d')} ({machine_line()}),",
+        f"{took:.0f} minutes in all; each row is its own process, run one after the other; native engines' one-off",
+        "C compiles, pan's and Rumur's builds are excluded from their times and shown apart.",
+        "",
+        *body,
+        MISSION_END,
+    ]
+    print("\n".join(text[1:-1]))
+    if write:
+        replace_between(MISSION_BEGIN, MISSION_END, "\n".join(text), "The mission's scale, one run (`benchmarks/run.py --mission`)")
+    else:
+        print(f"(printed only; --write puts this section into {RESULTS.relative_to(HERE.parent)})")
+
+
 def ratio_lines(configs: list[tuple[str, list[str]]], results: dict[tuple[str, bool, str], dict[str, Any]]) -> list[str]:
     out = ["Ratios measured side by side in this run:", ""]
     for name, _ in configs:
@@ -232,13 +267,18 @@ def write_section(section: str, *, quick: bool = False) -> None:
     overwrites the full run's tables."""
     begin, end = (QUICK_BEGIN, QUICK_END) if quick else (BEGIN, END)
     section = section.replace(BEGIN, begin).replace(END, end)
+    title = "Engines, Spin and Rumur side by side (quick run)" if quick else "Engines side by side"
+    replace_between(begin, end, section, title)
+
+
+def replace_between(begin: str, end: str, section: str, title: str) -> None:
+    """Put `section` (markers included) in place of the text between the markers, or append it under `title`."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         tail = rest.split(end, 1)[1]
         text = head + section + tail
     else:
-        title = "Engines, Spin and Rumur side by side (quick run)" if quick else "Engines side by side"
         text = text.rstrip() + f"\n\n## {title}\n\n" + section + "\n"
     RESULTS.write_text(text)
 
