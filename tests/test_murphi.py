@@ -82,7 +82,7 @@ def test_rumur_explores_as_many_states_as_pgcheck_finds(name: str, cfg: ModelCon
 
 
 def test_the_export_without_scalarsets_explores_the_same_states(tmp_path: Path) -> None:
-    cfg = make_config("pooled", 2, 2, {})
+    cfg = make_config("pooled", 1, 2, {})
     expected = run_check(load(cfg), symmetry=False, default_trace_dir=None).result
     text = spec_to_murphi(load(cfg), scalarsets=False)
     assert "scalarset" not in text and "ruleset" not in text

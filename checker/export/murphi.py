@@ -28,6 +28,7 @@ symmetry reduction saves on the same models).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pgcheck.checker.errors import UsageError, check_names
 from pgcheck.checker.export.murphi_expr import (
@@ -227,10 +228,60 @@ class _Layout:
         body = [*naming, *pads, *self.start]
         return ["startstate", "var " + " ".join(f"{d};" for d in decls), "begin", *(f"  {s};" for s in body), "end;"]
 
-    def distinct(self) -> str:
-        """The ruleset parameters of each scalarset name different values (a naming of the instances)."""
-        terms = [f"{ps[a]} != {ps[b]}" for ps in self.params.values() for a in range(len(ps)) for b in range(a + 1, len(ps))]
-        return "(" + " & ".join(terms) + ")" if terms else "true"
+    def naming(self, named: dict[str, int]) -> Naming:
+        """How a rule names the instances: per scalarset T, instances 0..named[T]-1 are ruleset
+        parameters (different values), the others the values left, in the order `for i: T`
+        visits them (`pick_T_m`, an alias)."""
+        params: list[str] = []
+        aliases: list[str] = []
+        distinct: list[str] = []
+        for t, names in self.params.items():
+            m = named.get(t, 0)
+            params += [f"{names[j]}: {t}" for j in range(m)]
+            distinct += [f"{names[a]} != {names[b]}" for a in range(m) for b in range(a + 1, m)]
+            args = ", ".join(names[:m])
+            aliases += [f"{names[j]}: pick_{t}_{m}({args}{', ' if args else ''}{j - m})" for j in range(m, len(names))]
+        return Naming(params, aliases, "(" + " & ".join(distinct) + ")" if distinct else "")
+
+    def pick_functions(self) -> list[str]:
+        """`pick_T_m(a0, ..., k)`: the k-th value of T, in the order `for i: T` visits them, that is
+        none of a0, ...; one function per number m of values left out."""
+        out: list[str] = []
+        for t, n in self.size_of.items():
+            for m in range(n + 1):
+                if m == n:
+                    continue  # every instance is a parameter: nothing to pick
+                args = [f"a{j}: {t}" for j in range(m)]
+                head = "; ".join([*args, f"k: 0..{n - 1}"])
+                skip = " & ".join(f"i != a{j}" for j in range(m)) or "true"
+                out += [
+                    f"function pick_{t}_{m}({head}): {t};",
+                    f"var c: 0..{n};",
+                    "begin",
+                    "  c := 0;",
+                    f"  for i: {t} do if {skip} then if c = k then return i; endif; c := c + 1; endif; end;",
+                    f"  {error_stmt('internal: no instance left to pick')};",
+                    f"  return pad_{t};",
+                    "end;",
+                    "",
+                ]
+        return out
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Ruleset parameters, aliases for the other instances, and "the parameters differ"."""
+
+    params: list[str]
+    aliases: list[str]
+    distinct: str
+
+    def wrap(self, lines: list[str]) -> list[str]:
+        if self.aliases:
+            lines = [f"alias {'; '.join(self.aliases)} do", *lines, "endalias;"]
+        if self.params:
+            lines = [f"ruleset {'; '.join(self.params)} do", *lines, "end;"]
+        return lines
 
 
 def _describe(ty: FieldType, sym: str = "") -> str:
@@ -264,15 +315,15 @@ class _Emitter:
             raise UsageError("internal: a guard is not a condition")
         return v
 
-    def binding(self, b: Binding, checks: list[ActionCheck] | None = None) -> list[str]:
+    def binding(self, b: Binding, checks: list[ActionCheck] | None = None, distinct: str = "") -> list[str]:
         """One rule: guard; run-time checks (`error`); action properties (`assert`, over the
         pre-state: the post-state of a check is the binding's update, substituted, so every
         check runs before the first write); then the simultaneous updates."""
         tr = self.tr
         tr.begin_block()
         guard = self.condition(b.guard)
-        if self.layout.size_of:
-            guard = f"{self.layout.distinct()} & {guard}"
+        if distinct:
+            guard = f"{distinct} & {guard}"
         body: list[str] = []
         for cond, msg in b.asserts:
             st, v = tr.stmt(cond)
@@ -348,15 +399,16 @@ def _functions(sym: dict[str, int]) -> list[str]:
     return out
 
 
-def representatives(model: TracedModel, layout: _Layout) -> list[Binding]:
-    """With scalarsets, one binding per orbit of the symmetry on bindings: per scalarset, the
-    instances the binding's parameters name are 0, 1, ... in order of first mention. The
-    ruleset over every naming of the instances then fires each binding of the orbit (the
-    model is symmetric, so renaming a binding gives another binding of the same action)."""
+def representatives(model: TracedModel, layout: _Layout) -> list[tuple[Binding, dict[str, int]]]:
+    """With scalarsets, one binding per orbit of the symmetry on bindings, with how many
+    instances of each scalarset its parameters name: those are 0, 1, ... in order of first
+    mention. Its ruleset over those parameters fires each binding of the orbit (the model is
+    symmetric, so renaming a binding gives another binding of the same action, and a renaming
+    that fixes its parameters gives the binding itself)."""
     if not layout.size_of:
-        return list(model.bindings)
+        return [(b, {}) for b in model.bindings]
     domains = {a.name: a.params for a in model.actions}
-    out: list[Binding] = []
+    out: list[tuple[Binding, dict[str, int]]] = []
     for b in model.bindings:
         seen: dict[str, list[int]] = {}
         ok = True
@@ -371,7 +423,7 @@ def representatives(model: TracedModel, layout: _Layout) -> list[Binding]:
                     break
                 named.append(value)
         if ok:
-            out.append(b)
+            out.append((b, {t: len(v) for t, v in seen.items()}))
     return out
 
 
@@ -404,37 +456,24 @@ def to_murphi(
             by_binding.setdefault(a.binding, []).append(a)
     rules: list[str] = []
     chosen = representatives(model, layout)
-    for b in chosen:
-        rules += em.binding(b, by_binding.get(b.index))
+    for b, named in chosen:
+        naming = layout.naming(named)
+        rules += naming.wrap(em.binding(b, by_binding.get(b.index), naming.distinct))
         rules.append("")
+    # The quiescence predicate and the invariants under one naming of the instances: a
+    # symmetric predicate (every one pgcheck reduces by symmetry for) holds under one naming
+    # iff under all.
+    fixed = layout.naming({})
     quiet = em.condition(model.quiescent)
-    distinct = layout.distinct() if layout.size_of else ""
-    if distinct:
-        quiet = f"{distinct} & {quiet}"
-    rules += [f"rule {_string(QUIESCENT_RULE)}", f"  {quiet}", "==>", "begin", "end;", ""]
     checked = [(p, e) for p, e in model.invariants if invariants is None or p.id in invariants]
-    props = []
-    for p, e in checked:
-        cond = em.condition(e)
-        if distinct:
-            # The invariant under one naming of the instances: the first the loops find. A
-            # symmetric invariant (every one pgcheck reduces by symmetry for) holds under one
-            # naming iff under all; checking every naming would cost n! evaluations per state.
-            cond = f"({distinct} & {cond})"
-            for t, names in reversed(layout.params.items()):
-                for name in reversed(names):
-                    cond = f"exists {name}: {t} do {cond} endexists"
-        props.append(f"invariant {_string(p.id)} {cond};  -- {_comment(p.statement)}")
-    if layout.size_of:
-        params = "; ".join(f"{name}: {t}" for t, names in layout.params.items() for name in names)
-        body = [f"ruleset {params} do", "", *rules, "end;", "", *props]
-    else:
-        body = [*rules, *props]
+    props = [f"rule {_string(QUIESCENT_RULE)}", f"  {quiet}", "==>", "begin", "end;", ""]
+    props += [f"invariant {_string(p.id)} {em.condition(e)};  -- {_comment(p.statement)}" for p, e in checked]
+    body = [*rules, *fixed.wrap(props)]
     deadlock = "stuck" if check_deadlock else "off"
     reduction = "exhaustive" if layout.size_of else "off"
     shape = (
-        f"Scalarsets {', '.join(f'{t} ({n})' for t, n in layout.size_of.items())}: one ruleset over every naming of "
-        f"their instances; each rule is one binding ({len(chosen)} of {len(model.bindings)}: one per orbit), renamed."
+        f"Scalarsets {', '.join(f'{t} ({n})' for t, n in layout.size_of.items())}: one rule per orbit of bindings "
+        f"({len(chosen)} of {len(model.bindings)}), in a ruleset over the instances its parameters name."
         if layout.size_of
         else "Each binding is one rule."
     )
@@ -452,6 +491,7 @@ def to_murphi(
     pads = [f"  pad_{t}: {t};  -- never defined: padding and none, never read" for t in layout.size_of]
     return "\n".join(
         [*header, *_types(layout.size_of), "", "var", *layout.decls, *pads, "", *_functions(layout.size_of),
+         *layout.pick_functions(),
          *layout.start_block(), "", *body]
     ) + "\n"
 
