@@ -227,7 +227,7 @@ def main() -> None:
                  "|---|---|---|---|---|---|---|---|", *spin]
     if rumur:
         text += ["", "Rumur on the exported design model (`pgcheck export --format=murphi`: sessions and carriers as",
-                 "scalarsets, one ruleset over every naming of them, docs/rumur.md), symmetry reduction off,",
+                 "scalarsets, one rule per orbit of bindings, docs/rumur.md), symmetry reduction off,",
                  "heuristic and exhaustive, beside pgcheck's native engine on the same model (partial-order",
                  "reduction off); the verifier's time excludes building it:", "",
                  "| configuration | checker | verdict | states | seconds | states/s | peak MiB | build s |",

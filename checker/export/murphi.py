@@ -8,21 +8,24 @@ distinct count (symmetry off):
   per kind and field, a variable per singleton field), set to the model's initial state
   by the one `startstate`. Scratch values are rule-local variables, not part of the state.
 - Each binding of each action is one `rule`: its guard, then a body that makes the
-  binding's run-time checks (`error "..."`) and its updates. Updates are simultaneous, as
-  in pgcheck (values that read a field written by the same step are computed into locals
-  first).
+  binding's run-time checks (`error "..."`), its action properties (`assert`, before any
+  write: a traced action property reads the post-state as the binding's updates) and its
+  updates. Updates are simultaneous, as in pgcheck (values that read a field written by
+  the same step are computed into locals first).
 - Each invariant is a Murphi `invariant "ID" ...`, checked in every reached state.
 - Deadlock: pgcheck reports a state with no enabled action unless the model's quiescence
   predicate holds. The rule `"quiescent"` is enabled exactly in quiescent states and
   changes nothing, so Rumur's `--deadlock-detection stuck` (a state where no rule is
   enabled) fires exactly in the states pgcheck calls deadlocks, and adds no state.
 - Model errors (out-of-range write, FIFO over capacity, a read through a null reference)
-  stop the verifier with an `error` or Rumur's own range and index checks.
+  stop the verifier with an `error` or Rumur's own range, index and undefined-value checks.
 
-Every field is an integer range or a boolean and the rules are written per binding
-(instance indices are constants), so the export has no scalarset: Rumur's symmetry
-reduction has nothing to permute (docs/rumur.md says why, and what pgcheck's own
-symmetry reduction saves on the same models).
+With scalarsets (the default), each symmetry group the model declares is a Murphi
+scalarset, and only one binding per orbit of bindings is written, in a ruleset over the
+instances its parameters name (the others are picked from the values left): under the
+model's symmetry those rules fire exactly its bindings, and Rumur's symmetry reduction
+can permute the instances (docs/rumur.md gives the argument and the counts). Without,
+instance indices are constants and there is nothing for Rumur to permute.
 """
 
 from __future__ import annotations

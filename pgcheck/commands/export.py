@@ -55,7 +55,7 @@ def command(
     Spin stores exactly as many states as 'pgcheck explore --no-symmetry' finds. Murphi: each
     binding becomes one rule, invariants Murphi invariants; with 'rumur --deadlock-detection
     stuck --symmetry-reduction off' Rumur explores exactly as many states. Each symmetry group of
-    the model is a Murphi scalarset (the rules one ruleset over every naming of its instances), so
+    the model is a Murphi scalarset (one rule per orbit of bindings, a ruleset over the instances it names), so
     with '--symmetry-reduction exhaustive' Rumur stores as many states as 'pgcheck explore' does.
     """
     if output is not None:
