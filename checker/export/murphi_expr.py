@@ -25,15 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.export.ir_walk import IRWalk, Pos
 from pgcheck.checker.lang.expr import Expr
 from pgcheck.checker.lang.types import NULL_REF, Bool, Fifo, Ref
 
 ERROR_INT = "model_error_int()"
 ERROR_BOOL = "model_error_bool()"
-HEAVY = frozenset({"fifo_push", "fifo_pop", "fifo_concat", "fifo_filter", "fifo_remove"})
 INT_TYPE = "pg_int"  # the type of scalar locals: wide enough for every intermediate value
-
-Pos = int | str
 
 
 def error_stmt(message: str) -> str:
@@ -147,7 +145,7 @@ class Symmetric:
     error: dict[str, str]
 
 
-class Translator:
+class Translator(IRWalk[Value, Seq]):
     """IR -> Murphi for one model. `store_of(slot)` gives (field store, instance)."""
 
     def __init__(
@@ -162,8 +160,7 @@ class Translator:
         self.slot_of = slot_of
         self.sym = sym
         self.locals = Locals()
-        self._heavy: dict[int, bool] = {}
-        self._reads: dict[int, frozenset[int]] = {}
+        super().__init__()
 
     # ---------------------------------------------------------------- locals
 
@@ -229,76 +226,28 @@ class Translator:
             return f"({a.val} = {b.val})"
         return f"({a.none} ? {b.none} : (!{b.none} & {a.val} = {b.val}))"
 
-    # ---------------------------------------------------------------- analysis
-
-    @staticmethod
-    def _children(e: Expr) -> list[Expr]:
-        out: list[Expr] = []
-        for a in e.args:
-            if isinstance(a, Expr):
-                out.append(a)
-            elif isinstance(a, tuple):
-                out.extend(x for x in a if isinstance(x, Expr))
-        return out
-
-    def heavy(self, e: Expr) -> bool:
-        """Does computing `e` in a rule body need statements (a FIFO-valued operator)?"""
-        key = id(e)
-        if key not in self._heavy:
-            self._heavy[key] = e.op in HEAVY or any(self.heavy(c) for c in self._children(e))
-        return self._heavy[key]
-
-    def reads(self, e: Expr) -> frozenset[int]:
-        """State slots `e` may read."""
-        key = id(e)
-        if key not in self._reads:
-            own = frozenset([e.args[0]]) if e.op == "slot" else frozenset()
-            self._reads[key] = own.union(*(self.reads(c) for c in self._children(e)))
-        return self._reads[key]
-
     # ---------------------------------------------------------------- pure expressions
 
-    def pure(self, e: Expr, env: dict[str, Value] | None = None) -> Value:
-        """`e` as a side-effect-free Murphi expression (FIFOs unfolded by position)."""
-        env = env or {}
-        op, a = e.op, e.args
-        if op == "fifo_filter":
-            src = self._seq(self.pure(a[0], env))
-            var = str(a[1].args[0])
-            return self._sym_filter(src, lambda item: self._scalar(self.pure(a[2], {**env, var: self._item(src, item)})))
-        if op == "fifo_remove":
-            src = self._seq(self.pure(a[0], env))
-            x = self.pure(a[1], env)
-            return self._sym_filter(src, lambda item: self._differs(item, x))
-        if op == "deref":
-            return self._deref(e, self.pure(a[2], env), [self.pure(c, env) for c in a[3]])
-        return self.apply(e, [self.pure(c, env) for c in a if isinstance(c, Expr)], env)
-
-    @staticmethod
-    def _scalar(v: Value) -> str:
+    def _scalar(self, v: Value) -> str:
         if isinstance(v, (Seq, RefV)):
             raise UsageError("internal: a FIFO or scalarset value where an integer is expected")
         return v
 
-    @staticmethod
-    def _item(src: Seq, item: str) -> Value:
+    def _item(self, src: Seq, item: str) -> Value:
         """A FIFO item as a value: a present item is never none."""
         return RefV("false", item) if src.sym else item
 
-    @staticmethod
-    def _differs(item: str, x: Value) -> str:
+    def _differs(self, item: str, x: Value) -> str:
         if isinstance(x, RefV):
             return "true" if x.none == "true" else f"({x.none} | {item} != {x.val})" if x.none != "false" else f"({item} != {x.val})"
-        return f"({item} != {Translator._scalar(x)})"
+        return f"({item} != {self._scalar(x)})"
 
-    @staticmethod
-    def _ref(v: Value) -> RefV:
+    def _ref(self, v: Value) -> RefV:
         if not isinstance(v, RefV):
             raise UsageError("internal: an integer where a scalarset value is expected")
         return v
 
-    @staticmethod
-    def _seq(v: Value) -> Seq:
+    def _seq(self, v: Value) -> Seq:
         if not isinstance(v, Seq):
             raise UsageError("internal: a scalar where a FIFO value is expected")
         return v
@@ -508,48 +457,32 @@ class Translator:
 
     # ---------------------------------------------------------------- rule-body statements
 
-    def stmt(self, e: Expr, env: dict[str, Value] | None = None) -> tuple[list[str], Value]:
-        """Statements computing `e` into locals where needed, and its value."""
-        env = env or {}
-        if not self.heavy(e):
-            return [], self.pure(e, env)
-        op, a = e.op, e.args
-        if op in ("and", "or", "if"):
-            return self._lazy(e, env)
-        if op == "deref":
-            pre, idx = self.stmt(a[2], env)
-            t: Value
-            if isinstance(idx, RefV):
-                t = self.hold(pre, a[2], idx)
-                assert isinstance(t, RefV)
-                pre.append(when(t.none, [error_stmt("a read through a null reference")]))
-            else:
-                t = self.scalar_temp()
-                pre += [f"{t} := {self._scalar(idx)}", when(f"{t} < 0", [error_stmt("a read through a null reference")])]
-            cands: list[Value] = []
-            for c in a[3]:
-                st, v = self.stmt(c, env)
-                pre += st
-                cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
-            return pre, self._deref(e, t, cands)
-        if op == "fifo_filter":
-            return self._filter(a[0], env, str(a[1].args[0]), a[2], None)
-        if op == "fifo_remove":
-            return self._filter(a[0], env, None, None, a[1])
-        out: list[str] = []
-        vals: list[Value] = []
-        for c in a:
-            if isinstance(c, Expr):
-                st, v = self.stmt(c, env)
-                out += st
-                vals.append(v)
+    def _stmt_deref(self, e: Expr, env: dict[str, Value]) -> tuple[list[str], Value]:
+        a = e.args
+        pre, idx = self.stmt(a[2], env)
+        t: Value
+        if isinstance(idx, RefV):
+            t = self.hold(pre, a[2], idx)
+            assert isinstance(t, RefV)
+            pre.append(when(t.none, [error_stmt("a read through a null reference")]))
+        else:
+            t = self.scalar_temp()
+            pre += [f"{t} := {self._scalar(idx)}", when(f"{t} < 0", [error_stmt("a read through a null reference")])]
+        cands: list[Value] = []
+        for c in a[3]:
+            st, v = self.stmt(c, env)
+            pre += st
+            cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
+        return pre, self._deref(e, t, cands)
+
+    def _stmt_fifo(self, op: str, vals: list[Value], out: list[str]) -> Value:
         if op == "fifo_push":
             src, xv = self._seq(vals[0]), vals[1]
             x = xv.val if isinstance(xv, RefV) else self._scalar(xv)
             name, made = self.fifo_temp(src.maxlen + 1, src.sym)
             out += self._copy(src, name)
             out += [f"{name}[{src.n}] := {x}", f"{name}_n := {src.n} + 1"]
-            return out, made
+            return made
         if op == "fifo_pop":
             src = self._seq(vals[0])
             name, made = self.fifo_temp(src.maxlen, src.sym)
@@ -558,15 +491,13 @@ class Translator:
             else:
                 out += [f"{name}[{p}] := {src.item(p + 1)}" for p in range(src.maxlen - 1)]
             out.append(f"{name}_n := ({src.n} > 0 ? {src.n} - 1 : 0)")
-            return out, made
-        if op == "fifo_concat":
-            left, right = self._seq(vals[0]), self._seq(vals[1])
-            name, made = self.fifo_temp(left.maxlen + right.maxlen, left.sym or right.sym)
-            out += self._copy(left, name)
-            out += [when(f"{p} < {right.n}", [f"{name}[{left.n} + {p}] := {right.item(p)}"]) for p in range(right.maxlen)]
-            out.append(f"{name}_n := {left.n} + {right.n}")
-            return out, made
-        return out, self.apply(e, vals, env)
+            return made
+        left, right = self._seq(vals[0]), self._seq(vals[1])
+        name, made = self.fifo_temp(left.maxlen + right.maxlen, left.sym or right.sym)
+        out += self._copy(left, name)
+        out += [when(f"{p} < {right.n}", [f"{name}[{left.n} + {p}] := {right.item(p)}"]) for p in range(right.maxlen)]
+        out.append(f"{name}_n := {left.n} + {right.n}")
+        return made
 
     def _copy(self, src: Seq, name: str) -> list[str]:
         if src.sym:  # the local's padding stays undefined: only present items are read
