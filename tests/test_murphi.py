@@ -232,5 +232,10 @@ def test_export_command_writes_murphi_and_refuses_unknown_invariants(tmp_path: P
     assert done.exit_code == 0, done.output
     text = out.read_text()
     assert "startstate" in text and 'invariant "S1"' in text and 'rule "quiescent"' in text
+    assert "type pg_session: scalarset(1);" in text and "ruleset" in text
+    plain = CliRunner().invoke(main, ["export", "--format=murphi", "--carriers=1", "--sessions=1", "--no-scalarsets"])
+    assert plain.exit_code == 0 and "scalarset" not in plain.output and 'invariant "S1"' in plain.output
+    only = CliRunner().invoke(main, ["export", "--format=murphi", "--sessions=1", "--invariant", "OWN1"])
+    assert only.exit_code == 0 and 'action OWN1' in only.output and 'invariant "S1"' not in only.output
     bad = CliRunner().invoke(main, ["export", "--format=murphi", "--invariant", "NOPE"])
     assert bad.exit_code == 2 and "unknown invariant NOPE" in bad.output
