@@ -123,6 +123,7 @@ class _Layout:
         self.decls: list[str] = []
         self.start: list[str] = []
         taken: set[str] = set(RESERVED)
+        self.used: set[str] = set()  # instance names the rule being written mentions
         self.type_of: dict[str, str] = {}  # symmetric kind -> scalarset type
         self.size_of: dict[str, int] = {}  # scalarset type -> instances
         self.params: dict[str, list[str]] = {}  # scalarset type -> ruleset parameter per instance
@@ -173,7 +174,9 @@ class _Layout:
         )
 
     def param(self, kind: str, i: int) -> str:
-        return self.params[self.type_of[kind]][i]
+        name = self.params[self.type_of[kind]][i]
+        self.used.add(name)
+        return name
 
     def _start_name(self, kind: str, i: int | None) -> int | str | None:
         if i is None or kind not in self.type_of:
@@ -231,10 +234,11 @@ class _Layout:
         body = [*naming, *pads, *self.start]
         return ["startstate", "var " + " ".join(f"{d};" for d in decls), "begin", *(f"  {s};" for s in body), "end;"]
 
-    def naming(self, named: dict[str, int]) -> Naming:
+    def naming(self, named: dict[str, int], used: set[str] | None = None) -> Naming:
         """How a rule names the instances: per scalarset T, instances 0..named[T]-1 are ruleset
         parameters (different values), the others the values left, in the order `for i: T`
-        visits them (`pick_T_m`, an alias)."""
+        visits them (`pick_T_m`, an alias; only those in `used`, when given: Rumur computes
+        every alias each time it evaluates the rule)."""
         params: list[str] = []
         aliases: list[str] = []
         distinct: list[str] = []
@@ -243,7 +247,11 @@ class _Layout:
             params += [f"{names[j]}: {t}" for j in range(m)]
             distinct += [f"{names[a]} != {names[b]}" for a in range(m) for b in range(a + 1, m)]
             args = ", ".join(names[:m])
-            aliases += [f"{names[j]}: pick_{t}_{m}({args}{', ' if args else ''}{j - m})" for j in range(m, len(names))]
+            aliases += [
+                f"{names[j]}: pick_{t}_{m}({args}{', ' if args else ''}{j - m})"
+                for j in range(m, len(names))
+                if used is None or names[j] in used
+            ]
         return Naming(params, aliases, "(" + " & ".join(distinct) + ")" if distinct else "")
 
     def pick_functions(self) -> list[str]:
@@ -460,18 +468,22 @@ def to_murphi(
     rules: list[str] = []
     chosen = representatives(model, layout)
     for b, named in chosen:
-        naming = layout.naming(named)
-        rules += naming.wrap(em.binding(b, by_binding.get(b.index), naming.distinct))
+        layout.used.clear()
+        lines = em.binding(b, by_binding.get(b.index), layout.naming(named).distinct)
+        rules += layout.naming(named, layout.used).wrap(lines)
         rules.append("")
     # The quiescence predicate and the invariants under one naming of the instances: a
     # symmetric predicate (every one pgcheck reduces by symmetry for) holds under one naming
     # iff under all.
-    fixed = layout.naming({})
+    layout.used.clear()
     quiet = em.condition(model.quiescent)
+    props = layout.naming({}, layout.used).wrap([f"rule {_string(QUIESCENT_RULE)}", f"  {quiet}", "==>", "begin", "end;", ""])
     checked = [(p, e) for p, e in model.invariants if invariants is None or p.id in invariants]
-    props = [f"rule {_string(QUIESCENT_RULE)}", f"  {quiet}", "==>", "begin", "end;", ""]
-    props += [f"invariant {_string(p.id)} {em.condition(e)};  -- {_comment(p.statement)}" for p, e in checked]
-    body = [*rules, *fixed.wrap(props)]
+    for p, e in checked:
+        layout.used.clear()
+        cond = em.condition(e)
+        props += layout.naming({}, layout.used).wrap([f"invariant {_string(p.id)} {cond};  -- {_comment(p.statement)}"])
+    body = [*rules, *props]
     deadlock = "stuck" if check_deadlock else "off"
     reduction = "exhaustive" if layout.size_of else "off"
     shape = (
