@@ -115,6 +115,20 @@ def test_rumur_symmetry_reduction_stores_what_pgcheck_stores(name: str, cfg: Mod
     assert canonical.distinct <= heuristic.states <= full.distinct
 
 
+def test_a_set_of_sessions_is_permuted_with_the_sessions(tmp_path: Path) -> None:
+    """poll_steps adds carrier.taken_cur, a set of sessions: an array of booleans indexed by
+    the session scalarset, which Rumur's reduction permutes with the sessions."""
+    cfg = make_config("pooled", 1, 2, {"poll_steps": True})
+    canonical = run_check(load(cfg), symmetry=True, default_trace_dir=None).result
+    full = run_check(load(cfg), symmetry=False, default_trace_dir=None).result
+    assert canonical.distinct < full.distinct
+    murphi = spec_to_murphi(load(cfg))
+    assert "array[pg_session] of boolean" in murphi
+    run = verify(murphi, tmp_path, symmetry="exhaustive", optimize="-O0")
+    assert run.complete and run.errors == 0, run.message
+    assert run.states == canonical.distinct
+
+
 # Catalogue mutations caught only by an action property (no invariant breaks): Rumur must
 # report the same property from the assertion in the rule of the offending step; one with
 # two carriers and two sessions, under Rumur's symmetry reduction.

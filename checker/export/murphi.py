@@ -21,7 +21,8 @@ distinct count (symmetry off):
   stop the verifier with an `error` or Rumur's own range, index and undefined-value checks.
 
 With scalarsets (the default), each symmetry group the model declares is a Murphi
-scalarset, and only one binding per orbit of bindings is written, in a ruleset over the
+scalarset (references into it scalarset values, sets of it arrays of booleans indexed by
+it), and only one binding per orbit of bindings is written, in a ruleset over the
 instances its parameters name (the others are picked from the values left): under the
 model's symmetry those rules fire exactly its bindings, and Rumur's symmetry reduction
 can permute the instances (docs/rumur.md gives the argument and the counts). Without,
@@ -41,6 +42,7 @@ from pgcheck.checker.export.murphi_expr import (
     FieldStore,
     RefV,
     Seq,
+    SetV,
     Symmetric,
     Translator,
     assign_ref,
@@ -127,14 +129,6 @@ class _Layout:
         self.type_of: dict[str, str] = {}  # symmetric kind -> scalarset type
         self.size_of: dict[str, int] = {}  # scalarset type -> instances
         self.params: dict[str, list[str]] = {}  # scalarset type -> ruleset parameter per instance
-        symmetric = {k for kinds in model.symmetry for k in kinds} if scalarsets else set()
-        for kind in model.kinds.values():
-            for fname, ty in kind.fields.items():
-                if isinstance(ty, Set) and ty.of in symmetric:
-                    raise UsageError(
-                        f"{kind.name}.{fname} is a set of {ty.of} instances, which the scalarset export cannot "
-                        "represent yet; export without scalarsets (--no-scalarsets)"
-                    )
         for kinds in model.symmetry if scalarsets else []:
             tname = "pg_" + "_".join(_ident(k) for k in kinds)
             while tname.lower() in taken:
@@ -158,7 +152,10 @@ class _Layout:
                 rng, offset = _range(ty, model.kinds, f"{kind.name}.{fname}", self.type_of)
                 cap = ty.capacity if isinstance(ty, Fifo) else 0
                 sym = self.type_of.get(ty.kind, "") if isinstance(ty, (Ref, Fifo)) else ""
-                store = FieldStore(name, offset, cap, kind.count is None, sym)
+                members = ty.of if isinstance(ty, Set) and isinstance(ty.of, str) and ty.of in self.type_of else ""
+                if members:
+                    rng, offset = f"array[{self.type_of[members]}] of boolean", 0
+                store = FieldStore(name, offset, cap, kind.count is None, sym, members)
                 self.fields[(kind.name, fname)] = store
                 self._declare(kind, fname, ty, rng, store)
 
@@ -171,6 +168,7 @@ class _Layout:
             self.param,
             {t: f"pad_{t}" for t in self.size_of},
             {t: f"model_error_{t}()" for t in self.size_of},
+            {k: int(self.model.kinds[k].count or 1) for k in self.type_of},
         )
 
     def param(self, kind: str, i: int) -> str:
@@ -215,6 +213,12 @@ class _Layout:
                 items = [*value, *([0] * (max(ty.capacity, 1) - len(value)))]
                 self.start += [f"{store.item(at, p)} := {v}" for p, v in enumerate(items)]
                 self.start.append(f"{store.count(at)} := {len(value)}")
+            elif store.members:
+                n = int(self.model.kinds[store.members].count or 1)
+                self.start += [
+                    f"{store.cell(at)}[{self._start_name(store.members, i)}] := {'true' if (int(value) >> i) & 1 else 'false'}"
+                    for i in range(n)
+                ]
             elif store.sym:
                 assert isinstance(ty, Ref)
                 none = int(value) == NULL_REF
@@ -322,7 +326,7 @@ class _Emitter:
 
     def condition(self, e: Expr) -> str:
         v = self.tr.pure(e)
-        if isinstance(v, (Seq, RefV)):
+        if isinstance(v, (Seq, RefV, SetV)):
             raise UsageError("internal: a guard is not a condition")
         return v
 
@@ -361,6 +365,9 @@ class _Emitter:
                 v = tr.hold(body, e, v)
             if isinstance(v, RefV):
                 writes.append(assign_ref(store.cell(inst), v))
+                continue
+            if isinstance(v, SetV):
+                writes += [f"{store.cell(inst)}[{n}] := {bit}" for n, bit in v.bits]
                 continue
             value = f"{v} + {store.offset}" if store.offset else v
             writes.append(f"{store.cell(inst)} := {value}")

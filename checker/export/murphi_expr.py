@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pgcheck.checker.errors import UsageError
 from pgcheck.checker.export.ir_walk import IRWalk, Pos
 from pgcheck.checker.lang.expr import Expr
-from pgcheck.checker.lang.types import NULL_REF, Bool, Fifo, Ref
+from pgcheck.checker.lang.types import NULL_REF, Bool, Fifo, Ref, Set
 
 ERROR_INT = "model_error_int()"
 ERROR_BOOL = "model_error_bool()"
@@ -64,6 +64,7 @@ class FieldStore:
     capacity: int  # FIFO capacity; 0 for a scalar field
     singleton: bool
     sym: str = ""  # the scalarset type of the value (or of the FIFO's items); "" for integers
+    members: str = ""  # a set of this symmetric kind: an array of booleans indexed by its scalarset
 
     def cell(self, inst: Pos | None) -> str:
         return self.name if self.singleton else f"{self.name}[{inst}]"
@@ -101,7 +102,15 @@ class RefV:
     val: str
 
 
-Value = str | Seq | RefV
+@dataclass(frozen=True)
+class SetV:
+    """A set of instances of a symmetric kind: per instance name, whether it is a member
+    (a boolean expression). Stored as an array of booleans indexed by the scalarset."""
+
+    bits: tuple[tuple[str, str], ...]
+
+
+Value = str | Seq | RefV | SetV
 
 
 @dataclass
@@ -143,6 +152,7 @@ class Symmetric:
     name: Callable[[str, int], str]
     pad: dict[str, str]
     error: dict[str, str]
+    count: dict[str, int]  # symmetric kind -> instances
 
 
 class Translator(IRWalk[Value, Seq]):
@@ -203,11 +213,28 @@ class Translator(IRWalk[Value, Seq]):
             t = self.ref_temp(self.sym_of(e.ty))
             out.append(assign_ref(t, v))
             return RefV(f"isundefined({t})", t)
+        if isinstance(v, SetV):
+            held: list[tuple[str, str]] = []
+            for name, bit in v.bits:
+                f = self.flag_temp()
+                out.append(f"{f} := {bit}")
+                held.append((name, f))
+            return SetV(tuple(held))
         t = self.temp_for(e)
         out.append(f"{t} := {self._scalar(v)}")
         return t
 
     # ---------------------------------------------------------------- scalarsets
+
+    def set_of(self, ty: object) -> str:
+        """The symmetric kind a set type ranges over, else ""."""
+        if self.sym is None or not isinstance(ty, Set) or not isinstance(ty.of, str):
+            return ""
+        return ty.of if ty.of in self.sym.type_of else ""
+
+    def names(self, kind: str) -> list[str]:
+        assert self.sym is not None
+        return [self.sym.name(kind, i) for i in range(self.sym.count[kind])]
 
     def sym_of(self, ty: object) -> str:
         """The scalarset type of a reference (or a FIFO's items) into a symmetric kind, else ""."""
@@ -229,7 +256,7 @@ class Translator(IRWalk[Value, Seq]):
     # ---------------------------------------------------------------- pure expressions
 
     def _scalar(self, v: Value) -> str:
-        if isinstance(v, (Seq, RefV)):
+        if isinstance(v, (Seq, RefV, SetV)):
             raise UsageError("internal: a FIFO or scalarset value where an integer is expected")
         return v
 
@@ -268,6 +295,10 @@ class Translator(IRWalk[Value, Seq]):
                 return Seq(lambda p: str(items[p]) if isinstance(p, int) else ERROR_INT, str(len(items)), len(items), False)
             if isinstance(e.ty, Bool):
                 return "true" if a[0] else "false"
+            of = self.set_of(e.ty)
+            if of:
+                mask = int(a[0])
+                return SetV(tuple((n, "true" if (mask >> i) & 1 else "false") for i, n in enumerate(self.names(of))))
             if sym:
                 assert self.sym is not None and isinstance(e.ty, Ref)
                 if int(a[0]) == NULL_REF:
@@ -282,6 +313,9 @@ class Translator(IRWalk[Value, Seq]):
         infix = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "add": "+", "sub": "-"}
         if op in ("eq", "ne") and isinstance(vals[0], Seq):
             same = self._seq_equal(self._seq(vals[0]), self._seq(vals[1]))
+            return same if op == "eq" else f"(!{same})"
+        if op in ("eq", "ne") and isinstance(vals[0], SetV):
+            same = self._set_equal(self._setv(vals[0]), self._setv(vals[1]))
             return same if op == "eq" else f"(!{same})"
         if op in ("eq", "ne") and isinstance(vals[0], RefV):
             same = self._ref_eq(self._ref(vals[0]), self._ref(vals[1]))
@@ -298,10 +332,15 @@ class Translator(IRWalk[Value, Seq]):
             c = sc(vals[0])
             if isinstance(vals[1], Seq):
                 return self._seq_if(c, self._seq(vals[1]), self._seq(vals[2]))
+            if isinstance(vals[1], SetV):
+                s1, s2 = self._setv(vals[1]), self._setv(vals[2])
+                return SetV(tuple((n, f"({c} ? {b1} : {b2})") for (n, b1), (_, b2) in zip(s1.bits, s2.bits, strict=True)))
             if isinstance(vals[1], RefV):
                 r1, r2 = self._ref(vals[1]), self._ref(vals[2])
                 return RefV(f"({c} ? {r1.none} : {r2.none})", f"({c} ? {r1.val} : {r2.val})")
             return f"({c} ? {sc(vals[1])} : {sc(vals[2])})"
+        if op.startswith("set_") and isinstance(vals[0], SetV):
+            return self._sym_set_op(op, vals, e)
         if op.startswith("set_"):
             return self._set_op(op, [sc(v) for v in vals], e)
         if op == "fifo_empty":
@@ -333,6 +372,40 @@ class Translator(IRWalk[Value, Seq]):
             return self._sym_concat(self._seq(vals[0]), self._seq(vals[1]))
         raise UsageError(f"the Murphi export does not know the IR operator {op!r}")
 
+    def _setv(self, v: Value) -> SetV:
+        if not isinstance(v, SetV):
+            raise UsageError("internal: not a set of instances")
+        return v
+
+    @staticmethod
+    def _set_equal(a: SetV, b: SetV) -> str:
+        return "(" + " & ".join(f"({x} = {y})" for (_, x), (_, y) in zip(a.bits, b.bits, strict=True)) + ")"
+
+    def _sym_set_op(self, op: str, vals: list[Value], e: Expr) -> Value:
+        """Sets of instances, member by member; a none member is an evaluation error, as in Python."""
+        s = self._setv(vals[0])
+        if op == "set_empty":
+            return "(" + " & ".join(f"!{b}" for _, b in s.bits) + ")"
+        if op in ("set_union", "set_minus", "set_inter"):
+            t = self._setv(vals[1])
+            form = {"set_union": "({} | {})", "set_minus": "({} & !{})", "set_inter": "({} & {})"}[op]
+            return SetV(tuple((n, form.format(x, y)) for (n, x), (_, y) in zip(s.bits, t.bits, strict=True)))
+        member = e.args[1]
+        if member.op == "const" and not isinstance(member.ty, Ref):  # a Python int: instance index
+            m = RefV("false", self.names(str(e.args[0].ty.of))[int(member.args[0])])
+        else:
+            m = self._ref(vals[1])
+        if op == "set_has":
+            chain = ERROR_BOOL
+            for n, b in reversed(s.bits):
+                chain = f"({m.val} = {n} ? {b} : {chain})"
+            return chain if m.none == "false" else f"({m.none} ? {ERROR_BOOL} : {chain})"
+        form = "({} | {} = {})" if op == "set_add" else "({} & {} != {})"
+        bits = [(n, form.format(b, m.val, n)) for n, b in s.bits]
+        if m.none != "false":
+            bits = [(n, f"({m.none} ? {ERROR_BOOL} : {b})") for n, b in bits]
+        return SetV(tuple(bits))
+
     def _set_op(self, op: str, v: list[str], e: Expr) -> str:
         if op == "set_empty":
             return f"({v[0]} = 0)"
@@ -357,6 +430,9 @@ class Translator(IRWalk[Value, Seq]):
         """The value of one stored field of instance `inst`."""
         if store.capacity:
             return Seq(lambda p: store.item(inst, p), store.count(inst), store.capacity, True, sym=store.sym)
+        if store.members:
+            cell = store.cell(inst)
+            return SetV(tuple((n, f"{cell}[{n}]") for n in self.names(store.members)))
         if store.sym:
             return RefV(f"isundefined({store.cell(inst)})", store.cell(inst))
         return store.read(inst)
@@ -380,6 +456,15 @@ class Translator(IRWalk[Value, Seq]):
             for i in reversed(range(len(seqs))):
                 out = self._seq_if(f"({idx_s} = {names[i]})", seqs[i], out)
             return out
+        if isinstance(cands[0], SetV):
+            sets = [self._setv(c) for c in cands]
+            bits: list[tuple[str, str]] = []
+            for k, (n, _) in enumerate(sets[0].bits):
+                chain = ERROR_BOOL
+                for i in reversed(range(len(sets))):
+                    chain = f"({idx_s} = {names[i]} ? {sets[i].bits[k][1]} : {chain})"
+                bits.append((n, chain))
+            return SetV(tuple(bits))
         if isinstance(cands[0], RefV):
             refs = [self._ref(c) for c in cands]
             assert self.sym is not None
@@ -534,6 +619,13 @@ class Translator(IRWalk[Value, Seq]):
             name, t_seq = self.fifo_temp(max(s1.maxlen, s2.maxlen), s1.sym or s2.sym)
             out.append(when(c_s, st1 + self._copy(s1, name), st2 + self._copy(s2, name)))
             return out, t_seq
+        if isinstance(v1, SetV):
+            m1, m2 = self._setv(v1), self._setv(v2)
+            flags = [self.flag_temp() for _ in m1.bits]
+            then = [*st1, *(f"{f} := {b}" for f, (_, b) in zip(flags, m1.bits, strict=True))]
+            other = [*st2, *(f"{f} := {b}" for f, (_, b) in zip(flags, m2.bits, strict=True))]
+            out.append(when(c_s, then, other))
+            return out, SetV(tuple((n, f) for f, (n, _) in zip(flags, m1.bits, strict=True)))
         if isinstance(v1, RefV):
             r = self.ref_temp(self.sym_of(a[1].ty))
             out.append(when(c_s, [*st1, assign_ref(r, self._ref(v1))], [*st2, assign_ref(r, self._ref(v2))]))
