@@ -122,7 +122,7 @@ def test_a_set_of_sessions_is_permuted_with_the_sessions(tmp_path: Path) -> None
     canonical = run_check(load(cfg), symmetry=True, default_trace_dir=None).result
     full = run_check(load(cfg), symmetry=False, default_trace_dir=None).result
     assert canonical.distinct < full.distinct
-    murphi = spec_to_murphi(load(cfg))
+    murphi = spec_to_murphi(load(cfg), ["S1"])  # one invariant: the counts are the point, and it builds faster
     assert "array[pg_session] of boolean" in murphi
     run = verify(murphi, tmp_path, symmetry="exhaustive", optimize="-O0")
     assert run.complete and run.errors == 0, run.message
