@@ -9,7 +9,8 @@ the same machine, so the ratios compare runs taken side by side:
    (so the search is exhaustive) and the design model's defaults;
 2. liveness at 3×5 (`--liveness`) on the same three;
 3. pgcheck beside Spin (partial-order reduction off and on) and Rumur (symmetry reduction
-   off and on) on the same exported design model;
+   off, heuristic and exhaustive) on the same exported design model (run.py's spin_rows and
+   rumur_rows, passed in as `side_by_side`);
 4. `pgcheck simulate`: the time to each seeded bug of the catalogue (simulate_catalogue.py).
 Benchmarks are not tests: nothing here asserts a time.
 """
@@ -32,10 +33,6 @@ MAIN_ROWS: list[tuple[str, list[str]]] = [
     ("defaults + fix_poller_ownership (exhaustive)", FIX),
     ("design model, defaults", ["--model=design"]),
 ]
-
-# Small design-model shapes every tool finishes: (name, mode, carriers, sessions).
-SIDE_SHAPES: list[tuple[str, str, int, int]] = [("pooled 2×3", "pooled", 2, 3), ("pooled 2×4", "pooled", 2, 4)]
-
 
 def pgcheck(args: list[str], budget: float) -> dict[str, Any]:
     """One `pgcheck explore --json` run as its own process (so peak memory is its own)."""
@@ -114,54 +111,20 @@ def liveness(budget: float) -> list[str]:
     return rows
 
 
-def side_by_side(budget: float) -> list[str]:
-    """pgcheck's native engine, Spin POR off/on and Rumur symmetry off/on on the same design-model shapes."""
-    spin_side = importlib.import_module("spin_side")
-    rumur_side = importlib.import_module("rumur_side")
-    rows = ["| configuration | tool | verdict | states | seconds | peak MiB | build s |", "|---|---|---|---|---|---|---|"]
-    ratios: list[str] = []
-    for name, mode, carriers, sessions in SIDE_SHAPES:
-        base = ["--model=design", f"--mode={mode}", f"--carriers={carriers}", f"--sessions={sessions}", "--workers=1"]
-        warm(base)
-        ours: dict[str, dict[str, Any]] = {}
-        for label, extra in (("pgcheck, symmetry off, POR off", ["--no-symmetry", "--no-por"]),
-                             ("pgcheck, symmetry off, POR on", ["--no-symmetry"]),
-                             ("pgcheck, symmetry on", [])):
-            d = pgcheck([*base, *extra], budget)
-            ours[label] = d
-            rows.append(f"| {name} | {label} | {_verdict(d)} | {d.get('distinct_states', 0):,} | {d.get('seconds', 0):.2f} "
-                        f"| {_mib(d)} | {d.get('compile_seconds', 0) or 0:.1f} |")
-            print(rows[-1], flush=True)
-        theirs: dict[str, dict[str, Any]] = {}
-        for reduce in (False, True):
-            r = spin_side.spin_run(mode, carriers, sessions, reduce=reduce, budget=budget)
-            theirs[r["engine"]] = r
-            rows.append(f"| {name} | {r['engine']} | {r['verdict']} | {r.get('states') or 0:,} | {r.get('seconds')} "
-                        f"| {r.get('peak_rss_mib')} | {r.get('build_seconds')} |")
-            print(rows[-1], flush=True)
-        for symmetry in rumur_side.SYMMETRIES if hasattr(rumur_side, "SYMMETRIES") else ("off", "heuristic"):
-            r = rumur_side.rumur_run(mode, carriers, sessions, symmetry=symmetry, budget=budget)
-            theirs[r["engine"]] = r
-            rows.append(f"| {name} | {r['engine']} | {r['verdict']} | {r.get('states') or 0:,} | {r.get('seconds')} "
-                        f"| {r.get('peak_rss_mib')} | {r.get('build_seconds')} |")
-            print(rows[-1], flush=True)
-        ratios += _ratios(name, ours, theirs)
-    return [*rows, "", "Ratios (time of the other tool over pgcheck's, states stored by the other tool over pgcheck's):", "", *ratios]
-
-
-def _ratios(name: str, ours: dict[str, dict[str, Any]], theirs: dict[str, dict[str, Any]]) -> list[str]:
+def spin_ratio_lines(name: str, mode: str, carriers: int, sessions: int, spin: dict[bool, dict[str, Any]], budget: float) -> list[str]:
+    """Spin with its partial-order reduction off and on against pgcheck's native engine (1 worker,
+    symmetry off, as Spin has none) with its reduction off and on, on the same design model."""
+    base = ["--model=design", f"--mode={mode}", f"--carriers={carriers}", f"--sessions={sessions}", "--workers=1", "--no-symmetry"]
     out = []
-    pairs = [("pgcheck, symmetry off, POR off", lambda e: e.startswith("spin") and "POR off" in e),
-             ("pgcheck, symmetry off, POR on", lambda e: e.startswith("spin") and "POR on" in e),
-             ("pgcheck, symmetry off, POR off", lambda e: e.startswith("rumur") and "symmetry off" in e),
-             ("pgcheck, symmetry on", lambda e: e.startswith("rumur") and "symmetry off" not in e)]
-    for mine, pick in pairs:
-        d = ours.get(mine) or {}
-        for engine, r in theirs.items():
-            if not pick(engine) or not r.get("states") or not d.get("distinct_states"):
-                continue
-            out.append(f"- {name}: {engine} against {mine}: {r['states'] / d['distinct_states']:.2f}× the states, "
-                       f"{float(r.get('seconds') or 0) / max(float(d.get('seconds') or 0), 1e-3):.1f}× the time")
+    for reduce in (False, True):
+        d = pgcheck([*base, *([] if reduce else ["--no-por"])], budget)
+        r = spin.get(reduce) or {}
+        if not r.get("states") or not d.get("distinct_states"):
+            out.append(f"- {name}, reduction {'on' if reduce else 'off'}: not compared (Spin {r.get('verdict')}, pgcheck {_verdict(d)})")
+            continue
+        same = "equal" if r["states"] == d["distinct_states"] else f"pgcheck {d['distinct_states']:,}"
+        out.append(f"- {name}, reduction {'on' if reduce else 'off'} in both: Spin stores {r['states']:,} states ({same}) and takes "
+                   f"{float(r.get('seconds') or 0) / max(float(d.get('seconds') or 0), 1e-3):.1f}× pgcheck's time")
     return out
 
 
@@ -171,12 +134,12 @@ def simulate_rows(budget: float) -> list[str]:
     return rows
 
 
-def section(budget: float, workers: int) -> list[str]:
+def section(budget: float, workers: int, side_by_side: list[tuple[str, list[str]]]) -> list[str]:
     parts: list[tuple[str, list[str]]] = [
         ("The main job, `pgcheck explore --carriers=3 --sessions=5`, partial-order reduction on and off "
          f"(native engine, {workers} workers, symmetry on)", main_job(budget, workers)),
         ("Liveness at 3×5 (`--liveness`, symmetry off)", liveness(budget)),
-        ("pgcheck, Spin and Rumur on the same exported model (design model)", side_by_side(budget)),
+        *side_by_side,
         ("`pgcheck simulate`: time to each seeded bug at 3×5 with every option", simulate_rows(budget)),
     ]
     out: list[str] = []

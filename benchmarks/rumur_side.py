@@ -1,8 +1,8 @@
 """Rumur on the exported model: one row of states, states per second, time and memory.
 
 `rumur_run(mode, carriers, sessions, symmetry=..., budget=...)` exports the model with
-`pgcheck export --format=murphi`'s translation, then `rumur --symmetry-reduction off|heuristic
---deadlock-detection stuck --threads N` -> `gcc -O2 -mcx16 ... -lpthread -latomic` -> the
+`pgcheck export --format=murphi`'s translation (sessions and carriers as scalarsets), then
+`rumur --symmetry-reduction off|heuristic|exhaustive --deadlock-detection stuck --threads N` -> `gcc -O2 -mcx16 ... -lpthread -latomic` -> the
 verifier (breadth first, stops at the first error). Time is the wall time of the verifier
 alone; building (rumur plus gcc) is reported apart. Memory is the verifier's peak RSS (wait4
 rusage). benchmarks/run.py calls it beside pgcheck's engines and Spin in one run.

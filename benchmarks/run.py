@@ -7,7 +7,8 @@ One run on one machine: for configurations from pooled 2×3 up, each engine as a
 process (so peak memory is per run): the reference Python explorer, the native engine
 with 1 and 2 workers, with symmetry on and off; then Spin with partial-order reduction
 off and on on the exported Promela model (benchmarks/spin_side.py), and Rumur with symmetry
-reduction off and heuristic on the exported Murphi model (benchmarks/rumur_side.py). A run
+reduction off, heuristic and exhaustive on the exported Murphi model (benchmarks/rumur_side.py)
+beside pgcheck's native engine on the same (design) model with symmetry off and on. A run
 that does not finish within the budget is reported as such. Prints the tables; with --write
 also replaces them between the markers in benchmarks/RESULTS.md (a --quick run has markers
 of its own; other sections of that file are left alone).
@@ -53,7 +54,8 @@ def cli_args(mode: str, carriers: int | None, sessions: int) -> list[str]:
     return [f"--mode={mode}", f"--sessions={sessions}"] + ([f"--carriers={carriers}"] if carriers else [])
 
 
-CONFIGS: list[tuple[str, list[str]]] = [(name, cli_args(m, c, s)) for name, m, c, s in SHAPES]
+# The design model: the one `pgcheck export` writes, so Spin and Rumur run what the engines run.
+CONFIGS: list[tuple[str, list[str]]] = [(name, [*cli_args(m, c, s), "--model=design"]) for name, m, c, s in SHAPES]
 
 ENGINES: list[tuple[str, list[str]]] = [
     ("python", ["--engine=python"]),
@@ -94,8 +96,9 @@ def fmt_row(name: str, sym: bool, engine: str, d: dict[str, Any]) -> str:
     )
 
 
-def spin_rows(names: list[str], budget: float) -> list[str]:
-    """Spin with partial-order reduction off and on, on the exported model (benchmarks/spin_side.py)."""
+def spin_rows(names: list[str], budget: float, results: dict[str, dict[bool, dict[str, Any]]] | None = None) -> list[str]:
+    """Spin with partial-order reduction off and on, on the exported model (benchmarks/spin_side.py);
+    each run's figures also go into `results[name][reduce]` when given."""
     try:
         spin_side = importlib.import_module("spin_side")
     except ImportError as e:  # Spin's side needs the Promela export; say so instead of a table
@@ -106,6 +109,8 @@ def spin_rows(names: list[str], budget: float) -> list[str]:
             continue
         for reduce in (False, True):
             r: dict[str, Any] = spin_side.spin_run(mode, carriers, sessions, reduce=reduce, budget=budget)
+            if results is not None:
+                results.setdefault(name, {})[reduce] = r
             states = f"{r['states']:,}" if r.get("states") else "—"
             rows.append(
                 f"| {name} | {r['engine']} | {r['verdict']} | {states} | {r.get('seconds')} | "
@@ -115,11 +120,11 @@ def spin_rows(names: list[str], budget: float) -> list[str]:
     return rows
 
 
-def rumur_rows(
-    names: list[str], budget: float, results: dict[tuple[str, bool, str], dict[str, Any]]
-) -> tuple[list[str], list[str]]:
-    """Rumur with symmetry reduction off and heuristic on the exported model (benchmarks/rumur_side.py),
-    and its ratios to pgcheck's native engine (1 worker, symmetry off) measured in this run."""
+def rumur_rows(names: list[str], budget: float) -> tuple[list[str], list[str]]:
+    """Rumur with symmetry reduction off, heuristic and exhaustive on the exported model
+    (benchmarks/rumur_side.py), beside pgcheck's native engine (1 worker, partial-order
+    reduction off) with symmetry off and on on the same model (the design model, which the
+    export writes), all in this run; and the ratios between them."""
     try:
         rumur_side = importlib.import_module("rumur_side")
     except ImportError as e:
@@ -129,8 +134,20 @@ def rumur_rows(
     for name, mode, carriers, sessions in SHAPES:
         if name not in names:
             continue
+        pg: dict[bool, dict[str, Any]] = {}
+        for sym in (False, True):
+            args = [*cli_args(mode, carriers, sessions), "--model=design", "--no-por"]
+            warm(args)
+            pg[sym] = explore([*args, "--engine=native", "--workers=1", *([] if sym else ["--no-symmetry"])], budget)
+            d = pg[sym]
+            states = f"{d['distinct_states']:,}" if d.get("distinct_states") is not None else "—"
+            rows.append(
+                f"| {name} | pgcheck native ×1, symmetry {'on' if sym else 'off'} | {d.get('verdict')} | {states} | "
+                f"{d.get('seconds', 0):.2f} | {d.get('states_per_second') or 0:,.0f} | {(d.get('peak_rss_bytes') or 0) / 2**20:,.0f} | |"
+            )
+            print(rows[-1], flush=True)
         by_sym: dict[str, dict[str, Any]] = {}
-        for symmetry in ("off", "heuristic"):
+        for symmetry in ("off", "heuristic", "exhaustive"):
             r: dict[str, Any] = rumur_side.rumur_run(mode, carriers, sessions, symmetry=symmetry, budget=budget)
             by_sym[symmetry] = r
             states = f"{r['states']:,}" if r.get("states") else "—"
@@ -139,16 +156,38 @@ def rumur_rows(
                 f"{r.get('states_per_second', 0):,} | {r.get('peak_rss_mib')} | {r.get('build_seconds')} |"
             )
             print(rows[-1], flush=True)
-        native = results.get((name, False, "native ×1")) or {}
-        off = by_sym["off"]
-        if native.get("verdict") == "ok" and off.get("verdict") == "ok":
-            same = "equal" if off["states"] == native.get("distinct_states") else f"DIFFERENT from pgcheck's {native.get('distinct_states'):,}"
-            ratios.append(
-                f"- {name}, symmetry off: Rumur explores {off['states']:,} states ({same}); pgcheck native ×1 is "
-                f"{off['seconds'] / max(native['seconds'], 1e-3):.2f}× as fast as Rumur (1 thread), Rumur's peak memory is "
-                f"{off['peak_rss_mib'] / max((native.get('peak_rss_bytes') or 1) / 2**20, 1):.2f}× pgcheck's"
-            )
+        ratios += rumur_ratio_lines(name, pg, by_sym)
     return rows, ratios
+
+
+def rumur_ratio_lines(name: str, pg: dict[bool, dict[str, Any]], rumur: dict[str, dict[str, Any]]) -> list[str]:
+    """State counts compared (equal where both keep the same states), and the time ratios."""
+    out: list[str] = []
+    pairs = [("off", False, "symmetry off"), ("exhaustive", True, "exhaustive symmetry against pgcheck's symmetry")]
+    for mode, sym, what in pairs:
+        r, d = rumur[mode], pg[sym]
+        if r.get("verdict") != "ok" or d.get("verdict") != "ok":
+            out.append(f"- {name}, {what}: not compared (Rumur {r.get('verdict')}, pgcheck {d.get('verdict')})")
+            continue
+        same = "equal" if r["states"] == d["distinct_states"] else f"pgcheck {d['distinct_states']:,}"
+        out.append(
+            f"- {name}, {what}: Rumur {r['states']:,} states ({same}); Rumur takes "
+            f"{r['seconds'] / max(d.get('seconds') or 0, 1e-3):.1f}× pgcheck's time"
+        )
+    heur, exh, off = rumur["heuristic"], rumur["exhaustive"], rumur["off"]
+    if all(x.get("verdict") == "ok" for x in (heur, exh, off)):
+        out.append(
+            f"- {name}, Rumur's symmetry reduction: exhaustive stores {off['states'] / max(exh['states'], 1):.2f}× fewer states "
+            f"than off, heuristic {off['states'] / max(heur['states'], 1):.2f}× fewer ({heur['states'] / max(exh['states'], 1):.2f}× "
+            f"exhaustive's); time exhaustive {exh['seconds'] / max(off['seconds'], 1e-3):.2f}×, heuristic "
+            f"{heur['seconds'] / max(off['seconds'], 1e-3):.2f}× that of off"
+        )
+    if pg[False].get("verdict") == "ok" and pg[True].get("verdict") == "ok":
+        out.append(
+            f"- {name}, pgcheck's symmetry reduction: {pg[False]['distinct_states'] / max(pg[True]['distinct_states'], 1):.2f}× "
+            f"fewer states, time {pg[True]['seconds'] / max(pg[False]['seconds'], 1e-3):.2f}× that of off"
+        )
+    return out
 
 
 def main() -> None:
@@ -158,7 +197,7 @@ def main() -> None:
     ap.add_argument("--write", action="store_true",
                     help="also replace this section of benchmarks/RESULTS.md (a tracked file; default: print only)")
     ap.add_argument("--spin-configs", type=int, default=4, help="how many pooled configurations Spin runs (building pan is slow)")
-    ap.add_argument("--rumur-configs", type=int, default=3, help="how many pooled configurations Rumur runs (building its verifier is slow)")
+    ap.add_argument("--rumur-configs", type=int, default=2, help="how many pooled configurations Rumur runs (building and running its verifier is slow)")
     ap.add_argument("--mission", action="store_true", help="measure the mission's scale (benchmarks/mission.py) instead")
     ap.add_argument("--workers", type=int, default=2, help="workers of the main job's runs (--mission)")
     ns = ap.parse_args()
@@ -179,9 +218,7 @@ def main() -> None:
                 print(rows[-1], flush=True)
     ratios = ratio_lines(configs, results)
     spin = spin_rows([name for name, _ in configs if name.startswith("pooled")][: ns.spin_configs], ns.budget)
-    rumur, rumur_ratios = rumur_rows(
-        [name for name, _ in configs if name.startswith("pooled")][: ns.rumur_configs], ns.budget, results
-    )
+    rumur, rumur_ratios = rumur_rows([name for name, _ in configs if name.startswith("pooled")][: ns.rumur_configs], ns.budget)
     machine = machine_line()
     text = [
         BEGIN,
@@ -203,10 +240,11 @@ def main() -> None:
                  "| configuration | Spin | verdict | states stored | seconds | states/s | peak MiB | build s |",
                  "|---|---|---|---|---|---|---|---|", *spin]
     if rumur:
-        text += ["", "Rumur on the exported model (`pgcheck export --format=murphi`; one rule per action binding,",
-                 "no scalarsets, so heuristic symmetry reduction has nothing to permute, docs/rumur.md; the",
-                 "verifier's time excludes building it):", "",
-                 "| configuration | Rumur | verdict | states | seconds | states/s | peak MiB | build s |",
+        text += ["", "Rumur on the exported design model (`pgcheck export --format=murphi`: sessions and carriers as",
+                 "scalarsets, one rule per orbit of bindings, docs/rumur.md), symmetry reduction off,",
+                 "heuristic and exhaustive, beside pgcheck's native engine on the same model (partial-order",
+                 "reduction off); the verifier's time excludes building it:", "",
+                 "| configuration | checker | verdict | states | seconds | states/s | peak MiB | build s |",
                  "|---|---|---|---|---|---|---|---|", *rumur, "", *rumur_ratios]
     text.append(END)
     print("\n".join(text[1:-1]))
@@ -223,7 +261,20 @@ def machine_line() -> str:
 def run_mission(budget: float, workers: int, *, write: bool) -> None:
     mission = importlib.import_module("mission")
     t0 = time.monotonic()
-    body = mission.section(budget, workers)
+    names = ["pooled 2×3", "pooled 2×4"]
+    spin_results: dict[str, dict[bool, dict[str, Any]]] = {}
+    spin = spin_rows(names, budget, spin_results)
+    spin_ratios = [line for name, mode, carriers, sessions in SHAPES if name in names
+                   for line in mission.spin_ratio_lines(name, mode, carriers or 0, sessions, spin_results.get(name, {}), budget)]
+    rumur, rumur_ratios = rumur_rows(names, budget)
+    table = "|---|---|---|---|---|---|---|---|"
+    side = [
+        ("Spin on the exported design model, partial-order reduction off and on, beside pgcheck",
+         ["| configuration | Spin | verdict | states stored | seconds | states/s | peak MiB | build s |", table, *spin, "", *spin_ratios]),
+        ("Rumur on the exported design model, symmetry reduction off, heuristic and exhaustive, beside pgcheck",
+         ["| configuration | tool | verdict | states | seconds | states/s | peak MiB | build s |", table, *rumur, "", *rumur_ratios]),
+    ]
+    body = mission.section(budget, workers, side)
     took = (time.monotonic() - t0) / 60
     text = [
         MISSION_BEGIN,

@@ -7,6 +7,11 @@ in every mode and on the examples; it must find a broken variant's invariant, a 
 where pgcheck finds one, a model error where pgcheck finds one, and nothing on the
 unmutated model.
 
+The export writes each symmetry group of the model as a Murphi scalarset and the rules as one
+ruleset over every naming of its instances (docs/rumur.md). Rumur's exhaustive symmetry
+reduction then stores one state per orbit, as pgcheck's exact canonical form does, so the two
+counts with symmetry on must be equal too; its heuristic one may store more, never fewer.
+
 The verifiers are compiled without optimisation (-O0): compiling is most of the time of
 these small runs, and optimisation does not change what they find.
 """
@@ -31,6 +36,7 @@ from pgcheck.checker.lang.types import Enum, Fifo, Ref
 from pgcheck.checker.run.check import run_check
 from pgcheck.model import load, make_config
 from pgcheck.model.config import ModelConfig
+from pgcheck.model.mutations import MUTATION_BY_NAME
 from test_random_specs import spec_descriptions, trace_or_none
 from variants import VARIANT_BY_ID, config
 
@@ -73,6 +79,80 @@ def test_rumur_explores_as_many_states_as_pgcheck_finds(name: str, cfg: ModelCon
     run = rumur(spec_to_murphi(load(cfg)), tmp_path)
     assert run.errors == 0, run.message
     assert run.states == expected.result.distinct
+
+
+def test_the_export_without_scalarsets_explores_the_same_states(tmp_path: Path) -> None:
+    cfg = make_config("pooled", 1, 2, {})
+    expected = run_check(load(cfg), symmetry=False, default_trace_dir=None).result
+    text = spec_to_murphi(load(cfg), scalarsets=False)
+    assert "scalarset" not in text and "ruleset" not in text
+    assert rumur(text, tmp_path).states == expected.distinct
+
+
+# Every shape of symmetry group: sessions and carriers apart (pooled), a session together
+# with its own carrier (process).
+SYMMETRY_CONFIGS: list[tuple[str, ModelConfig]] = [
+    ("pooled-2x2", make_config("pooled", 2, 2, {})),
+    ("process-3", make_config("process", None, 3, {})),
+]
+
+
+@pytest.mark.parametrize("name,cfg", SYMMETRY_CONFIGS, ids=[n for n, _ in SYMMETRY_CONFIGS])
+def test_rumur_symmetry_reduction_stores_what_pgcheck_stores(name: str, cfg: ModelConfig, tmp_path: Path) -> None:
+    """Both permute the same groups (one scalarset per group of `spec.symmetric`) over the
+    same transition relation, and both exhaustive forms keep exactly one state per orbit:
+    so equal counts. The heuristic form may keep several states of one orbit."""
+    canonical = run_check(load(cfg), symmetry=True, default_trace_dir=None).result
+    full = run_check(load(cfg), symmetry=False, default_trace_dir=None).result
+    assert canonical.distinct < full.distinct, name  # the symmetry saves something here
+    murphi = spec_to_murphi(load(cfg))
+    assert "scalarset" in murphi
+    exhaustive = verify(murphi, tmp_path / "exhaustive", symmetry="exhaustive", optimize="-O0")
+    assert exhaustive.complete and exhaustive.errors == 0, exhaustive.message
+    assert exhaustive.states == canonical.distinct
+    heuristic = verify(murphi, tmp_path / "heuristic", symmetry="heuristic", optimize="-O0")
+    assert heuristic.complete and heuristic.errors == 0, heuristic.message
+    assert canonical.distinct <= heuristic.states <= full.distinct
+
+
+def test_a_set_of_sessions_is_permuted_with_the_sessions(tmp_path: Path) -> None:
+    """poll_steps adds carrier.taken_cur, a set of sessions: an array of booleans indexed by
+    the session scalarset, which Rumur's reduction permutes with the sessions."""
+    cfg = make_config("pooled", 1, 2, {"poll_steps": True})
+    canonical = run_check(load(cfg), symmetry=True, default_trace_dir=None).result
+    full = run_check(load(cfg), symmetry=False, default_trace_dir=None).result
+    assert canonical.distinct < full.distinct
+    murphi = spec_to_murphi(load(cfg), ["S1"])  # one invariant: the counts are the point, and it builds faster
+    assert "array[pg_session] of boolean" in murphi
+    run = verify(murphi, tmp_path, symmetry="exhaustive", optimize="-O0")
+    assert run.complete and run.errors == 0, run.message
+    assert run.states == canonical.distinct
+
+
+# Catalogue mutations caught only by an action property (no invariant breaks): Rumur must
+# report the same property from the assertion in the rule of the offending step; one with
+# two carriers and two sessions, under Rumur's symmetry reduction.
+ACTION_MUTATIONS = [("exit-runs-detached", "off"), ("lease-records-parked-carrier", "exhaustive")]
+
+
+@pytest.mark.parametrize("name,symmetry", ACTION_MUTATIONS, ids=[n for n, _ in ACTION_MUTATIONS])
+def test_rumur_finds_a_mutation_only_an_action_property_catches(name: str, symmetry: str, tmp_path: Path) -> None:
+    m = MUTATION_BY_NAME[name]
+    assert m.expected in {a.id for a in m.build().action_properties}
+    found = run_check(m.build(), symmetry=True, default_trace_dir=None).result
+    assert found.violation is not None and found.violation.property_id == m.expected
+    run = verify(spec_to_murphi(m.build()), tmp_path, symmetry=symmetry, optimize="-O0")
+    assert run.violation == m.expected, run.message
+    plain = run_check(load(m.smallest), symmetry=True, default_trace_dir=None).result
+    assert plain.verdict == "ok"  # the unmutated model at the same size passes: the rule is what catches it
+
+
+def test_an_invariant_mutation_is_found_under_rumur_symmetry_reduction(tmp_path: Path) -> None:
+    m = MUTATION_BY_NAME["stale-latch-after-migration"]
+    found = run_check(m.build(), symmetry=True, invariants=[m.expected], default_trace_dir=None).result
+    assert found.violation is not None and found.violation.property_id == m.expected
+    run = verify(spec_to_murphi(m.build(), [m.expected]), tmp_path, symmetry="exhaustive", optimize="-O0")
+    assert run.violation == m.expected, run.message
 
 
 @pytest.mark.parametrize("procs", [2, 3])
@@ -166,5 +246,10 @@ def test_export_command_writes_murphi_and_refuses_unknown_invariants(tmp_path: P
     assert done.exit_code == 0, done.output
     text = out.read_text()
     assert "startstate" in text and 'invariant "S1"' in text and 'rule "quiescent"' in text
+    assert "type pg_session: scalarset(1);" in text and "ruleset" in text
+    plain = CliRunner().invoke(main, ["export", "--format=murphi", "--carriers=1", "--sessions=1", "--no-scalarsets"])
+    assert plain.exit_code == 0 and "scalarset" not in plain.output and 'invariant "S1"' in plain.output
+    only = CliRunner().invoke(main, ["export", "--format=murphi", "--sessions=1", "--invariant", "OWN1"])
+    assert only.exit_code == 0 and 'action OWN1' in only.output and 'invariant "S1"' not in only.output
     bad = CliRunner().invoke(main, ["export", "--format=murphi", "--invariant", "NOPE"])
     assert bad.exit_code == 2 and "unknown invariant NOPE" in bad.output

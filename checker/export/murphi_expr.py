@@ -25,19 +25,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.export.ir_walk import IRWalk, Pos
 from pgcheck.checker.lang.expr import Expr
-from pgcheck.checker.lang.types import Bool, Fifo
+from pgcheck.checker.lang.types import NULL_REF, Bool, Fifo, Ref, Set
 
 ERROR_INT = "model_error_int()"
 ERROR_BOOL = "model_error_bool()"
-HEAVY = frozenset({"fifo_push", "fifo_pop", "fifo_concat", "fifo_filter", "fifo_remove"})
 INT_TYPE = "pg_int"  # the type of scalar locals: wide enough for every intermediate value
-
-Pos = int | str
 
 
 def error_stmt(message: str) -> str:
     return f'error "{message.replace(chr(34), chr(39))}"'
+
+
+def assign_ref(target: str, v: RefV) -> str:
+    """`target := v` for a reference: none leaves the target undefined."""
+    if v.none == "false":
+        return f"{target} := {v.val}"
+    if v.none == "true":
+        return f"undefine {target}"
+    return when(v.none, [f"undefine {target}"], [f"{target} := {v.val}"])
 
 
 def when(cond: str, then: list[str], otherwise: list[str] | None = None) -> str:
@@ -56,6 +63,8 @@ class FieldStore:
     offset: int  # stored value = model value + offset (references: +1, so none is stored as 0)
     capacity: int  # FIFO capacity; 0 for a scalar field
     singleton: bool
+    sym: str = ""  # the scalarset type of the value (or of the FIFO's items); "" for integers
+    members: str = ""  # a set of this symmetric kind: an array of booleans indexed by its scalarset
 
     def cell(self, inst: Pos | None) -> str:
         return self.name if self.singleton else f"{self.name}[{inst}]"
@@ -81,9 +90,27 @@ class Seq:
     maxlen: int
     dynamic: bool
     scratch: bool = False  # held in a local computed earlier in the rule body
+    sym: str = ""  # items are values of this scalarset type (padding undefined); "" for integers
 
 
-Value = str | Seq
+@dataclass(frozen=True)
+class RefV:
+    """A reference into a symmetric kind: a scalarset value `val`, meaningful only where
+    `none` is false (none is Murphi's undefined, which may not be read)."""
+
+    none: str
+    val: str
+
+
+@dataclass(frozen=True)
+class SetV:
+    """A set of instances of a symmetric kind: per instance name, whether it is a member
+    (a boolean expression). Stored as an array of booleans indexed by the scalarset."""
+
+    bits: tuple[tuple[str, str], ...]
+
+
+Value = str | Seq | RefV | SetV
 
 
 @dataclass
@@ -94,36 +121,56 @@ class Locals:
     flags: int = 0
     loops: int = 0
     fifos: dict[int, int] = field(default_factory=dict)  # number -> largest length needed
+    fifo_types: dict[int, str] = field(default_factory=dict)  # number -> scalarset item type
+    refs: list[str] = field(default_factory=list)  # scalarset type of each reference local
 
     def declarations(self) -> list[str]:
         out = [f"tmp_t{i}: {INT_TYPE}" for i in range(self.scalars)]
         out += [f"tmp_b{i}: boolean" for i in range(self.flags)]
         out += [f"tmp_i{i}: {INT_TYPE}" for i in range(self.loops)]
+        out += [f"tmp_r{i}: {t}" for i, t in enumerate(self.refs)]
         for k, size in sorted(self.fifos.items()):
-            out.append(f"tmp_q{k}: array[0..{max(size, 1) - 1}] of {INT_TYPE}")
+            out.append(f"tmp_q{k}: array[0..{max(size, 1) - 1}] of {self.fifo_types.get(k) or INT_TYPE}")
             out.append(f"tmp_q{k}_n: {INT_TYPE}")
         return out
 
     def clears(self) -> list[str]:
-        """FIFO locals start cleared: padding positions may be copied before they are written."""
-        return [f"clear tmp_q{k}" for k in sorted(self.fifos)]
+        """FIFO locals start cleared (integer items) or undefined (scalarset items, whose
+        padding is never read): padding positions may be copied before they are written."""
+        return [f"{'undefine' if k in self.fifo_types else 'clear'} tmp_q{k}" for k in sorted(self.fifos)]
 
 
-class Translator:
+@dataclass(frozen=True)
+class Symmetric:
+    """How the scalarset export names instances: `type_of[kind]` is the scalarset type of a
+    symmetric kind, `name(kind, i)` the Murphi expression naming its instance i (a ruleset
+    parameter in rules), `pad[type]` a never-defined variable of that type (the value of a
+    FIFO's padding and of none, never read), `error[type]` a function that stops with a
+    model error and has that type."""
+
+    type_of: dict[str, str]
+    name: Callable[[str, int], str]
+    pad: dict[str, str]
+    error: dict[str, str]
+    count: dict[str, int]  # symmetric kind -> instances
+
+
+class Translator(IRWalk[Value, Seq]):
     """IR -> Murphi for one model. `store_of(slot)` gives (field store, instance)."""
 
     def __init__(
         self,
-        store_of: Callable[[int], tuple[FieldStore, int | None]],
+        store_of: Callable[[int], tuple[FieldStore, Pos | None]],
         field_store: Callable[[str, str], FieldStore],
         slot_of: dict[tuple[str, int | None, str], int],
+        sym: Symmetric | None = None,
     ) -> None:
         self.store_of = store_of
         self.field_store = field_store
         self.slot_of = slot_of
+        self.sym = sym
         self.locals = Locals()
-        self._heavy: dict[int, bool] = {}
-        self._reads: dict[int, frozenset[int]] = {}
+        super().__init__()
 
     # ---------------------------------------------------------------- locals
 
@@ -145,93 +192,133 @@ class Translator:
         self.locals.loops += 1
         return name
 
-    def fifo_temp(self, maxlen: int) -> tuple[str, Seq]:
+    def fifo_temp(self, maxlen: int, sym: str = "") -> tuple[str, Seq]:
         k = len(self.locals.fifos)
         self.locals.fifos[k] = maxlen
+        if sym:
+            self.locals.fifo_types[k] = sym
         name = f"tmp_q{k}"
-        return name, Seq(lambda p: f"{name}[{p}]", f"{name}_n", maxlen, True, True)
+        return name, Seq(lambda p: f"{name}[{p}]", f"{name}_n", maxlen, True, True, sym)
 
     def temp_for(self, e: Expr) -> str:
         return self.flag_temp() if isinstance(e.ty, Bool) else self.scalar_temp()
 
-    # ---------------------------------------------------------------- analysis
+    def ref_temp(self, sym: str) -> str:
+        self.locals.refs.append(sym)
+        return f"tmp_r{len(self.locals.refs) - 1}"
 
-    @staticmethod
-    def _children(e: Expr) -> list[Expr]:
-        out: list[Expr] = []
-        for a in e.args:
-            if isinstance(a, Expr):
-                out.append(a)
-            elif isinstance(a, tuple):
-                out.extend(x for x in a if isinstance(x, Expr))
-        return out
+    def hold(self, out: list[str], e: Expr, v: Value) -> Value:
+        """`v` computed into a fresh local (appended to `out`), for a simultaneous update."""
+        if isinstance(v, RefV):
+            t = self.ref_temp(self.sym_of(e.ty))
+            out.append(assign_ref(t, v))
+            return RefV(f"isundefined({t})", t)
+        if isinstance(v, SetV):
+            held: list[tuple[str, str]] = []
+            for name, bit in v.bits:
+                f = self.flag_temp()
+                out.append(f"{f} := {bit}")
+                held.append((name, f))
+            return SetV(tuple(held))
+        t = self.temp_for(e)
+        out.append(f"{t} := {self._scalar(v)}")
+        return t
 
-    def heavy(self, e: Expr) -> bool:
-        """Does computing `e` in a rule body need statements (a FIFO-valued operator)?"""
-        key = id(e)
-        if key not in self._heavy:
-            self._heavy[key] = e.op in HEAVY or any(self.heavy(c) for c in self._children(e))
-        return self._heavy[key]
+    # ---------------------------------------------------------------- scalarsets
 
-    def reads(self, e: Expr) -> frozenset[int]:
-        """State slots `e` may read."""
-        key = id(e)
-        if key not in self._reads:
-            own = frozenset([e.args[0]]) if e.op == "slot" else frozenset()
-            self._reads[key] = own.union(*(self.reads(c) for c in self._children(e)))
-        return self._reads[key]
+    def set_of(self, ty: object) -> str:
+        """The symmetric kind a set type ranges over, else ""."""
+        if self.sym is None or not isinstance(ty, Set) or not isinstance(ty.of, str):
+            return ""
+        return ty.of if ty.of in self.sym.type_of else ""
+
+    def names(self, kind: str) -> list[str]:
+        assert self.sym is not None
+        return [self.sym.name(kind, i) for i in range(self.sym.count[kind])]
+
+    def sym_of(self, ty: object) -> str:
+        """The scalarset type of a reference (or a FIFO's items) into a symmetric kind, else ""."""
+        if self.sym is None or not isinstance(ty, (Ref, Fifo)):
+            return ""
+        return self.sym.type_of.get(ty.kind, "")
+
+    def pad(self, sym: str) -> str:
+        return self.sym.pad[sym] if self.sym and sym else "0"
+
+    def _ref_eq(self, a: RefV, b: RefV) -> str:
+        if a.none == "true" or b.none == "true":
+            other = b if a.none == "true" else a
+            return other.none
+        if a.none == "false" and b.none == "false":
+            return f"({a.val} = {b.val})"
+        return f"({a.none} ? {b.none} : (!{b.none} & {a.val} = {b.val}))"
 
     # ---------------------------------------------------------------- pure expressions
 
-    def pure(self, e: Expr, env: dict[str, str] | None = None) -> Value:
-        """`e` as a side-effect-free Murphi expression (FIFOs unfolded by position)."""
-        env = env or {}
-        op, a = e.op, e.args
-        if op == "fifo_filter":
-            src = self._seq(self.pure(a[0], env))
-            var = str(a[1].args[0])
-            return self._sym_filter(src, lambda item: self._scalar(self.pure(a[2], {**env, var: item})))
-        if op == "fifo_remove":
-            src = self._seq(self.pure(a[0], env))
-            x = self._scalar(self.pure(a[1], env))
-            return self._sym_filter(src, lambda item: f"({item} != {x})")
-        if op == "deref":
-            return self._deref(e, self.pure(a[2], env), [self.pure(c, env) for c in a[3]])
-        return self.apply(e, [self.pure(c, env) for c in a if isinstance(c, Expr)], env)
-
-    @staticmethod
-    def _scalar(v: Value) -> str:
-        if isinstance(v, Seq):
-            raise UsageError("internal: a FIFO value where a scalar is expected")
+    def _scalar(self, v: Value) -> str:
+        if isinstance(v, (Seq, RefV, SetV)):
+            raise UsageError("internal: a FIFO or scalarset value where an integer is expected")
         return v
 
-    @staticmethod
-    def _seq(v: Value) -> Seq:
+    def _item(self, src: Seq, item: str) -> Value:
+        """A FIFO item as a value: a present item is never none."""
+        return RefV("false", item) if src.sym else item
+
+    def _differs(self, item: str, x: Value) -> str:
+        if isinstance(x, RefV):
+            return "true" if x.none == "true" else f"({x.none} | {item} != {x.val})" if x.none != "false" else f"({item} != {x.val})"
+        return f"({item} != {self._scalar(x)})"
+
+    def _ref(self, v: Value) -> RefV:
+        if not isinstance(v, RefV):
+            raise UsageError("internal: an integer where a scalarset value is expected")
+        return v
+
+    def _seq(self, v: Value) -> Seq:
         if not isinstance(v, Seq):
             raise UsageError("internal: a scalar where a FIFO value is expected")
         return v
 
-    def apply(self, e: Expr, vals: list[Value], env: dict[str, str]) -> Value:
+    def apply(self, e: Expr, vals: list[Value], env: dict[str, Value]) -> Value:
         """One operator over already translated operands (lazy where Python is lazy)."""
         op, a = e.op, e.args
         sc = self._scalar
         if op == "const":
+            sym = self.sym_of(e.ty)
             if isinstance(e.ty, Fifo):
                 items = tuple(a[0])
+                if sym:
+                    assert self.sym is not None
+                    names = [self.sym.name(e.ty.kind, int(k)) for k in items]
+                    err = self.sym.error[sym]
+                    return Seq(lambda p: names[p] if isinstance(p, int) else err, str(len(items)), len(items), False, sym=sym)
                 return Seq(lambda p: str(items[p]) if isinstance(p, int) else ERROR_INT, str(len(items)), len(items), False)
             if isinstance(e.ty, Bool):
                 return "true" if a[0] else "false"
+            of = self.set_of(e.ty)
+            if of:
+                mask = int(a[0])
+                return SetV(tuple((n, "true" if (mask >> i) & 1 else "false") for i, n in enumerate(self.names(of))))
+            if sym:
+                assert self.sym is not None and isinstance(e.ty, Ref)
+                if int(a[0]) == NULL_REF:
+                    return RefV("true", self.pad(sym))
+                return RefV("false", self.sym.name(e.ty.kind, int(a[0])))
             return str(int(a[0]))
         if op == "slot":
             store, inst = self.store_of(a[0])
-            if store.capacity:
-                return Seq(lambda p: store.item(inst, p), store.count(inst), store.capacity, True)
-            return store.read(inst)
+            return self._stored(store, inst)
         if op == "var":
             return env[str(a[0])]
         infix = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">=", "add": "+", "sub": "-"}
         if op in ("eq", "ne") and isinstance(vals[0], Seq):
             same = self._seq_equal(self._seq(vals[0]), self._seq(vals[1]))
+            return same if op == "eq" else f"(!{same})"
+        if op in ("eq", "ne") and isinstance(vals[0], SetV):
+            same = self._set_equal(self._setv(vals[0]), self._setv(vals[1]))
+            return same if op == "eq" else f"(!{same})"
+        if op in ("eq", "ne") and isinstance(vals[0], RefV):
+            same = self._ref_eq(self._ref(vals[0]), self._ref(vals[1]))
             return same if op == "eq" else f"(!{same})"
         if op in infix:
             return f"({sc(vals[0])} {infix[op]} {sc(vals[1])})"
@@ -245,7 +332,15 @@ class Translator:
             c = sc(vals[0])
             if isinstance(vals[1], Seq):
                 return self._seq_if(c, self._seq(vals[1]), self._seq(vals[2]))
+            if isinstance(vals[1], SetV):
+                s1, s2 = self._setv(vals[1]), self._setv(vals[2])
+                return SetV(tuple((n, f"({c} ? {b1} : {b2})") for (n, b1), (_, b2) in zip(s1.bits, s2.bits, strict=True)))
+            if isinstance(vals[1], RefV):
+                r1, r2 = self._ref(vals[1]), self._ref(vals[2])
+                return RefV(f"({c} ? {r1.none} : {r2.none})", f"({c} ? {r1.val} : {r2.val})")
             return f"({c} ? {sc(vals[1])} : {sc(vals[2])})"
+        if op.startswith("set_") and isinstance(vals[0], SetV):
+            return self._sym_set_op(op, vals, e)
         if op.startswith("set_"):
             return self._set_op(op, [sc(v) for v in vals], e)
         if op == "fifo_empty":
@@ -254,18 +349,62 @@ class Translator:
             return self._seq(vals[0]).n
         if op == "fifo_head":
             f = self._seq(vals[0])
-            return f"({f.n} > 0 ? {f.item(0) if f.maxlen else ERROR_INT} : {ERROR_INT})"
+            err = self.sym.error[f.sym] if self.sym and f.sym else ERROR_INT
+            head = f"({f.n} > 0 ? {f.item(0) if f.maxlen else err} : {err})"
+            return RefV("false", head) if f.sym else head
         if op == "fifo_has":
-            f, x = self._seq(vals[0]), sc(vals[1])
-            terms = [f"({p} < {f.n} & {f.item(p)} = {x})" for p in range(f.maxlen)]
+            f = self._seq(vals[0])
+            x = vals[1]
+            if isinstance(x, RefV):
+                if x.none == "true":
+                    return "false"
+                terms = [f"({p} < {f.n} & {f.item(p)} = {x.val})" for p in range(f.maxlen)]
+                found = "(" + " | ".join(terms) + ")" if terms else "false"
+                return found if x.none == "false" else f"(!{x.none} & {found})"
+            terms = [f"({p} < {f.n} & {f.item(p)} = {sc(x)})" for p in range(f.maxlen)]
             return "(" + " | ".join(terms) + ")" if terms else "false"
         if op == "fifo_push":
-            return self._sym_push(self._seq(vals[0]), sc(vals[1]))
+            x = vals[1]
+            return self._sym_push(self._seq(vals[0]), x.val if isinstance(x, RefV) else sc(x))
         if op == "fifo_pop":
             return self._sym_pop(self._seq(vals[0]))
         if op == "fifo_concat":
             return self._sym_concat(self._seq(vals[0]), self._seq(vals[1]))
         raise UsageError(f"the Murphi export does not know the IR operator {op!r}")
+
+    def _setv(self, v: Value) -> SetV:
+        if not isinstance(v, SetV):
+            raise UsageError("internal: not a set of instances")
+        return v
+
+    @staticmethod
+    def _set_equal(a: SetV, b: SetV) -> str:
+        return "(" + " & ".join(f"({x} = {y})" for (_, x), (_, y) in zip(a.bits, b.bits, strict=True)) + ")"
+
+    def _sym_set_op(self, op: str, vals: list[Value], e: Expr) -> Value:
+        """Sets of instances, member by member; a none member is an evaluation error, as in Python."""
+        s = self._setv(vals[0])
+        if op == "set_empty":
+            return "(" + " & ".join(f"!{b}" for _, b in s.bits) + ")"
+        if op in ("set_union", "set_minus", "set_inter"):
+            t = self._setv(vals[1])
+            form = {"set_union": "({} | {})", "set_minus": "({} & !{})", "set_inter": "({} & {})"}[op]
+            return SetV(tuple((n, form.format(x, y)) for (n, x), (_, y) in zip(s.bits, t.bits, strict=True)))
+        member = e.args[1]
+        if member.op == "const" and not isinstance(member.ty, Ref):  # a Python int: instance index
+            m = RefV("false", self.names(str(e.args[0].ty.of))[int(member.args[0])])
+        else:
+            m = self._ref(vals[1])
+        if op == "set_has":
+            chain = ERROR_BOOL
+            for n, b in reversed(s.bits):
+                chain = f"({m.val} = {n} ? {b} : {chain})"
+            return chain if m.none == "false" else f"({m.none} ? {ERROR_BOOL} : {chain})"
+        form = "({} | {} = {})" if op == "set_add" else "({} & {} != {})"
+        bits = [(n, form.format(b, m.val, n)) for n, b in s.bits]
+        if m.none != "false":
+            bits = [(n, f"({m.none} ? {ERROR_BOOL} : {b})") for n, b in bits]
+        return SetV(tuple(bits))
 
     def _set_op(self, op: str, v: list[str], e: Expr) -> str:
         if op == "set_empty":
@@ -287,33 +426,63 @@ class Translator:
         err = ERROR_BOOL if op == "set_has" else ERROR_INT
         return body if member_is_const else f"({m} >= 0 ? {body} : {err})"
 
+    def _stored(self, store: FieldStore, inst: Pos | None) -> Value:
+        """The value of one stored field of instance `inst`."""
+        if store.capacity:
+            return Seq(lambda p: store.item(inst, p), store.count(inst), store.capacity, True, sym=store.sym)
+        if store.members:
+            cell = store.cell(inst)
+            return SetV(tuple((n, f"{cell}[{n}]") for n in self.names(store.members)))
+        if store.sym:
+            return RefV(f"isundefined({store.cell(inst)})", store.cell(inst))
+        return store.read(inst)
+
     def _deref(self, e: Expr, idx: Value, cands: list[Value]) -> Value:
         kind, fname, _, candidates = e.args
-        idx_s = self._scalar(idx)
+        # A null scalarset index reads the undefined value, which Rumur refuses (a model
+        # error); a null integer index is a negative array index: Rumur's bound check fires.
+        idx_s = idx.val if isinstance(idx, RefV) else self._scalar(idx)
         uniform = all(c.op == "slot" for c in candidates) and [c.args[0] for c in candidates] == [
             self.slot_of[(kind, i, fname)] for i in range(len(candidates))
         ]
         if uniform:
-            store = self.field_store(kind, fname)
-            if store.capacity:  # a null index is a negative array index: Rumur's bound check fires
-                return Seq(lambda p: store.item(idx_s, p), store.count(idx_s), store.capacity, True)
-            return store.read(idx_s)
+            return self._stored(self.field_store(kind, fname), idx_s)
+        names = [self.sym.name(kind, i) if self.sym and kind in self.sym.type_of else str(i) for i in range(len(cands))]
         if isinstance(cands[0], Seq):
             seqs = [self._seq(c) for c in cands]
-            out = Seq(lambda p: ERROR_INT, ERROR_INT, max(s.maxlen for s in seqs), False)
+            sym = seqs[0].sym
+            err = self.sym.error[sym] if self.sym and sym else ERROR_INT
+            out = Seq(lambda p: err, ERROR_INT, max(s.maxlen for s in seqs), False, sym=sym)
             for i in reversed(range(len(seqs))):
-                out = self._seq_if(f"({idx_s} = {i})", seqs[i], out)
+                out = self._seq_if(f"({idx_s} = {names[i]})", seqs[i], out)
             return out
+        if isinstance(cands[0], SetV):
+            sets = [self._setv(c) for c in cands]
+            bits: list[tuple[str, str]] = []
+            for k, (n, _) in enumerate(sets[0].bits):
+                chain = ERROR_BOOL
+                for i in reversed(range(len(sets))):
+                    chain = f"({idx_s} = {names[i]} ? {sets[i].bits[k][1]} : {chain})"
+                bits.append((n, chain))
+            return SetV(tuple(bits))
+        if isinstance(cands[0], RefV):
+            refs = [self._ref(c) for c in cands]
+            assert self.sym is not None
+            sym = self.sym_of(e.ty)
+            none, val = ERROR_BOOL, self.sym.error[sym]
+            for i in reversed(range(len(refs))):
+                none = f"({idx_s} = {names[i]} ? {refs[i].none} : {none})"
+                val = f"({idx_s} = {names[i]} ? {refs[i].val} : {val})"
+            return RefV(none, val)
         chain = ERROR_BOOL if isinstance(e.ty, Bool) else ERROR_INT
         for i in reversed(range(len(cands))):
-            chain = f"({idx_s} = {i} ? {self._scalar(cands[i])} : {chain})"
+            chain = f"({idx_s} = {names[i]} ? {self._scalar(cands[i])} : {chain})"
         return chain
 
     # ---- FIFOs unfolded by position
 
-    @staticmethod
-    def _at(s: Seq, p: int) -> str:
-        return s.item(p) if p < s.maxlen else "0"
+    def _at(self, s: Seq, p: int) -> str:
+        return s.item(p) if p < s.maxlen else self.pad(s.sym)
 
     def _seq_if(self, c: str, a: Seq, b: Seq) -> Seq:
         return Seq(
@@ -321,6 +490,7 @@ class Translator:
             f"({c} ? {a.n} : {b.n})",
             max(a.maxlen, b.maxlen),
             False,
+            sym=a.sym or b.sym,
         )
 
     def _seq_equal(self, a: Seq, b: Seq) -> str:
@@ -331,22 +501,28 @@ class Translator:
     def _sym_push(self, f: Seq, x: str) -> Seq:
         def item(p: Pos) -> str:
             p = int(p)
-            return x if p >= f.maxlen else f"({p} = {f.n} ? {x} : {f.item(p)})"
+            if p >= f.maxlen:
+                return x
+            if f.sym:  # padding may not be read: past the new item is padding again
+                return f"({p} < {f.n} ? {f.item(p)} : ({p} = {f.n} ? {x} : {self.pad(f.sym)}))"
+            return f"({p} = {f.n} ? {x} : {f.item(p)})"
 
-        return Seq(item, f"({f.n} + 1)", f.maxlen + 1, False)
+        return Seq(item, f"({f.n} + 1)", f.maxlen + 1, False, sym=f.sym)
 
     def _sym_pop(self, f: Seq) -> Seq:
-        return Seq(lambda p: self._at(f, int(p) + 1), f"({f.n} > 0 ? {f.n} - 1 : 0)", f.maxlen, False)
+        return Seq(lambda p: self._at(f, int(p) + 1), f"({f.n} > 0 ? {f.n} - 1 : 0)", f.maxlen, False, sym=f.sym)
 
     def _sym_concat(self, a: Seq, b: Seq) -> Seq:
+        sym = a.sym or b.sym
+
         def item(p: Pos) -> str:
             p = int(p)
-            chain = "0"
+            chain = self.pad(sym)
             for k in reversed(range(min(p + 1, b.maxlen))):  # item p is b's item p - a.n
                 chain = f"({a.n} = {p - k} ? {b.item(k)} : {chain})"
             return f"({p} < {a.n} ? {self._at(a, p)} : {chain})"
 
-        return Seq(item, f"({a.n} + {b.n})", a.maxlen + b.maxlen, False)
+        return Seq(item, f"({a.n} + {b.n})", a.maxlen + b.maxlen, False, sym=sym)
 
     def _sym_filter(self, f: Seq, pred: Callable[[str], str]) -> Seq:
         keep = [f"({j} < {f.n} & {pred(f.item(j))})" for j in range(f.maxlen)]
@@ -357,77 +533,73 @@ class Translator:
 
         def item(p: Pos) -> str:
             p = int(p)
-            chain = "0"
+            chain = self.pad(f.sym)
             for j in reversed(range(p, f.maxlen)):
                 chain = f"(({keep[j]} & {before(j)} = {p}) ? {f.item(j)} : {chain})"
             return chain
 
-        return Seq(item, before(f.maxlen), f.maxlen, False)
+        return Seq(item, before(f.maxlen), f.maxlen, False, sym=f.sym)
 
     # ---------------------------------------------------------------- rule-body statements
 
-    def stmt(self, e: Expr, env: dict[str, str] | None = None) -> tuple[list[str], Value]:
-        """Statements computing `e` into locals where needed, and its value."""
-        env = env or {}
-        if not self.heavy(e):
-            return [], self.pure(e, env)
-        op, a = e.op, e.args
-        if op in ("and", "or", "if"):
-            return self._lazy(e, env)
-        if op == "deref":
-            pre, idx = self.stmt(a[2], env)
+    def _stmt_deref(self, e: Expr, env: dict[str, Value]) -> tuple[list[str], Value]:
+        a = e.args
+        pre, idx = self.stmt(a[2], env)
+        t: Value
+        if isinstance(idx, RefV):
+            t = self.hold(pre, a[2], idx)
+            assert isinstance(t, RefV)
+            pre.append(when(t.none, [error_stmt("a read through a null reference")]))
+        else:
             t = self.scalar_temp()
             pre += [f"{t} := {self._scalar(idx)}", when(f"{t} < 0", [error_stmt("a read through a null reference")])]
-            cands: list[Value] = []
-            for c in a[3]:
-                st, v = self.stmt(c, env)
-                pre += st
-                cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
-            return pre, self._deref(e, t, cands)
-        if op == "fifo_filter":
-            return self._filter(a[0], env, str(a[1].args[0]), a[2], None)
-        if op == "fifo_remove":
-            return self._filter(a[0], env, None, None, a[1])
-        out: list[str] = []
-        vals: list[Value] = []
-        for c in a:
-            if isinstance(c, Expr):
-                st, v = self.stmt(c, env)
-                out += st
-                vals.append(v)
+        cands: list[Value] = []
+        for c in a[3]:
+            st, v = self.stmt(c, env)
+            pre += st
+            cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
+        return pre, self._deref(e, t, cands)
+
+    def _stmt_fifo(self, op: str, vals: list[Value], out: list[str]) -> Value:
         if op == "fifo_push":
-            src, x = self._seq(vals[0]), self._scalar(vals[1])
-            name, made = self.fifo_temp(src.maxlen + 1)
+            src, xv = self._seq(vals[0]), vals[1]
+            x = xv.val if isinstance(xv, RefV) else self._scalar(xv)
+            name, made = self.fifo_temp(src.maxlen + 1, src.sym)
             out += self._copy(src, name)
             out += [f"{name}[{src.n}] := {x}", f"{name}_n := {src.n} + 1"]
-            return out, made
+            return made
         if op == "fifo_pop":
             src = self._seq(vals[0])
-            name, made = self.fifo_temp(src.maxlen)
-            out += [f"{name}[{p}] := {src.item(p + 1)}" for p in range(src.maxlen - 1)]
+            name, made = self.fifo_temp(src.maxlen, src.sym)
+            if src.sym:  # padding is never read
+                out += [when(f"{p + 1} < {src.n}", [f"{name}[{p}] := {src.item(p + 1)}"]) for p in range(src.maxlen - 1)]
+            else:
+                out += [f"{name}[{p}] := {src.item(p + 1)}" for p in range(src.maxlen - 1)]
             out.append(f"{name}_n := ({src.n} > 0 ? {src.n} - 1 : 0)")
-            return out, made
-        if op == "fifo_concat":
-            left, right = self._seq(vals[0]), self._seq(vals[1])
-            name, made = self.fifo_temp(left.maxlen + right.maxlen)
-            out += self._copy(left, name)
-            out += [when(f"{p} < {right.n}", [f"{name}[{left.n} + {p}] := {right.item(p)}"]) for p in range(right.maxlen)]
-            out.append(f"{name}_n := {left.n} + {right.n}")
-            return out, made
-        return out, self.apply(e, vals, env)
+            return made
+        left, right = self._seq(vals[0]), self._seq(vals[1])
+        name, made = self.fifo_temp(left.maxlen + right.maxlen, left.sym or right.sym)
+        out += self._copy(left, name)
+        out += [when(f"{p} < {right.n}", [f"{name}[{left.n} + {p}] := {right.item(p)}"]) for p in range(right.maxlen)]
+        out.append(f"{name}_n := {left.n} + {right.n}")
+        return made
 
     def _copy(self, src: Seq, name: str) -> list[str]:
-        return [f"{name}[{p}] := {src.item(p)}" for p in range(src.maxlen)] + [f"{name}_n := {src.n}"]
+        if src.sym:  # the local's padding stays undefined: only present items are read
+            items = [when(f"{p} < {src.n}", [f"{name}[{p}] := {src.item(p)}"]) for p in range(src.maxlen)]
+        else:
+            items = [f"{name}[{p}] := {src.item(p)}" for p in range(src.maxlen)]
+        return [*items, f"{name}_n := {src.n}"]
 
     def materialize(self, out: list[str], v: Seq) -> Seq:
         """A FIFO value whose items can be read at a run-time position."""
         if v.dynamic:
             return v
-        name, t = self.fifo_temp(v.maxlen)
+        name, t = self.fifo_temp(v.maxlen, v.sym)
         out += self._copy(v, name)
         return t
 
-    def _lazy(self, e: Expr, env: dict[str, str]) -> tuple[list[str], Value]:
+    def _lazy(self, e: Expr, env: dict[str, Value]) -> tuple[list[str], Value]:
         """and / or / if with statements in an operand: only the operands Python evaluates run."""
         op, a = e.op, e.args
         out, c = self.stmt(a[0], env)
@@ -444,29 +616,40 @@ class Translator:
         st2, v2 = self.stmt(a[2], env)
         if isinstance(v1, Seq):
             s1, s2 = self._seq(v1), self._seq(v2)
-            name, t_seq = self.fifo_temp(max(s1.maxlen, s2.maxlen))
+            name, t_seq = self.fifo_temp(max(s1.maxlen, s2.maxlen), s1.sym or s2.sym)
             out.append(when(c_s, st1 + self._copy(s1, name), st2 + self._copy(s2, name)))
             return out, t_seq
+        if isinstance(v1, SetV):
+            m1, m2 = self._setv(v1), self._setv(v2)
+            flags = [self.flag_temp() for _ in m1.bits]
+            then = [*st1, *(f"{f} := {b}" for f, (_, b) in zip(flags, m1.bits, strict=True))]
+            other = [*st2, *(f"{f} := {b}" for f, (_, b) in zip(flags, m2.bits, strict=True))]
+            out.append(when(c_s, then, other))
+            return out, SetV(tuple((n, f) for f, (n, _) in zip(flags, m1.bits, strict=True)))
+        if isinstance(v1, RefV):
+            r = self.ref_temp(self.sym_of(a[1].ty))
+            out.append(when(c_s, [*st1, assign_ref(r, self._ref(v1))], [*st2, assign_ref(r, self._ref(v2))]))
+            return out, RefV(f"isundefined({r})", r)
         t = self.temp_for(a[1])
         out.append(when(c_s, [*st1, f"{t} := {self._scalar(v1)}"], [*st2, f"{t} := {self._scalar(v2)}"]))
         return out, t
 
     def _filter(
-        self, src_e: Expr, env: dict[str, str], var: str | None, pred: Expr | None, removed: Expr | None
+        self, src_e: Expr, env: dict[str, Value], var: str | None, pred: Expr | None, removed: Expr | None
     ) -> tuple[list[str], Value]:
         """filter (var, pred) or remove (removed): a loop over the source, item by item,
         evaluating the predicate (or the removed item, as Python does) once per item."""
         out, v = self.stmt(src_e, env)
         src = self.materialize(out, self._seq(v))
-        name, t = self.fifo_temp(src.maxlen)
+        name, t = self.fifo_temp(src.maxlen, src.sym)
         i = self.loop_var()
         item = src.item(i)
         if pred is not None and var is not None:
-            st, keep = self.stmt(pred, {**env, var: item})
+            st, keep = self.stmt(pred, {**env, var: self._item(src, item)})
         else:
             assert removed is not None
             st, x = self.stmt(removed, env)
-            keep = f"({item} != {self._scalar(x)})"
+            keep = self._differs(item, x)
         body = [*st, when(self._scalar(keep), [f"{name}[{name}_n] := {item}", f"{name}_n := {name}_n + 1"])]
         loop = f"while {i} < {src.n} do {' '.join(s + ';' for s in body)} {i} := {i} + 1; end"
         out += [f"{name}_n := 0", f"{i} := 0", loop]

@@ -26,14 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pgcheck.checker.errors import UsageError
+from pgcheck.checker.export.ir_walk import IRWalk, Pos
 from pgcheck.checker.lang.expr import Expr
 from pgcheck.checker.lang.types import Fifo
 
 ERROR_EXPR = "model_error_at[1]"  # pure: an out-of-bounds read pan reports
 ERROR_STMT = "assert(model_error)"  # statement: a failed assertion named model_error
-HEAVY = frozenset({"fifo_push", "fifo_pop", "fifo_concat", "fifo_filter", "fifo_remove"})
-
-Pos = int | str
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ class Temps:
         return out
 
 
-class Translator:
+class Translator(IRWalk[Value, Seq]):
     """IR -> Promela for one model. `store_of(slot)` gives (field store, instance)."""
 
     def __init__(
@@ -111,8 +109,7 @@ class Translator:
         self._next_scalar = 0
         self._next_loop = 0
         self._next_fifo = 0
-        self._heavy: dict[int, bool] = {}
-        self._reads: dict[int, frozenset[int]] = {}
+        super().__init__()
 
     # ---------------------------------------------------------------- temporaries
 
@@ -139,66 +136,19 @@ class Translator:
         name = f"_q{k}"
         return name, Seq(lambda p: f"{name}[{p}]", f"{name}_n", maxlen, True, True)
 
-    # ---------------------------------------------------------------- analysis
-
-    @staticmethod
-    def _children(e: Expr) -> list[Expr]:
-        out: list[Expr] = []
-        for a in e.args:
-            if isinstance(a, Expr):
-                out.append(a)
-            elif isinstance(a, tuple):
-                out.extend(x for x in a if isinstance(x, Expr))
-        return out
-
-    def heavy(self, e: Expr) -> bool:
-        """Does computing `e` in a d_step need statements (a FIFO-valued operator)?"""
-        key = id(e)
-        if key not in self._heavy:
-            self._heavy[key] = e.op in HEAVY or any(self.heavy(c) for c in self._children(e))
-        return self._heavy[key]
-
-    def reads(self, e: Expr) -> frozenset[int]:
-        """State slots `e` may read."""
-        key = id(e)
-        if key not in self._reads:
-            own = frozenset([e.args[0]]) if e.op == "slot" else frozenset()
-            self._reads[key] = own.union(*(self.reads(c) for c in self._children(e)))
-        return self._reads[key]
-
     # ---------------------------------------------------------------- pure expressions
 
-    def pure(self, e: Expr, env: dict[str, str] | None = None) -> Value:
-        """`e` as a side-effect-free Promela expression (FIFOs unfolded by position)."""
-        env = env or {}
-        op, a = e.op, e.args
-        if op == "fifo_filter":
-            src = self.pure(a[0], env)
-            assert isinstance(src, Seq)
-            var = str(a[1].args[0])
-            return self._sym_filter(src, lambda item: self._scalar(self.pure(a[2], {**env, var: item})))
-        if op == "fifo_remove":
-            src = self.pure(a[0], env)
-            assert isinstance(src, Seq)
-            x = self._scalar(self.pure(a[1], env))
-            return self._sym_filter(src, lambda item: f"({item} != {x})")
-        if op == "deref":
-            return self._deref(e, self.pure(a[2], env), [self.pure(c, env) for c in a[3]])
-        return self.apply(e, [self.pure(c, env) for c in a if isinstance(c, Expr)], env)
-
-    @staticmethod
-    def _scalar(v: Value) -> str:
+    def _scalar(self, v: Value) -> str:
         if isinstance(v, Seq):
             raise UsageError("internal: a FIFO value where a scalar is expected")
         return v
 
-    @staticmethod
-    def _seq(v: Value) -> Seq:
+    def _seq(self, v: Value) -> Seq:
         if not isinstance(v, Seq):
             raise UsageError("internal: a scalar where a FIFO value is expected")
         return v
 
-    def apply(self, e: Expr, vals: list[Value], env: dict[str, str]) -> Value:
+    def apply(self, e: Expr, vals: list[Value], env: dict[str, Value]) -> Value:
         """One operator over already translated operands (lazy where Python is lazy)."""
         op, a = e.op, e.args
         sc = self._scalar
@@ -350,55 +300,37 @@ class Translator:
 
     # ---------------------------------------------------------------- d_step statements
 
-    def stmt(self, e: Expr, env: dict[str, str] | None = None) -> tuple[list[str], Value]:
-        """Statements computing `e` into temporaries where needed, and its value."""
-        env = env or {}
-        if not self.heavy(e):
-            return [], self.pure(e, env)
-        op, a = e.op, e.args
-        if op in ("and", "or", "if"):
-            return self._lazy(e, env)
-        if op == "deref":
-            pre, idx = self.stmt(a[2], env)
-            t = self.scalar_temp()
-            pre += [f"{t} = {self._scalar(idx)}", f"if :: {t} < 0 -> {ERROR_STMT} :: else -> skip fi"]
-            cands: list[Value] = []
-            for c in a[3]:
-                st, v = self.stmt(c, env)
-                pre += st
-                cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
-            return pre, self._deref(e, t, cands)
-        if op == "fifo_filter":
-            return self._filter(a[0], env, str(a[1].args[0]), a[2], None)
-        if op == "fifo_remove":
-            return self._filter(a[0], env, None, None, a[1])
-        out: list[str] = []
-        vals: list[Value] = []
-        for c in a:
-            if isinstance(c, Expr):
-                st, v = self.stmt(c, env)
-                out += st
-                vals.append(v)
+    def _stmt_deref(self, e: Expr, env: dict[str, Value]) -> tuple[list[str], Value]:
+        a = e.args
+        pre, idx = self.stmt(a[2], env)
+        t = self.scalar_temp()
+        pre += [f"{t} = {self._scalar(idx)}", f"if :: {t} < 0 -> {ERROR_STMT} :: else -> skip fi"]
+        cands: list[Value] = []
+        for c in a[3]:
+            st, v = self.stmt(c, env)
+            pre += st
+            cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
+        return pre, self._deref(e, t, cands)
+
+    def _stmt_fifo(self, op: str, vals: list[Value], out: list[str]) -> Value:
         if op == "fifo_push":
             src, x = self._seq(vals[0]), self._scalar(vals[1])
             name, made = self.fifo_temp(src.maxlen + 1)
             out += self._copy(src, name)
             out += [f"{name}[{src.n}] = {x}", f"{name}_n = {src.n} + 1"]
-            return out, made
+            return made
         if op == "fifo_pop":
             src = self._seq(vals[0])
             name, made = self.fifo_temp(src.maxlen)
             out += [f"{name}[{p}] = {src.item(p + 1)}" for p in range(src.maxlen - 1)]
             out.append(f"{name}_n = ({src.n} > 0 -> {src.n} - 1 : 0)")
-            return out, made
-        if op == "fifo_concat":
-            left, right = self._seq(vals[0]), self._seq(vals[1])
-            name, made = self.fifo_temp(left.maxlen + right.maxlen)
-            out += self._copy(left, name)
-            out += [f"{name}[{left.n} + {p}] = {right.item(p)}" for p in range(right.maxlen)]
-            out.append(f"{name}_n = {left.n} + {right.n}")
-            return out, made
-        return out, self.apply(e, vals, env)
+            return made
+        left, right = self._seq(vals[0]), self._seq(vals[1])
+        name, made = self.fifo_temp(left.maxlen + right.maxlen)
+        out += self._copy(left, name)
+        out += [f"{name}[{left.n} + {p}] = {right.item(p)}" for p in range(right.maxlen)]
+        out.append(f"{name}_n = {left.n} + {right.n}")
+        return made
 
     def _copy(self, src: Seq, name: str) -> list[str]:
         return [f"{name}[{p}] = {src.item(p)}" for p in range(src.maxlen)] + [f"{name}_n = {src.n}"]
@@ -411,7 +343,7 @@ class Translator:
         out += self._copy(v, name)
         return t
 
-    def _lazy(self, e: Expr, env: dict[str, str]) -> tuple[list[str], Value]:
+    def _lazy(self, e: Expr, env: dict[str, Value]) -> tuple[list[str], Value]:
         """and / or / if with statements in an operand: only the operands Python evaluates run."""
         op, a = e.op, e.args
         out, c = self.stmt(a[0], env)
@@ -441,7 +373,7 @@ class Translator:
         return out, t
 
     def _filter(
-        self, src_e: Expr, env: dict[str, str], var: str | None, pred: Expr | None, removed: Expr | None
+        self, src_e: Expr, env: dict[str, Value], var: str | None, pred: Expr | None, removed: Expr | None
     ) -> tuple[list[str], Value]:
         """filter (var, pred) or remove (removed): a loop over the source, item by item,
         evaluating the predicate (or the removed item, as Python does) once per item."""

@@ -46,11 +46,14 @@ class RumurRun:
 
     @property
     def violation(self) -> str | None:
-        """The invariant id, "deadlock" or "model_error"; None when the model passed."""
+        """The invariant or action property id, "deadlock" or "model_error"; None when the model passed."""
         if not self.errors and "Status:" in self.output and "No error found" in self.output:
             return None
         m = re.search(r'invariant "([^"]+)" failed', self.message)
         if m:
+            return m.group(1)
+        m = re.search(r"Assertion failed: .*: action (\S+)", self.message)
+        if m:  # an action property, asserted in the rule of the step (murphi.ACTION_PREFIX)
             return m.group(1)
         if re.search(r"deadlock", self.message, re.IGNORECASE):
             return "deadlock"
@@ -159,7 +162,7 @@ def _first_error(output: str) -> str:
     for i, line in enumerate(lines):
         if line.startswith("The following is the error trace") and i + 1 < len(lines):
             return lines[i + 1]
-    return next((line for line in lines if re.search(r"failed|deadlock|out of range", line, re.IGNORECASE)), "")
+    return next((line for line in lines if re.search(r"failed|deadlock|out of range|undefined", line, re.IGNORECASE)), "")
 
 
 def rumur_version() -> str:

@@ -35,6 +35,7 @@ def describe(cfg: ModelConfig) -> list[str]:
 @click.option("--option", "options", multiple=True, metavar="NAME=VALUE", help="model option or bound (see 'pgcheck list')")
 @click.option("--invariant", "invariants", multiple=True, metavar="ID", help="assert only these invariants (repeatable)")
 @click.option("--output", "-o", type=str, default=None, help="write to this file instead of stdout")
+@click.option("--no-scalarsets", is_flag=True, help="murphi: instances as plain indices, one rule per binding (no symmetry for Rumur to reduce)")
 def command(
     fmt: str,
     mode: str,
@@ -43,6 +44,7 @@ def command(
     options: tuple[str, ...],
     invariants: tuple[str, ...],
     output: str | None,
+    no_scalarsets: bool,
 ) -> None:
     """Write the model of one configuration as Promela for Spin (docs/spin.md) or as
     Murphi for Rumur (docs/rumur.md).
@@ -52,14 +54,16 @@ def command(
     expressible in Promela is named on stderr and left out); with partial-order reduction off,
     Spin stores exactly as many states as 'pgcheck explore --no-symmetry' finds. Murphi: each
     binding becomes one rule, invariants Murphi invariants; with 'rumur --deadlock-detection
-    stuck --symmetry-reduction off' Rumur explores exactly as many states.
+    stuck --symmetry-reduction off' Rumur explores exactly as many states. Each symmetry group of
+    the model is a Murphi scalarset (one rule per orbit of bindings, a ruleset over the instances it names), so
+    with '--symmetry-reduction exhaustive' Rumur stores as many states as 'pgcheck explore' does.
     """
     if output is not None:
         check_output_path(output, "--output")
     cfg = make_config(mode, carriers, sessions, parse_options(list(options)), given=True)
     spec = load(cfg)
     if fmt == "murphi":
-        text = spec_to_murphi(spec, list(invariants) or None, describe(cfg))
+        text = spec_to_murphi(spec, list(invariants) or None, describe(cfg), scalarsets=not no_scalarsets)
     else:
         left_out: list[str] = []
         text = spec_to_promela(spec, list(invariants) or None, describe(cfg), not_expressible=left_out)
