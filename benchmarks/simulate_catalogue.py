@@ -17,7 +17,7 @@ import argparse
 import time
 from typing import Any
 
-from pgcheck.checker.explicit.simulate import Plan, Simulator
+from pgcheck.checker.explicit.simulate import Plan, Simulator, broken_property
 from pgcheck.model.config import ModelConfig
 from pgcheck.model.mutations import CATALOGUE, get
 
@@ -44,7 +44,7 @@ def hunt(name: str, engine: str, seed: int, walks: int, depth: int) -> dict[str,
         walking += result.elapsed
         if result.failure is not None:
             f = result.failure
-            prop = arms[f.arm].cm.invariant_ids[f.detail] if f.outcome == "invariant" else f.outcome
+            prop = broken_property(arms[f.arm].cm, f)
             return {
                 "name": name, "swarm": swarm, "mixes": mixes, "found": prop, "walk": f.index, "steps": f.steps,
                 "seconds": walking, "build": built, "arm": arms[f.arm].label, "engine": arms[0].stepper.engine,

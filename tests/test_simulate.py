@@ -61,32 +61,68 @@ def test_a_seed_reproduces_the_run_and_workers_do_not_change_the_result() -> Non
     assert plain.verdict == "ok" and plain.walks == 400 and plain.failure is None
 
 
-def test_the_counterexample_replays_and_show_reads_it(tmp_path: Path) -> None:
-    out = tmp_path / "walk.itf.json"
-    done = simulate("--carriers=2", "--sessions=2", "--mutation=attach-leased-by-other-carrier", "--seed=3",
-                    "--walks=300", "--depth=200", "--engine=python", f"--trace-out={out}")
-    assert done.exit_code == 1, done.output
-    assert "VIOLATION of S18" in done.output
-    doc = json.loads(out.read_text())
-    meta = doc["#meta"]
-    assert meta["property"]["id"] == "S18" and meta["seed"] == 3 and meta["engine"] == "simulate/python"
-    spec = get("attach-leased-by-other-carrier").build(make_config("pooled", 2, 2, {}))
+def replayed_states(doc: dict[str, Any], mutation: str, carriers: int, sessions: int) -> tuple[Any, list[Any], list[int]]:
+    """(compiled model, states, bindings) of an ITF counterexample, each step checked to be a model step."""
+    spec = get(mutation).build(make_config("pooled", carriers, sessions, {}))
     model = spec.trace()
     cm = compile_model(model)
     states = [state_from_itf(model, rec) for rec in doc["states"]]
     by_label = model.binding_by_label()
     assert states[0] == model.init
-    for (prev, cur), step in zip(itertools.pairwise(states), meta["steps"][1:], strict=True):
+    bindings = []
+    for (prev, cur), step in zip(itertools.pairwise(states), doc["#meta"]["steps"][1:], strict=True):
         label = f"{step['action']}({', '.join(f'{k}={v}' for k, v in step['params'].items())})"
-        assert cm.binding_step[by_label[label].index](prev) == cur
-    assert all(cm.check(s) == [] for s in states[:-1])
-    assert "S18" in cm.check(states[-1])
+        bindings.append(by_label[label].index)
+        assert cm.binding_step[bindings[-1]](prev) == cur
+    return cm, states, bindings
+
+
+@pytest.mark.parametrize("engine", ["python", "native"])
+def test_the_counterexample_replays_and_show_reads_it(tmp_path: Path, engine: str) -> None:
+    out = tmp_path / "walk.itf.json"
+    done = simulate("--carriers=2", "--sessions=2", "--mutation=attach-leased-by-other-carrier", "--seed=3",
+                    "--walks=300", "--depth=200", f"--engine={engine}", f"--trace-out={out}")
+    assert done.exit_code == 1, done.output
+    # The rule about the attaching step (LEASE1) breaks one step before the state invariant S18 would.
+    assert "VIOLATION of LEASE1" in done.output
+    doc = json.loads(out.read_text())
+    meta = doc["#meta"]
+    assert meta["property"]["id"] == "LEASE1" and meta["seed"] == 3 and meta["engine"] == f"simulate/{engine}"
+    cm, states, bindings = replayed_states(doc, "attach-leased-by-other-carrier", 2, 2)
+    assert all(cm.step_allowed(b, s) == [] for b, s in zip(bindings[:-1], states[:-2], strict=True))
+    assert cm.step_allowed(bindings[-1], states[-2]) == ["LEASE1"]
     shown = CliRunner().invoke(main, ["show", str(out)])
-    assert shown.exit_code == 0 and "S18" in shown.output
+    assert shown.exit_code == 0 and "the offending step: it breaks LEASE1" in shown.output
     # The same walks on the unmutated model find nothing.
-    clean = simulate("--carriers=2", "--sessions=2", "--seed=3", "--walks=300", "--depth=200", "--engine=python")
+    clean = simulate("--model=design", "--carriers=2", "--sessions=2", "--seed=3", "--walks=300", "--depth=200",
+                     f"--engine={engine}")
     assert clean.exit_code == 0, clean.output
     assert "no violation in 300 walks" in clean.output
+
+
+ORD2_WALKS = ["--carriers=1", "--sessions=2", "--mutation=newconn-taken-out-of-order", "--seed=1", "--walks=200", "--depth=100"]
+
+
+@pytest.mark.parametrize("engine", ["python", "native"])
+def test_a_bug_only_an_action_property_sees_is_found_and_explained(tmp_path: Path, engine: str) -> None:
+    """newconn-taken-out-of-order breaks no invariant: only ORD2, a rule about the dequeuing step."""
+    out = tmp_path / "ord2.itf.json"
+    done = simulate(*ORD2_WALKS, f"--engine={engine}", f"--trace-out={out}")
+    assert done.exit_code == 1, done.output
+    assert "VIOLATION of ORD2" in done.output and "the last step, TakeNewConnection(c=0, b=1), breaks it" in done.output
+    doc = json.loads(out.read_text())
+    meta = doc["#meta"]
+    assert meta["property"]["kind"] == "action" and meta["engine"] == f"simulate/{engine}"
+    assert meta["explanation"]["step"] == len(doc["states"]) - 1  # Why: the rule on the state before the last step
+    cm, states, bindings = replayed_states(doc, "newconn-taken-out-of-order", 1, 2)
+    assert all(cm.check(s) == [] for s in states)  # no state breaks an invariant
+    assert cm.step_allowed(bindings[-1], states[-2]) == ["ORD2"]
+    shown = CliRunner().invoke(main, ["show", str(out)])
+    assert shown.exit_code == 0 and "the offending step: it breaks ORD2" in shown.output
+    # Checking the invariants alone, the same walks see nothing: the action property found it.
+    invariants = [f"--invariant={p.id}" for p, _ in cm.model.invariants]
+    blind = simulate(*ORD2_WALKS, f"--engine={engine}", *invariants)
+    assert blind.exit_code == 0, blind.output
 
 
 def test_the_python_engine_walks_what_the_native_engine_cannot_pack() -> None:

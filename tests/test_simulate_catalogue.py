@@ -12,7 +12,7 @@ walk checks. A mutation added to the catalogue without an entry here fails the l
 from __future__ import annotations
 
 import pytest
-from pgcheck.checker.explicit.simulate import Plan, Simulator
+from pgcheck.checker.explicit.simulate import Plan, Simulator, broken_property
 from pgcheck.model.mutations import CATALOGUE
 from pgcheck.model.mutations import rules as rule_mutations
 
@@ -53,7 +53,7 @@ def walks_until(
     f = result.failure
     if f is None:
         return None, result.walks
-    return (arms[f.arm].cm.invariant_ids[f.detail] if f.outcome == "invariant" else f.outcome), f.index
+    return (broken_property(arms[f.arm].cm, f)), f.index
 
 
 @pytest.mark.parametrize("name", sorted(FINDS))

@@ -48,8 +48,10 @@ from pgcheck.checker.memory import peak_rss_bytes
 
 State = tuple[Any, ...]
 MASK64 = (1 << 64) - 1
-OUTCOMES = ("depth", "stop", "invariant", "deadlock", "model-error")  # indexed like W_* in walk.c
-FAILURES = ("invariant", "deadlock", "model-error")
+# Indexed like W_* in walk.c; "action" is the native engine's model error at an action
+# property's site (Generated.action_sites), told apart in NativeStepper.walk.
+OUTCOMES = ("depth", "stop", "invariant", "deadlock", "model-error", "action")
+FAILURES = ("invariant", "deadlock", "model-error", "action")
 
 
 def splitmix64(x: int) -> tuple[int, int]:
@@ -78,7 +80,7 @@ class Walk:
     depth: int
     outcome: str  # one of OUTCOMES
     steps: int
-    detail: int  # invariant index (invariant) or error site (native model error)
+    detail: int  # invariant index (invariant), index into model.action_checks (action), error site (native model error)
     path: list[int]
     message: str = ""  # the Python stepper's model-error message
 
@@ -102,14 +104,23 @@ class PythonStepper:
         s = cm.model.init
         path: list[int] = []
         x = seed
+        action_violation = cm.action_violation if cm.model.action_checks else None
         bad = self._check(s)
         if bad is not None:
             return bad[0], 0, bad[1], path, bad[2]
         for d in range(depth):
             try:
                 succ = cm.successors(s)
+                # Every step out of a visited state is checked against the action properties,
+                # as explore does for every state it expands; the walk then ends with that step.
+                broken = action_violation(s) if action_violation is not None else None
             except ModelError as e:
                 return "model-error", d, 0, path, str(e)
+            except Exception as e:  # an evaluation error inside an action property
+                return "model-error", d, 0, path, f"{type(e).__name__}: {e}"
+            if broken is not None:
+                path.append(broken[0])
+                return "action", d + 1, broken[1], path, ""
             if not succ:
                 stuck = self.check_deadlock and not cm.is_quiescent(s)
                 return ("deadlock" if stuck else "stop"), d, 0, path, ""
@@ -207,10 +218,17 @@ class NativeStepper:
         )
         if rc != 0:
             raise MemoryError("the native walker could not allocate its buffers")
-        outcome, steps, detail = (int(v) for v in self._out)
+        code, steps, detail = (int(v) for v in self._out)
         path = list(self._path[:steps])
-        message = self.gen.sites[detail] if OUTCOMES[outcome] == "model-error" and 0 <= detail < len(self.gen.sites) else ""
-        return OUTCOMES[outcome], steps, detail, path, message
+        outcome = OUTCOMES[code]
+        if outcome == "model-error" and detail in self.gen.action_sites:
+            # The generated body checks a binding's action properties before it emits the
+            # successor: the walk ends with that (offending) step, as explore's trace does.
+            k = self.gen.action_sites[detail]
+            path.append(self.cm.model.action_checks[k].binding)
+            return "action", steps + 1, k, path, ""
+        message = self.gen.sites[detail] if outcome == "model-error" and 0 <= detail < len(self.gen.sites) else ""
+        return outcome, steps, detail, path, message
 
 
 Stepper = PythonStepper | NativeStepper
@@ -476,6 +494,16 @@ def _worker_main(k: int) -> None:
         os._exit(0)
 
 
+def broken_property(cm: CompiledModel, w: Walk) -> str:
+    """What a failing walk broke: an invariant's or action property's id, or its outcome
+    ("deadlock", "model-error")."""
+    if w.outcome == "invariant":
+        return cm.invariant_ids[w.detail]
+    if w.outcome == "action":
+        return cm.model.action_checks[w.detail].prop.id
+    return w.outcome
+
+
 def trace_of(arm: Arm, w: Walk) -> Violation:
     """The failing walk as a violation with its full trace, replayed with the Python model."""
     cm = arm.cm
@@ -489,6 +517,10 @@ def trace_of(arm: Arm, w: Walk) -> Violation:
         steps.append(Step(s, b))
     if w.outcome == "invariant":
         return Violation("invariant", cm.invariant_ids[w.detail], steps)
+    if w.outcome == "action":
+        check = cm.model.action_checks[w.detail]
+        label = cm.model.bindings[check.binding].label
+        return Violation("action", check.prop.id, steps, f"the last step, {label}, breaks it")
     if w.outcome == "deadlock":
         return Violation("deadlock", "deadlock", steps)
     return Violation("model-error", "model-error", steps, _error_message(cm, s) or w.message)
