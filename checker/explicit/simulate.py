@@ -54,6 +54,25 @@ OUTCOMES = ("depth", "stop", "invariant", "deadlock", "model-error", "action")
 FAILURES = ("invariant", "deadlock", "model-error", "action")
 
 
+# Swarm walks draw how often the next step stays with the actor of the last one (out of
+# STICK_MASK + 1): never, 1/2, 9/10, 49/50. Preemption bounding (Musuvathi and Qadeer, PLDI 2007):
+# most concurrency bugs need few preemptions, and a uniform walk preempts at nearly every step, so
+# a carrier that must run a long sequence while another waits mid-call is exponentially rare there.
+STICK_MASK = 1023
+STICKS = (0, 512, 922, 1003)
+
+
+def actors(cm: CompiledModel) -> list[int]:
+    """Per binding, its actor: the instance of its first parameter (the carrier of a carrier's
+    step, the session of a client's), or the action itself when it has no parameter."""
+    ids: dict[tuple[str, Any], int] = {}
+    out = []
+    for b in cm.model.bindings:
+        key = next(iter(b.params.items())) if b.params else ("", b.action)
+        out.append(ids.setdefault(key, len(ids)))
+    return out
+
+
 def splitmix64(x: int) -> tuple[int, int]:
     """(next state, output) of splitmix64, as walk.c computes it."""
     x = (x + 0x9E3779B97F4A7C15) & MASK64
@@ -83,6 +102,7 @@ class Walk:
     detail: int  # invariant index (invariant), index into model.action_checks (action), error site (native model error)
     path: list[int]
     message: str = ""  # the Python stepper's model-error message
+    stick: int = 0  # how often a step stayed with the last step's actor (out of STICK_MASK + 1)
 
     @property
     def failed(self) -> bool:
@@ -98,12 +118,15 @@ class PythonStepper:
         self.cm = cm
         self.check_deadlock = check_deadlock
         self.fired = [0] * len(cm.model.bindings)
+        self.actor = actors(cm)
 
-    def walk(self, seed: int, depth: int, allowed: bytes | None) -> tuple[str, int, int, list[int], str]:
+    def walk(self, seed: int, depth: int, allowed: bytes | None, stick: int = 0) -> tuple[str, int, int, list[int], str]:
         cm = self.cm
+        actor = self.actor
         s = cm.model.init
         path: list[int] = []
         x = seed
+        last = -1  # the actor of the previous step
         action_violation = cm.action_violation if cm.model.action_checks else None
         bad = self._check(s)
         if bad is not None:
@@ -129,8 +152,15 @@ class PythonStepper:
             pool = [bs for bs in succ if allowed[bs[0]]] if allowed is not None else succ
             if not pool:
                 pool = succ
+            if stick and last >= 0:
+                x, r = splitmix64(x)
+                if (r & STICK_MASK) < stick:
+                    same = [bs for bs in pool if actor[bs[0]] == last]
+                    if same:
+                        pool = same
             x, r = splitmix64(x)
             b, s = pool[r % len(pool)]
+            last = actor[b]
             path.append(b)
             bad = self._check(s)
             if bad is not None:
@@ -153,21 +183,29 @@ def _walk_source(model_part: str) -> str:
 
 
 # -O1, not the explorer's -O2: on the largest models gcc -O2 takes minutes, -O1 seconds, and a
-# walk spends its time in the same few guards either way (benchmarks/RESULTS.md).
+# walk spends its time in the same few guards either way. Above LARGE_SOURCE bytes of C (the
+# fine-grained poller at 3x5 with every option: 4.4 MB) -O1 itself takes minutes (142 s there,
+# against 17 s at -O0, for 430,000 against 260,000 steps/s): such a walker is built at -O0.
 WALK_CFLAGS = ["-O1", "-fPIC", "-shared", "-pthread", "-fno-strict-aliasing", "-Wno-unused-function"]
+LARGE_SOURCE = 2_000_000
+
+
+def walk_cflags(source: str) -> list[str]:
+    return WALK_CFLAGS if len(source) <= LARGE_SOURCE else ["-O0", *WALK_CFLAGS[1:]]
 
 
 def _load_walker(source: str) -> ctypes.CDLL:
     """The walk library for `source`, compiled once per machine (cached by content, as build.py does)."""
     cc = build.compiler()
-    key = hashlib.sha256("\0".join([cc, *WALK_CFLAGS, source]).encode()).hexdigest()[:24]
+    flags = walk_cflags(source)
+    key = hashlib.sha256("\0".join([cc, *flags, source]).encode()).hexdigest()[:24]
     lib = build.cache_dir() / f"walk-{key}.so"
     if not lib.exists():
         with tempfile.TemporaryDirectory(prefix="pgcheck-cc-") as tmp:
             src = Path(tmp) / "walk.c"
             src.write_text(source)
             out = Path(tmp) / "walk.so"
-            proc = subprocess.run([cc, *WALK_CFLAGS, "-o", str(out), str(src)], capture_output=True, text=True, check=False)
+            proc = subprocess.run([cc, *flags, "-o", str(out), str(src)], capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip()[:300])
                 raise RuntimeError(f"the C compiler rejected the generated walker: {first}")
@@ -189,9 +227,10 @@ class NativeStepper:
         self.gen = cgen.generate(model, cm.invariant_ids, None)
         self.lib = _load_walker(_walk_source(self.gen.source))
         i64p = ctypes.POINTER(ctypes.c_int64)
+        i32p = ctypes.POINTER(ctypes.c_int32)
         self.lib.pg_walk.argtypes = [
-            i64p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int, ctypes.c_char_p,
-            ctypes.POINTER(ctypes.c_int32), i64p, i64p,
+            i64p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int, ctypes.c_char_p, i32p, ctypes.c_int,
+            i32p, i64p, i64p,
         ]
         self.lib.pg_walk.restype = ctypes.c_int
         nslots, nb = len(model.slots), len(model.bindings)
@@ -200,6 +239,7 @@ class NativeStepper:
             *(cgen.pack_fifo(v) if f else int(v) for v, f in zip(model.init, fifo, strict=True))
         )
         self._fired = (ctypes.c_int64 * max(nb, 1))()
+        self._actor = (ctypes.c_int32 * max(nb, 1))(*actors(cm))
         self._out = (ctypes.c_int64 * 3)()
         self._path = (ctypes.c_int32 * 1)()
         self._room = 0
@@ -209,12 +249,13 @@ class NativeStepper:
     def fired(self) -> list[int]:
         return list(self._fired[: self.nb])
 
-    def walk(self, seed: int, depth: int, allowed: bytes | None) -> tuple[str, int, int, list[int], str]:
+    def walk(self, seed: int, depth: int, allowed: bytes | None, stick: int = 0) -> tuple[str, int, int, list[int], str]:
         if depth > self._room:
             self._room = depth
             self._path = (ctypes.c_int32 * max(depth, 1))()
         rc = self.lib.pg_walk(
-            self.init, seed, depth, int(self.check_deadlock), allowed, self._path, self._out, self._fired
+            self.init, seed, depth, int(self.check_deadlock), allowed, self._actor, stick, self._path, self._out,
+            self._fired,
         )
         if rc != 0:
             raise MemoryError("the native walker could not allocate its buffers")
@@ -270,11 +311,11 @@ class Plan:
     depth: int
     swarm: bool = False
 
-    def draw(self, walk: int, arms: list[Arm]) -> tuple[int, int, bytes | None, int]:
-        """(arm, depth, allowed bindings or None, generator seed) of walk number `walk`."""
+    def draw(self, walk: int, arms: list[Arm]) -> tuple[int, int, bytes | None, int, int]:
+        """(arm, depth, allowed bindings or None, stickiness, generator seed) of walk number `walk`."""
         seed = walk_seed(self.seed, walk)
         if not self.swarm:
-            return 0, self.depth, None, seed
+            return 0, self.depth, None, 0, seed
         x = walk_seed(self.seed, walk, salt=1)
         x, r = splitmix64(x)
         arm = r % len(arms)
@@ -291,13 +332,14 @@ class Plan:
             x, r = splitmix64(x)
             keep.add(names[r % len(names)])
         allowed = bytes(1 if b.action in keep else 0 for b in arms[arm].cm.model.bindings)
-        return arm, depth, allowed, seed
+        x, r = splitmix64(x)
+        return arm, depth, allowed, STICKS[r % len(STICKS)], seed
 
 
 def run_walk(walk: int, plan: Plan, arms: list[Arm]) -> Walk:
-    arm, depth, allowed, seed = plan.draw(walk, arms)
-    outcome, steps, detail, path, message = arms[arm].stepper.walk(seed, depth, allowed)
-    return Walk(walk, arm, seed, depth, outcome, steps, detail, path, message)
+    arm, depth, allowed, stick, seed = plan.draw(walk, arms)
+    outcome, steps, detail, path, message = arms[arm].stepper.walk(seed, depth, allowed, stick)
+    return Walk(walk, arm, seed, depth, outcome, steps, detail, path, message, stick)
 
 
 @dataclass

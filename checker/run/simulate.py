@@ -31,6 +31,7 @@ def walk_document(arm: Arm, walk: Walk, plan: Plan, *, mutation: str | None, eng
     doc = violation_document(arm.cm.model, v, mutation=mutation, engine=f"simulate/{engine}", seed=plan.seed)
     doc["#meta"]["simulate"] = {
         "seed": plan.seed, "walk": walk.index, "walk_seed": walk.seed, "depth": walk.depth, "swarm": plan.swarm,
+        "stick": walk.stick,
         "arm": arm.label, "arm_options": arm.options,
     }
     return doc
