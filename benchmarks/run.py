@@ -154,6 +154,9 @@ def main() -> None:
                     help="also replace this section of benchmarks/RESULTS.md (a tracked file; default: print only)")
     ap.add_argument("--spin-configs", type=int, default=4, help="how many pooled configurations Spin runs (building pan is slow)")
     ap.add_argument("--rumur-configs", type=int, default=3, help="how many pooled configurations Rumur runs (building its verifier is slow)")
+    ap.add_argument("--simulate-walks", type=int, default=0,
+                    help="also time `pgcheck simulate` to each seeded bug (benchmarks/simulate_catalogue.py), "
+                    "at most this many walks per try (0: skip)")
     ns = ap.parse_args()
     sys.path.insert(0, str(HERE))
     configs = CONFIGS[:3] if ns.quick else CONFIGS
@@ -204,6 +207,18 @@ def main() -> None:
         write_section("\n".join(text), quick=ns.quick)
     else:
         print(f"(printed only; --write puts this section into {RESULTS.relative_to(HERE.parent)})")
+    if ns.simulate_walks > 0:
+        simulate_section(ns.simulate_walks, ns.write)
+
+
+def simulate_section(walks: int, write: bool) -> None:
+    """benchmarks/simulate_catalogue.py's table, in its own section of RESULTS.md."""
+    catalogue = importlib.import_module("simulate_catalogue")
+    print("\n".join(catalogue.HEADER), flush=True)
+    table = catalogue.rows(walks, on_row=lambda line: print(line, flush=True))
+    if write:
+        command = f"python benchmarks/run.py {' '.join(sys.argv[1:])}"
+        catalogue.write_section(catalogue.section(table, walks=walks, engine="native", seed=1, depth=300, command=command))
 
 
 def ratio_lines(configs: list[tuple[str, list[str]]], results: dict[tuple[str, bool, str], dict[str, Any]]) -> list[str]:
