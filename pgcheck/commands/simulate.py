@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import Any
 
 import click
@@ -20,7 +21,7 @@ from pgcheck.checker.explicit.simulate import (
     splitmix64,
     walk_seed,
 )
-from pgcheck.checker.memory import human_bytes
+from pgcheck.checker.memory import human_bytes, peak_rss_bytes
 from pgcheck.checker.run.check import prepare
 from pgcheck.checker.run.simulate import summary_dict, summary_lines, write_walk_trace
 from pgcheck.model import load, make_config, parse_options
@@ -162,6 +163,8 @@ def build_arms(
             cfg.mode, cfg.carriers if cfg.mode == "pooled" else None, cfg.sessions, opts, max_sessions=MAX_SIM_SESSIONS,
             model=cfg.model,
         )
+        label = "asked" if i == 0 else f"mix{i}"
+        t0 = time.monotonic()
         try:
             spec = load(arm_cfg, mutation)
         except UsageError:
@@ -169,9 +172,12 @@ def build_arms(
                 raise
             continue  # the mutation changes an action this mix does not have
         # As explore: --invariant names invariants and action properties; without it, all are checked.
-        _model, compiled, _s = prepare(spec, invariants)
+        model, compiled, _s = prepare(spec, invariants)
+        say.line(f"simulate: {label}: traced and compiled {len(model.bindings):,} action bindings in "
+                 f"{time.monotonic() - t0:.1f} s, peak {human_bytes(peak_rss_bytes())}")
+        if engine != "python":
+            say.line(f"simulate: {label}: building the native walker (the C compile is cached by content)")
         stepper = make_stepper(compiled, engine)
-        label = "asked" if i == 0 else f"mix{i}"
         arms.append(Arm(label, stepper, {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()}))
         if len(mixes) > 1:
             say.line(f"simulate: arm {label} ({stepper.engine}): {differs(opts)}")
@@ -253,7 +259,12 @@ def command(
         f"seed {seed}, depth {depth}, {bound}{limit}, {workers} worker{'s' if workers != 1 else ''}"
         f"{', swarm' if swarm else ''}"
     )
-    arms = build_arms(cfg, mutation, list(invariants) or None, engine, swarm_arms if swarm else 1, seed, say)
+    try:
+        arms = build_arms(cfg, mutation, list(invariants) or None, engine, swarm_arms if swarm else 1, seed, say)
+    except KeyboardInterrupt:  # Ctrl-C while tracing or compiling (minutes at 8 x 32): no walk ran yet
+        say.done()
+        click.echo("result: INCOMPLETE: interrupted while building the model; no walk ran")
+        sys.exit(3)
     say.line(f"simulate: engine {arms[0].stepper.engine}, {len(arms[0].cm.model.bindings):,} action bindings")
     plan = Plan(seed, depth, swarm)
     result = Simulator(arms, plan, walks=walks, time_limit=time_limit, workers=workers, on_progress=say).run()
