@@ -75,9 +75,7 @@ def row(name: str, engine: str, seed: int, walks: int, depth: int) -> str:
     if m.liveness:
         return f"| {name} | {m.expected} | n/a (liveness) | | | | | | |"
     r = hunt(name, engine, seed, walks, depth)
-    grain = "" if m.smallest.options.get("poll_steps") == r.get("poll_steps") or m.smallest.mode != "pooled" else (
-        f" (poll_steps {'on' if r.get('poll_steps') else 'off'})"
-    )
+    grain = " (poll_steps off)" if m.smallest.mode == "pooled" and r.get("poll_steps") is False else ""
     if r["found"] is None:
         return (f"| {name}{grain} | {m.expected} | not found in {walks:,} walks per try | | | | "
                 f"{r['seconds'] + r['build']:.1f} | {r['seconds']:.1f} | {r['build']:.1f} |")

@@ -176,7 +176,7 @@ def build_arms(
         say.line(f"simulate: {label}: traced and compiled {len(model.bindings):,} action bindings in "
                  f"{time.monotonic() - t0:.1f} s, peak {human_bytes(peak_rss_bytes())}")
         if engine != "python":
-            say.line(f"simulate: {label}: building the native walker (the C compile is cached by content)")
+            say.line(f"simulate: {label}: building the walker (a C compile, cached by content, unless the Python stepper runs it)")
         stepper = make_stepper(compiled, engine)
         arms.append(Arm(label, stepper, {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()}))
         if len(mixes) > 1:
