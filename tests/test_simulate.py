@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -195,3 +199,27 @@ def test_python_stepper_reports_a_model_error() -> None:
         result = Simulator([Arm("x", stepper)], Plan(1, 10), walks=5).run()
         assert result.failure is not None and result.failure.outcome == "model-error"
         assert result.failure.steps == 1
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_ctrl_c_ends_the_walks_with_the_summary_and_exit_3(workers: str) -> None:
+    """A real SIGINT to a real process: the summary of the walks so far, exit 3, no traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pgcheck", "simulate", "--model=design", "--carriers=1", "--sessions=2",
+         "--engine=python", "--walks=100000000", "--seed=1", f"--workers={workers}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # the configuration first, then the engine, then walks
+        seen.append(line)
+        if "simulate: engine" in line:
+            break
+    assert seen and seen[0].startswith("simulate: design model, pooled 1x2"), seen
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, out + err
+    assert "result: INCOMPLETE: interrupted" in out and "walks:" in out
+    assert "Traceback" not in out + err
