@@ -152,6 +152,8 @@ def test_a_time_limit_before_the_walks_asked_for_is_incomplete() -> None:
         (["--option=cancels=9"], "cancels"),
         (["--invariant=S99", "--walks=1"], "unknown invariant S99"),
         (["--depth=0"], "--depth"),
+        (["--model=code", "--mutation=wake-before-claim"], "seeded into the design model"),
+        (["--option=poll_steps=true"], "belongs to the design model"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
@@ -223,3 +225,12 @@ def test_ctrl_c_ends_the_walks_with_the_summary_and_exit_3(workers: str) -> None
     assert proc.returncode == 3, out + err
     assert "result: INCOMPLETE: interrupted" in out and "walks:" in out
     assert "Traceback" not in out + err
+
+
+def test_the_model_is_explores_choice_code_by_default_design_with_a_mutation() -> None:
+    plain = simulate("--carriers=1", "--sessions=1", "--walks=5", "--depth=20", "--seed=1", "--json")
+    mutated = simulate("--carriers=1", "--sessions=1", "--walks=5", "--depth=20", "--seed=1", "--json",
+                       "--mutation=wake-before-claim")
+    assert plain.exit_code == 0 and mutated.exit_code in (0, 1), plain.output + mutated.output
+    assert json.loads(plain.output)["model"] == "code"
+    assert json.loads(mutated.output)["model"] == "design"

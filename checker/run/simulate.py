@@ -92,7 +92,7 @@ def coverage_lines(result: SimResult, arms: list[Arm]) -> list[str]:
 def summary_dict(result: SimResult, arms: list[Arm], plan: Plan, doc: dict[str, Any] | None, trace: Path | None) -> dict[str, Any]:
     r = result
     out: dict[str, Any] = {
-        "verdict": r.verdict, "walks": r.walks, "steps": r.steps, "elapsed": r.elapsed, "steps_per_second": r.steps_per_second,
+        "verdict": r.verdict, "model": arms[0].cm.model.params.get("model"), "walks": r.walks, "steps": r.steps, "elapsed": r.elapsed, "steps_per_second": r.steps_per_second,
         "outcomes": r.outcomes, "stop_reason": r.stop_reason, "seed": plan.seed, "depth": plan.depth, "swarm": plan.swarm,
         "workers": r.workers, "peak_rss_bytes": r.peak_rss_bytes, "arms": [{"label": a.label, "options": a.options, "engine": a.stepper.engine} for a in arms],
     }
