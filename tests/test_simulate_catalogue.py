@@ -104,7 +104,8 @@ NOT_FOUND: dict[str, str] = {
     "skip-park-generation": "fine-grained poller only (poll_steps): with every option on, walks end within 17 (2x2) to "
     "45 (3x5) steps on a terminate, close, timeout or the postmaster's death, while the bug needs ~35 steps in which one "
     "carrier re-parks the session (13 steps) while another's poller waits between its wait and its re-check; 655,056 "
-    "sticky swarm walks at 3x5 (native, seed 1) found nothing; its smallest configuration finds it at walk 12,153",
+    "sticky swarm walks at 3x5 (native, seed 1) found nothing; with the ending events off a sticky swarm walk finds it "
+    "(walk 2,659), and its smallest configuration at walk 12,153 (docs/simulate.md)",
 }
 
 
