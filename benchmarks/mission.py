@@ -11,13 +11,13 @@ the same machine, so the ratios compare runs taken side by side:
 3. pgcheck beside Spin (partial-order reduction off and on) and Rumur (symmetry reduction
    off, heuristic and exhaustive) on the same exported design model (run.py's spin_rows and
    rumur_rows, passed in as `side_by_side`);
-4. `pgcheck simulate`: the time to each seeded bug of the catalogue (simulate_catalogue.py).
+4. `pgcheck simulate`: the time to each seeded bug of the catalogue (run.py calls
+   simulate_catalogue.py, which keeps its own section of RESULTS.md).
 Benchmarks are not tests: nothing here asserts a time.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
@@ -128,19 +128,12 @@ def spin_ratio_lines(name: str, mode: str, carriers: int, sessions: int, spin: d
     return out
 
 
-def simulate_rows(budget: float) -> list[str]:
-    catalogue = importlib.import_module("simulate_catalogue")
-    rows: list[str] = catalogue.rows(budget)
-    return rows
-
-
 def section(budget: float, workers: int, side_by_side: list[tuple[str, list[str]]]) -> list[str]:
     parts: list[tuple[str, list[str]]] = [
         ("The main job, `pgcheck explore --carriers=3 --sessions=5`, partial-order reduction on and off "
          f"(native engine, {workers} workers, symmetry on)", main_job(budget, workers)),
         ("Liveness at 3×5 (`--liveness`, symmetry off)", liveness(budget)),
         *side_by_side,
-        ("`pgcheck simulate`: time to each seeded bug at 3×5 with every option", simulate_rows(budget)),
     ]
     out: list[str] = []
     for title, body in parts:

@@ -200,10 +200,14 @@ def main() -> None:
     ap.add_argument("--rumur-configs", type=int, default=2, help="how many pooled configurations Rumur runs (building and running its verifier is slow)")
     ap.add_argument("--mission", action="store_true", help="measure the mission's scale (benchmarks/mission.py) instead")
     ap.add_argument("--workers", type=int, default=2, help="workers of the main job's runs (--mission)")
+    ap.add_argument("--simulate-walks", type=int, default=0,
+                    help="also time `pgcheck simulate` to each seeded bug (benchmarks/simulate_catalogue.py), "
+                    "at most this many walks per try (0: skip; --mission: 5,000 unless given)")
     ns = ap.parse_args()
     sys.path.insert(0, str(HERE))
     if ns.mission:
         run_mission(ns.budget, ns.workers, write=ns.write)
+        simulate_section(ns.simulate_walks or 5000, ns.write)
         return
     configs = CONFIGS[:3] if ns.quick else CONFIGS
     rows: list[str] = []
@@ -252,6 +256,18 @@ def main() -> None:
         write_section("\n".join(text), quick=ns.quick)
     else:
         print(f"(printed only; --write puts this section into {RESULTS.relative_to(HERE.parent)})")
+    if ns.simulate_walks > 0:
+        simulate_section(ns.simulate_walks, ns.write)
+
+
+def simulate_section(walks: int, write: bool) -> None:
+    """benchmarks/simulate_catalogue.py's table, in its own section of RESULTS.md."""
+    catalogue = importlib.import_module("simulate_catalogue")
+    print("\n".join(catalogue.HEADER), flush=True)
+    table = catalogue.rows(walks, on_row=lambda line: print(line, flush=True))
+    if write:
+        command = f"python benchmarks/run.py {' '.join(sys.argv[1:])}"
+        catalogue.write_section(catalogue.section(table, walks=walks, engine="native", seed=1, depth=300, command=command))
 
 
 def machine_line() -> str:

@@ -2,7 +2,7 @@
 sessions (5 sessions in the per-session modes) with every option on (docs/simulate.md).
 
 FINDS records, per mutation, how `benchmarks/simulate_catalogue.py --engine python --seed 1
---walks 3000 --depth 300` (OTHER: another seed or engine) found it: plain walks or a swarm, over how many option mixes, and the
+--walks 3000 --depth 300` (OTHER: another seed, engine or walk budget) found it: plain walks or a swarm, over how many option mixes, and the
 number of the walk that found it. The test replays exactly that run (the same seed, walks up
 to that one) with the Python stepper, which takes the same walks as the native one; the
 unmutated model, walked the same way, finds nothing. Liveness mutations are outside what a
@@ -12,9 +12,8 @@ walk checks. A mutation added to the catalogue without an entry here fails the l
 from __future__ import annotations
 
 import pytest
-from pgcheck.checker.explicit.simulate import Plan, Simulator
+from pgcheck.checker.explicit.simulate import Plan, Simulator, broken_property
 from pgcheck.model.mutations import CATALOGUE
-from pgcheck.model.mutations import rules as rule_mutations
 
 from pgcheck.commands.simulate import SimProgressPrinter, build_arms, every_option_config
 
@@ -22,16 +21,35 @@ DEPTH = 300
 
 # name: (swarm, option mixes, the walk that finds it, the property it breaks there); seed 1
 FINDS: dict[str, tuple[bool, int, int, str]] = {
-    "wake-before-claim": (False, 1, 24, "S6"),
-    "interrupt-latch-null": (False, 1, 24, "S16"),
-    "exit-keeps-myproc": (False, 1, 0, "S28"),
-    "latch-set-after-startup": (False, 1, 4, "S12"),
-    "attach-without-carrier-check": (False, 1, 2, "S1"),
-    "carrier-exits-with-backend": (False, 1, 2, "S29"),
     "affine-session-migrated": (False, 1, 24, "S30"),
+    "attach-leased-by-other-carrier": (False, 1, 24, "LEASE1"),
+    "attach-without-carrier-check": (False, 1, 0, "LEASE1"),
     "attach-without-myproc": (False, 1, 24, "S13"),
+    "carrier-exits-with-backend": (False, 1, 2, "S29"),
     "commit-before-unwind": (False, 1, 30, "S11"),
+    "deep-wait-yields-carrier": (False, 1, 2, "EXIT2"),
+    "exit-keeps-myproc": (False, 1, 0, "S28"),
+    "exit-runs-detached": (True, 1, 268, "EXIT1"),
+    "interrupt-latch-null": (False, 1, 24, "S16"),
+    "interrupt-to-wrong-session": (False, 1, 0, "CL3"),
+    "latch-set-after-startup": (False, 1, 4, "S12"),
+    "lease-records-parked-carrier": (True, 3, 0, "OWN1"),
+    "newconn-taken-out-of-order": (False, 1, 0, "ORD2"),
+    "nonatomic-make-runnable": (True, 1, 82, "S6"),
+    "notify-inside-transaction": (True, 1, 8549, "S24"),  # recorded with --engine native --walks 30000
     "park-mid-message": (False, 1, 0, "S9"),
+    "poller-reads-type-byte": (True, 1, 268, "S23"),
+    "poller-steals-staging-park": (True, 1, 1, "STAGE1"),
+    "resume-skipped": (True, 1, 106, "S5"),
+    "runnable-pushed-at-head": (True, 1, 82, "ORD1"),
+    "staging-timeout-handler-detached": (False, 1, 852, "S22"),
+    "stale-latch-after-migration": (True, 3, 0, "S15"),
+    "stale-readiness-consumes-bytes": (True, 1, 15, "S23"),
+    "timeout-handler-in-poller": (True, 1, 82, "S22"),
+    "unlink-before-check": (False, 1, 24, "S19"),
+    "wake-before-claim": (False, 1, 24, "S6"),
+    "wake-marked-by-sender": (True, 1, 54, "S19"),
+    "yield-re-leased-first": (False, 1, 2, "ORD1"),
 }
 
 SAFETY = [m for m in CATALOGUE if not m.liveness]
@@ -53,7 +71,7 @@ def walks_until(
     f = result.failure
     if f is None:
         return None, result.walks
-    return (arms[f.arm].cm.invariant_ids[f.detail] if f.outcome == "invariant" else f.outcome), f.index
+    return (broken_property(arms[f.arm].cm, f)), f.index
 
 
 @pytest.mark.parametrize("name", sorted(FINDS))
@@ -83,30 +101,18 @@ def test_the_same_walks_find_nothing_in_the_unmutated_model(mode: str) -> None:
 
 # Not found yet, with what was tried (docs/simulate.md, benchmarks/RESULTS.md).
 NOT_FOUND: dict[str, str] = {
-    "skip-park-generation": "fine-grained poller only (poll_steps): 4 x 3,000 walks of seed 1 and 3,104 walks of a "
-    "3-mix swarm of seed 2 and 9,147 walks of a 6-mix swarm of seed 1 and 561,878 walks (900 s) of a swarm of the asked "
-    "configuration with seed 3 (Python stepper) found nothing; its Python model walks slowly and its native walker "
-    "had not compiled after 25 minutes on the loaded test machine",
+    "skip-park-generation": "fine-grained poller only (poll_steps): with every option on, walks end within 17 (2x2) to "
+    "45 (3x5) steps on a terminate, close, timeout or the postmaster's death, while the bug needs ~35 steps in which one "
+    "carrier re-parks the session (13 steps) while another's poller waits between its wait and its re-check; 655,056 "
+    "sticky swarm walks at 3x5 (native, seed 1) found nothing; with the ending events off a sticky swarm walk finds it "
+    "(walk 2,659), and its smallest configuration at walk 12,153 (docs/simulate.md)",
 }
 
 
-# Recorded on the model before it gained ghosts and action properties:
-# their walk numbers no longer replay, and simulate does not check action properties yet
-# (nor the rule mutations of model/mutations/rules.py). To be recorded again with
-# benchmarks/simulate_catalogue.py; listed so that the gap stays visible.
-TO_RECORD_AGAIN = sorted({
-    "attach-leased-by-other-carrier", "nonatomic-make-runnable", "notify-inside-transaction", "resume-skipped",
-    "stale-latch-after-migration", "stale-readiness-consumes-bytes", "timeout-handler-in-poller",
-    "unlink-before-check", "poller-steals-staging-park", "yield-re-leased-first",
-})
-
-
 def test_every_safety_mutation_of_the_catalogue_has_a_recorded_find() -> None:
-    """Every safety mutation has a find, or is listed as not found or to record again: a new
-    mutation without an entry fails here, and so does a listed one that gained a record."""
-    unrecorded = {m.name for m in SAFETY if m.name not in FINDS and m.name not in NOT_FOUND}
-    rules = {m.name for m in rule_mutations.MUTATIONS}  # broken design rules: action properties catch most
-    assert sorted(unrecorded - rules) == TO_RECORD_AGAIN, (
-        f"run benchmarks/simulate_catalogue.py --engine python for: {', '.join(sorted(unrecorded - rules))}"
-    )
+    """Every safety mutation of the catalogue (the rule mutations too) has a find or is listed as
+    not found: a new mutation without an entry fails here, and so does a listed one that gained one."""
+    unrecorded = sorted(m.name for m in SAFETY if m.name not in FINDS and m.name not in NOT_FOUND)
+    assert unrecorded == [], f"run benchmarks/simulate_catalogue.py --engine python for: {', '.join(unrecorded)}"
     assert not set(FINDS) & set(NOT_FOUND)
+    assert set(FINDS) | set(NOT_FOUND) <= {m.name for m in SAFETY}

@@ -48,8 +48,29 @@ from pgcheck.checker.memory import peak_rss_bytes
 
 State = tuple[Any, ...]
 MASK64 = (1 << 64) - 1
-OUTCOMES = ("depth", "stop", "invariant", "deadlock", "model-error")  # indexed like W_* in walk.c
-FAILURES = ("invariant", "deadlock", "model-error")
+# Indexed like W_* in walk.c; "action" is the native engine's model error at an action
+# property's site (Generated.action_sites), told apart in NativeStepper.walk.
+OUTCOMES = ("depth", "stop", "invariant", "deadlock", "model-error", "action")
+FAILURES = ("invariant", "deadlock", "model-error", "action")
+
+
+# Swarm walks draw how often the next step stays with the actor of the last one (out of
+# STICK_MASK + 1): never, 1/2, 9/10, 49/50. Preemption bounding (Musuvathi and Qadeer, PLDI 2007):
+# most concurrency bugs need few preemptions, and a uniform walk preempts at nearly every step, so
+# a carrier that must run a long sequence while another waits mid-call is exponentially rare there.
+STICK_MASK = 1023
+STICKS = (0, 512, 922, 1003)
+
+
+def actors(cm: CompiledModel) -> list[int]:
+    """Per binding, its actor: the instance of its first parameter (the carrier of a carrier's
+    step, the session of a client's), or the action itself when it has no parameter."""
+    ids: dict[tuple[str, Any], int] = {}
+    out = []
+    for b in cm.model.bindings:
+        key = next(iter(b.params.items())) if b.params else ("", b.action)
+        out.append(ids.setdefault(key, len(ids)))
+    return out
 
 
 def splitmix64(x: int) -> tuple[int, int]:
@@ -78,9 +99,10 @@ class Walk:
     depth: int
     outcome: str  # one of OUTCOMES
     steps: int
-    detail: int  # invariant index (invariant) or error site (native model error)
+    detail: int  # invariant index (invariant), index into model.action_checks (action), error site (native model error)
     path: list[int]
     message: str = ""  # the Python stepper's model-error message
+    stick: int = 0  # how often a step stayed with the last step's actor (out of STICK_MASK + 1)
 
     @property
     def failed(self) -> bool:
@@ -96,20 +118,32 @@ class PythonStepper:
         self.cm = cm
         self.check_deadlock = check_deadlock
         self.fired = [0] * len(cm.model.bindings)
+        self.actor = actors(cm)
 
-    def walk(self, seed: int, depth: int, allowed: bytes | None) -> tuple[str, int, int, list[int], str]:
+    def walk(self, seed: int, depth: int, allowed: bytes | None, stick: int = 0) -> tuple[str, int, int, list[int], str]:
         cm = self.cm
+        actor = self.actor
         s = cm.model.init
         path: list[int] = []
         x = seed
+        last = -1  # the actor of the previous step
+        action_violation = cm.action_violation if cm.model.action_checks else None
         bad = self._check(s)
         if bad is not None:
             return bad[0], 0, bad[1], path, bad[2]
         for d in range(depth):
             try:
                 succ = cm.successors(s)
+                # Every step out of a visited state is checked against the action properties,
+                # as explore does for every state it expands; the walk then ends with that step.
+                broken = action_violation(s) if action_violation is not None else None
             except ModelError as e:
                 return "model-error", d, 0, path, str(e)
+            except Exception as e:  # an evaluation error inside an action property
+                return "model-error", d, 0, path, f"{type(e).__name__}: {e}"
+            if broken is not None:
+                path.append(broken[0])
+                return "action", d + 1, broken[1], path, ""
             if not succ:
                 stuck = self.check_deadlock and not cm.is_quiescent(s)
                 return ("deadlock" if stuck else "stop"), d, 0, path, ""
@@ -118,8 +152,15 @@ class PythonStepper:
             pool = [bs for bs in succ if allowed[bs[0]]] if allowed is not None else succ
             if not pool:
                 pool = succ
+            if stick and last >= 0:
+                x, r = splitmix64(x)
+                if (r & STICK_MASK) < stick:
+                    same = [bs for bs in pool if actor[bs[0]] == last]
+                    if same:
+                        pool = same
             x, r = splitmix64(x)
             b, s = pool[r % len(pool)]
+            last = actor[b]
             path.append(b)
             bad = self._check(s)
             if bad is not None:
@@ -142,21 +183,29 @@ def _walk_source(model_part: str) -> str:
 
 
 # -O1, not the explorer's -O2: on the largest models gcc -O2 takes minutes, -O1 seconds, and a
-# walk spends its time in the same few guards either way (benchmarks/RESULTS.md).
+# walk spends its time in the same few guards either way. Above LARGE_SOURCE bytes of C (the
+# fine-grained poller at 3x5 with every option: 4.4 MB) -O1 itself takes minutes (142 s there,
+# against 17 s at -O0, for 430,000 against 260,000 steps/s): such a walker is built at -O0.
 WALK_CFLAGS = ["-O1", "-fPIC", "-shared", "-pthread", "-fno-strict-aliasing", "-Wno-unused-function"]
+LARGE_SOURCE = 2_000_000
+
+
+def walk_cflags(source: str) -> list[str]:
+    return WALK_CFLAGS if len(source) <= LARGE_SOURCE else ["-O0", *WALK_CFLAGS[1:]]
 
 
 def _load_walker(source: str) -> ctypes.CDLL:
     """The walk library for `source`, compiled once per machine (cached by content, as build.py does)."""
     cc = build.compiler()
-    key = hashlib.sha256("\0".join([cc, *WALK_CFLAGS, source]).encode()).hexdigest()[:24]
+    flags = walk_cflags(source)
+    key = hashlib.sha256("\0".join([cc, *flags, source]).encode()).hexdigest()[:24]
     lib = build.cache_dir() / f"walk-{key}.so"
     if not lib.exists():
         with tempfile.TemporaryDirectory(prefix="pgcheck-cc-") as tmp:
             src = Path(tmp) / "walk.c"
             src.write_text(source)
             out = Path(tmp) / "walk.so"
-            proc = subprocess.run([cc, *WALK_CFLAGS, "-o", str(out), str(src)], capture_output=True, text=True, check=False)
+            proc = subprocess.run([cc, *flags, "-o", str(out), str(src)], capture_output=True, text=True, check=False)
             if proc.returncode != 0:
                 first = next((line for line in proc.stderr.splitlines() if "error" in line), proc.stderr.strip()[:300])
                 raise RuntimeError(f"the C compiler rejected the generated walker: {first}")
@@ -178,9 +227,10 @@ class NativeStepper:
         self.gen = cgen.generate(model, cm.invariant_ids, None)
         self.lib = _load_walker(_walk_source(self.gen.source))
         i64p = ctypes.POINTER(ctypes.c_int64)
+        i32p = ctypes.POINTER(ctypes.c_int32)
         self.lib.pg_walk.argtypes = [
-            i64p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int, ctypes.c_char_p,
-            ctypes.POINTER(ctypes.c_int32), i64p, i64p,
+            i64p, ctypes.c_uint64, ctypes.c_int64, ctypes.c_int, ctypes.c_char_p, i32p, ctypes.c_int,
+            i32p, i64p, i64p,
         ]
         self.lib.pg_walk.restype = ctypes.c_int
         nslots, nb = len(model.slots), len(model.bindings)
@@ -189,6 +239,7 @@ class NativeStepper:
             *(cgen.pack_fifo(v) if f else int(v) for v, f in zip(model.init, fifo, strict=True))
         )
         self._fired = (ctypes.c_int64 * max(nb, 1))()
+        self._actor = (ctypes.c_int32 * max(nb, 1))(*actors(cm))
         self._out = (ctypes.c_int64 * 3)()
         self._path = (ctypes.c_int32 * 1)()
         self._room = 0
@@ -198,19 +249,27 @@ class NativeStepper:
     def fired(self) -> list[int]:
         return list(self._fired[: self.nb])
 
-    def walk(self, seed: int, depth: int, allowed: bytes | None) -> tuple[str, int, int, list[int], str]:
+    def walk(self, seed: int, depth: int, allowed: bytes | None, stick: int = 0) -> tuple[str, int, int, list[int], str]:
         if depth > self._room:
             self._room = depth
             self._path = (ctypes.c_int32 * max(depth, 1))()
         rc = self.lib.pg_walk(
-            self.init, seed, depth, int(self.check_deadlock), allowed, self._path, self._out, self._fired
+            self.init, seed, depth, int(self.check_deadlock), allowed, self._actor, stick, self._path, self._out,
+            self._fired,
         )
         if rc != 0:
             raise MemoryError("the native walker could not allocate its buffers")
-        outcome, steps, detail = (int(v) for v in self._out)
+        code, steps, detail = (int(v) for v in self._out)
         path = list(self._path[:steps])
-        message = self.gen.sites[detail] if OUTCOMES[outcome] == "model-error" and 0 <= detail < len(self.gen.sites) else ""
-        return OUTCOMES[outcome], steps, detail, path, message
+        outcome = OUTCOMES[code]
+        if outcome == "model-error" and detail in self.gen.action_sites:
+            # The generated body checks a binding's action properties before it emits the
+            # successor: the walk ends with that (offending) step, as explore's trace does.
+            k = self.gen.action_sites[detail]
+            path.append(self.cm.model.action_checks[k].binding)
+            return "action", steps + 1, k, path, ""
+        message = self.gen.sites[detail] if outcome == "model-error" and 0 <= detail < len(self.gen.sites) else ""
+        return outcome, steps, detail, path, message
 
 
 Stepper = PythonStepper | NativeStepper
@@ -252,11 +311,11 @@ class Plan:
     depth: int
     swarm: bool = False
 
-    def draw(self, walk: int, arms: list[Arm]) -> tuple[int, int, bytes | None, int]:
-        """(arm, depth, allowed bindings or None, generator seed) of walk number `walk`."""
+    def draw(self, walk: int, arms: list[Arm]) -> tuple[int, int, bytes | None, int, int]:
+        """(arm, depth, allowed bindings or None, stickiness, generator seed) of walk number `walk`."""
         seed = walk_seed(self.seed, walk)
         if not self.swarm:
-            return 0, self.depth, None, seed
+            return 0, self.depth, None, 0, seed
         x = walk_seed(self.seed, walk, salt=1)
         x, r = splitmix64(x)
         arm = r % len(arms)
@@ -273,13 +332,14 @@ class Plan:
             x, r = splitmix64(x)
             keep.add(names[r % len(names)])
         allowed = bytes(1 if b.action in keep else 0 for b in arms[arm].cm.model.bindings)
-        return arm, depth, allowed, seed
+        x, r = splitmix64(x)
+        return arm, depth, allowed, STICKS[r % len(STICKS)], seed
 
 
 def run_walk(walk: int, plan: Plan, arms: list[Arm]) -> Walk:
-    arm, depth, allowed, seed = plan.draw(walk, arms)
-    outcome, steps, detail, path, message = arms[arm].stepper.walk(seed, depth, allowed)
-    return Walk(walk, arm, seed, depth, outcome, steps, detail, path, message)
+    arm, depth, allowed, stick, seed = plan.draw(walk, arms)
+    outcome, steps, detail, path, message = arms[arm].stepper.walk(seed, depth, allowed, stick)
+    return Walk(walk, arm, seed, depth, outcome, steps, detail, path, message, stick)
 
 
 @dataclass
@@ -476,6 +536,16 @@ def _worker_main(k: int) -> None:
         os._exit(0)
 
 
+def broken_property(cm: CompiledModel, w: Walk) -> str:
+    """What a failing walk broke: an invariant's or action property's id, or its outcome
+    ("deadlock", "model-error")."""
+    if w.outcome == "invariant":
+        return cm.invariant_ids[w.detail]
+    if w.outcome == "action":
+        return cm.model.action_checks[w.detail].prop.id
+    return w.outcome
+
+
 def trace_of(arm: Arm, w: Walk) -> Violation:
     """The failing walk as a violation with its full trace, replayed with the Python model."""
     cm = arm.cm
@@ -489,6 +559,10 @@ def trace_of(arm: Arm, w: Walk) -> Violation:
         steps.append(Step(s, b))
     if w.outcome == "invariant":
         return Violation("invariant", cm.invariant_ids[w.detail], steps)
+    if w.outcome == "action":
+        check = cm.model.action_checks[w.detail]
+        label = cm.model.bindings[check.binding].label
+        return Violation("action", check.prop.id, steps, f"the last step, {label}, breaks it")
     if w.outcome == "deadlock":
         return Violation("deadlock", "deadlock", steps)
     return Violation("model-error", "model-error", steps, _error_message(cm, s) or w.message)

@@ -8,9 +8,9 @@ IR by walking the trees; the tests hold the two to the same answers.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.lang.expr import Expr
@@ -118,7 +118,7 @@ class CompiledModel:
     first_violation: Callable[[State], int]  # index into invariants, or -1
     witness_hits: Callable[[State], list[int]]
     is_quiescent: Callable[[State], bool]
-    binding_step: list[Callable[[State], State | None]]  # per binding, for replay
+    binding_step: Sequence[Callable[[State], State | None]]  # per binding, for replay
     source: str
     invariant_ids: list[str]
     invariant_fns: list[Callable[[State], bool]]
@@ -171,10 +171,13 @@ def compile_model(model: TracedModel, invariant_ids: list[str] | None = None) ->
     for b in model.bindings:
         out += _binding_block(g, b, "    ", "add(({i}, {n}))")
     out.append("    return out")
+    # One function per binding, for replay only: compiled when first used (the fused successor
+    # function above already holds every binding once; compiling them all again doubled the time
+    # and memory of compiling the largest models, 8 carriers x 32 sessions).
+    step_sources = []
     for b in model.bindings:
-        out.append(f"def step_{b.index}(s):")
-        out += _binding_block(g, b, "    ", "return {n}")
-        out.append("    return None")
+        lines = [f"def step_{b.index}(s):", *_binding_block(g, b, "    ", "return {n}"), "    return None"]
+        step_sources.append("\n".join(lines) + "\n")
     out.append("def first_violation(s):")
     for i, (p, e) in enumerate(chosen):
         g.where = f"invariant {p.id}"
@@ -206,7 +209,7 @@ def compile_model(model: TracedModel, invariant_ids: list[str] | None = None) ->
     except (RecursionError, MemoryError) as e:  # pragma: no cover - pathological models only
         raise ModelError(f"model {model.name} is too large to compile: {e}") from None
     exec(code, namespace)
-    steps = [namespace[f"step_{b.index}"] for b in model.bindings]
+    steps = LazySteps(step_sources, namespace, model.name)
     cm = CompiledModel(
         model=model,
         successors=_diagnosing(namespace["successors"], model, steps),
@@ -214,12 +217,38 @@ def compile_model(model: TracedModel, invariant_ids: list[str] | None = None) ->
         witness_hits=namespace["witness_hits"],
         is_quiescent=namespace["is_quiescent"],
         binding_step=steps,
-        source=source,
+        source=source + "".join(step_sources),
         invariant_ids=[p.id for p, _ in chosen],
         invariant_fns=[namespace[f"inv_{i}"] for i in range(len(chosen))],
         action_violation=namespace["action_violation"],
     )
     return cm
+
+
+class LazySteps(Sequence[Callable[[State], "State | None"]]):
+    """The per-binding step functions, each compiled on first use."""
+
+    def __init__(self, sources: list[str], namespace: dict[str, Any], name: str) -> None:
+        self._sources = sources
+        self._namespace = namespace
+        self._name = name
+        self._done: list[Callable[[State], State | None] | None] = [None] * len(sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    @overload
+    def __getitem__(self, i: int) -> Callable[[State], State | None]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Callable[[State], State | None]]: ...
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        fn = self._done[i]
+        if fn is None:
+            exec(compile(self._sources[i], f"<pgcheck model {self._name} step {i}>", "exec"), self._namespace)
+            fn = self._done[i] = self._namespace[self._sources[i][4:self._sources[i].index("(")]]
+        return fn
 
 
 def _action_violation_source(g: _Gen, model: TracedModel) -> list[str]:
@@ -246,7 +275,7 @@ def _action_violation_source(g: _Gen, model: TracedModel) -> list[str]:
 def _diagnosing(
     fused: Callable[[State], list[tuple[int, State]]],
     model: TracedModel,
-    steps: list[Callable[[State], State | None]],
+    steps: Sequence[Callable[[State], State | None]],
 ) -> Callable[[State], list[tuple[int, State]]]:
     """The fused successor function; on an evaluation error, finds the action responsible."""
 

@@ -11,7 +11,7 @@ lists for FIFOs.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pgcheck.checker.errors import ModelError
@@ -24,7 +24,7 @@ LABEL = re.compile(r"^(\w+)(?:\[(\d+)\])?\.(\w+)$")
 
 
 class ModelOracle:
-    def __init__(self, model: TracedModel, steps: list[Callable[[State], State | None]] | None = None) -> None:
+    def __init__(self, model: TracedModel, steps: Sequence[Callable[[State], State | None]] | None = None) -> None:
         self.model = model
         self._steps = steps
         self._lazy: dict[int, Callable[[State], State | None]] = {}

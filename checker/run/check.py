@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pgcheck.checker.errors import ModelError, UsageError, check_names
-from pgcheck.checker.explicit.explore import Bounds, Explorer, Progress, Result
+from pgcheck.checker.explicit.explore import Bounds, Explorer, Progress, Result, Violation
 from pgcheck.checker.explicit.native import build, cgen
 from pgcheck.checker.explicit.native.explorer import Checkpointing, NativeExplorer, NativeModel
 from pgcheck.checker.lang.compile import CompiledModel, compile_model
@@ -187,28 +187,7 @@ def run_check(
     doc: dict[str, Any] = {}
     v = result.violation
     if v is not None:
-        prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
-        if prop is None and v.kind == "action":
-            prop = next((a for a in model.action_properties if a.id == v.property_id), None)
-        doc = trace_to_itf(
-            model, v.trace, kind="lasso" if v.kind == "liveness" else "counterexample", prop=prop,
-            mutation=mutation, message=v.message, loop=v.loop_index,
-        )
-        doc["#meta"]["highlight"] = highlight(model, v.trace, prop)
-        if prop is not None:
-            last = len(v.trace) - 1
-            if v.kind == "action":  # the rule is about the last step: explain it on the state before
-                why = step_explanation_meta(model, prop.id, v.trace)
-            else:
-                why = explanation_meta(model, prop.id, v.trace[-1].state, last)
-            if why is not None:
-                doc["#meta"]["explanation"] = why
-                doc["#meta"]["highlight"] = culprit_instances(model, why["reads"], prop.about) or doc["#meta"]["highlight"]
-        if v.kind == "liveness" and report is not None:
-            doc["#meta"].update(lasso_itf_meta(model, report, v.property_id))
-            doc["#meta"]["highlight"] = lasso_highlight(model, report, v.property_id)
-        elif prop is None:
-            doc["#meta"]["property"] = {"id": v.property_id, "kind": v.kind, "statement": describe_kind(v.kind), "citation": ""}
+        doc = violation_document(model, v, mutation=mutation, report=report)
         if trace_out is not None:
             trace_path = write_trace(doc, trace_out)
         elif default_trace_dir is not None:
@@ -221,6 +200,38 @@ def run_check(
         model, compiled, explorer, result, trace_path, compile_s, unreached, report, note,
         trace_doc=doc_out, por_note=por_note,
     )
+
+
+def violation_document(
+    model: TracedModel, v: Violation, *, mutation: str | None, report: LivenessReport | None = None,
+    engine: str = "bfs", seed: int | None = None,
+) -> dict[str, Any]:
+    """A violation as the ITF counterexample every engine writes: the property, the entities to
+    highlight, and the Why explanation (for an action property, of its offending last step on
+    the state before it; for an invariant, of the last state)."""
+    prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
+    if prop is None and v.kind == "action":
+        prop = next((a for a in model.action_properties if a.id == v.property_id), None)
+    doc = trace_to_itf(
+        model, v.trace, kind="lasso" if v.kind == "liveness" else "counterexample", prop=prop, engine=engine,
+        mutation=mutation, seed=seed, message=v.message, loop=v.loop_index,
+    )
+    doc["#meta"]["highlight"] = highlight(model, v.trace, prop)
+    if prop is not None:
+        last = len(v.trace) - 1
+        if v.kind == "action":  # the rule is about the last step: explain it on the state before
+            why = step_explanation_meta(model, prop.id, v.trace)
+        else:
+            why = explanation_meta(model, prop.id, v.trace[-1].state, last)
+        if why is not None:
+            doc["#meta"]["explanation"] = why
+            doc["#meta"]["highlight"] = culprit_instances(model, why["reads"], prop.about) or doc["#meta"]["highlight"]
+    if v.kind == "liveness" and report is not None:
+        doc["#meta"].update(lasso_itf_meta(model, report, v.property_id))
+        doc["#meta"]["highlight"] = lasso_highlight(model, report, v.property_id)
+    elif prop is None:
+        doc["#meta"]["property"] = {"id": v.property_id, "kind": v.kind, "statement": describe_kind(v.kind), "citation": ""}
+    return doc
 
 
 def choose_engine(engine: str, model: TracedModel, keep_graph: bool, workers: int) -> str:

@@ -12,13 +12,14 @@ from typing import Any
 
 from pgcheck.checker.explicit.simulate import Arm, Plan, SimResult, Walk, trace_of
 from pgcheck.checker.memory import human_bytes
-from pgcheck.checker.run.check import describe_kind, highlight
-from pgcheck.checker.traces.itf import trace_to_itf, write_trace
+from pgcheck.checker.run.check import violation_document
+from pgcheck.checker.traces.itf import write_trace
 
 OUTCOME_WORDS = {
     "depth": "reached the depth bound",
     "stop": "stopped where no action is enabled (quiescent)",
     "invariant": "broke an invariant",
+    "action": "took a step that breaks an action property",
     "deadlock": "deadlocked",
     "model-error": "hit a model error",
 }
@@ -26,18 +27,11 @@ OUTCOME_WORDS = {
 
 def walk_document(arm: Arm, walk: Walk, plan: Plan, *, mutation: str | None, engine: str) -> dict[str, Any]:
     """The failing walk as an ITF counterexample, replayed state by state with the Python model."""
-    model = arm.cm.model
     v = trace_of(arm, walk)
-    prop = next((p for p, _ in model.invariants if p.id == v.property_id), None)
-    doc = trace_to_itf(
-        model, v.trace, kind="counterexample", prop=prop, engine=f"simulate/{engine}", mutation=mutation,
-        seed=plan.seed, message=v.message,
-    )
-    doc["#meta"]["highlight"] = highlight(model, v.trace, prop)
-    if prop is None:
-        doc["#meta"]["property"] = {"id": v.property_id, "kind": v.kind, "statement": describe_kind(v.kind), "citation": ""}
+    doc = violation_document(arm.cm.model, v, mutation=mutation, engine=f"simulate/{engine}", seed=plan.seed)
     doc["#meta"]["simulate"] = {
         "seed": plan.seed, "walk": walk.index, "walk_seed": walk.seed, "depth": walk.depth, "swarm": plan.swarm,
+        "stick": walk.stick,
         "arm": arm.label, "arm_options": arm.options,
     }
     return doc
@@ -98,7 +92,7 @@ def coverage_lines(result: SimResult, arms: list[Arm]) -> list[str]:
 def summary_dict(result: SimResult, arms: list[Arm], plan: Plan, doc: dict[str, Any] | None, trace: Path | None) -> dict[str, Any]:
     r = result
     out: dict[str, Any] = {
-        "verdict": r.verdict, "walks": r.walks, "steps": r.steps, "elapsed": r.elapsed, "steps_per_second": r.steps_per_second,
+        "verdict": r.verdict, "model": arms[0].cm.model.params.get("model"), "walks": r.walks, "steps": r.steps, "elapsed": r.elapsed, "steps_per_second": r.steps_per_second,
         "outcomes": r.outcomes, "stop_reason": r.stop_reason, "seed": plan.seed, "depth": plan.depth, "swarm": plan.swarm,
         "workers": r.workers, "peak_rss_bytes": r.peak_rss_bytes, "arms": [{"label": a.label, "options": a.options, "engine": a.stepper.engine} for a in arms],
     }

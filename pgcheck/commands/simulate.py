@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from typing import Any
 
 import click
@@ -20,11 +21,12 @@ from pgcheck.checker.explicit.simulate import (
     splitmix64,
     walk_seed,
 )
-from pgcheck.checker.lang.compile import compile_model
-from pgcheck.checker.memory import human_bytes
+from pgcheck.checker.memory import human_bytes, peak_rss_bytes
+from pgcheck.checker.run.check import prepare
 from pgcheck.checker.run.simulate import summary_dict, summary_lines, write_walk_trace
 from pgcheck.model import load, make_config, parse_options
-from pgcheck.model.config import PARAM_BY_NAME, PARAMS, ModelConfig
+from pgcheck.model.code.params import CODE_PARAMS
+from pgcheck.model.config import DESIGN_ONLY, MODELS, PARAM_BY_NAME, PARAMS, ModelConfig
 from pgcheck.model.mutations import get as get_mutation
 from pgcheck.model.vocabulary import CMD, MODES
 
@@ -35,12 +37,16 @@ GRAIN = ("poll_steps",)  # how finely the poller is modeled, not a behaviour: a 
 DEFAULT_WALKS = 10_000
 
 
-def every_option(mode: str, sessions: int) -> dict[str, Any]:
-    """Every behaviour option on, every command, every client active, two of each interrupt."""
+def every_option(mode: str, sessions: int, model: str = "design") -> dict[str, Any]:
+    """Every behaviour option on, every command, every client active, two of each interrupt;
+    for the code model, its environment events too (the GUCs and fixes stay as the C code has them)."""
     out: dict[str, Any] = {}
     for p in PARAMS:
-        if p.group == "option" and p.kind == "bool":
+        if p.group == "option" and p.kind == "bool" and not (model == "code" and p.name in DESIGN_ONLY):
             out[p.name] = mode == "pooled" or p.name not in POOLED_ONLY
+    if model == "code":
+        out["carrier_death"] = mode == "pooled"
+        out["reconnects"] = 1
     out["commands"] = tuple(CMD.values)
     out["messages"] = 2
     out["active_clients"] = min(sessions, PARAM_BY_NAME["active_clients"].hi)
@@ -50,19 +56,20 @@ def every_option(mode: str, sessions: int) -> dict[str, Any]:
 
 
 def every_option_config(
-    mode: str, carriers: int | None, sessions: int, mutation: str | None, given: dict[str, Any] | None = None
+    mode: str, carriers: int | None, sessions: int, mutation: str | None, given: dict[str, Any] | None = None,
+    model: str = "design",
 ) -> ModelConfig:
     """`every_option` at this size, with the options `given` on top; when `mutation` changes an
     action that only the other poller grain has (and poll_steps was not given), that grain."""
-    opts = {**every_option(mode, sessions), **(given or {})}
-    cfg = make_config(mode, carriers, sessions, opts, max_sessions=MAX_SIM_SESSIONS)
-    if mutation is None or mode != "pooled" or "poll_steps" in (given or {}):
+    opts = {**every_option(mode, sessions, model), **(given or {})}
+    cfg = make_config(mode, carriers, sessions, opts, max_sessions=MAX_SIM_SESSIONS, model=model)
+    if mutation is None or mode != "pooled" or model != "design" or "poll_steps" in (given or {}):
         return cfg
     try:
         load(cfg, mutation)
     except UsageError:
         opts["poll_steps"] = not opts["poll_steps"]
-        cfg = make_config(mode, carriers, sessions, opts, max_sessions=MAX_SIM_SESSIONS)
+        cfg = make_config(mode, carriers, sessions, opts, max_sessions=MAX_SIM_SESSIONS, model=model)
     return cfg
 
 
@@ -93,13 +100,15 @@ def swarm_options(base: dict[str, Any], seed: int, arm: int) -> dict[str, Any]:
 
 def describe(cfg: ModelConfig) -> str:
     shape = f"{cfg.carriers}x{cfg.sessions}" if cfg.mode == "pooled" else f"{cfg.sessions} sessions"
-    return f"{cfg.mode} {shape}"
+    return f"{cfg.model} model, {cfg.mode} {shape}"
 
 
 def differs(options: dict[str, Any]) -> str:
     """An option mix as the --option flags that differ from the defaults."""
     parts = []
-    for p in PARAMS:
+    for p in [*PARAMS, *CODE_PARAMS]:
+        if p.name not in options and p in CODE_PARAMS:
+            continue
         v = options.get(p.name, p.default)
         if v != p.default and not (isinstance(v, tuple) and list(v) == list(p.default)):
             text = ",".join(v) if isinstance(v, tuple | list) else str(v).lower()
@@ -151,21 +160,24 @@ def build_arms(
         tried += 1
     for i, opts in enumerate(mixes):
         arm_cfg = make_config(
-            cfg.mode, cfg.carriers if cfg.mode == "pooled" else None, cfg.sessions, opts, max_sessions=MAX_SIM_SESSIONS
+            cfg.mode, cfg.carriers if cfg.mode == "pooled" else None, cfg.sessions, opts, max_sessions=MAX_SIM_SESSIONS,
+            model=cfg.model,
         )
+        label = "asked" if i == 0 else f"mix{i}"
+        t0 = time.monotonic()
         try:
             spec = load(arm_cfg, mutation)
         except UsageError:
             if i == 0:
                 raise
             continue  # the mutation changes an action this mix does not have
-        model = spec.trace()
-        known = [p.id for p, _ in model.invariants]
-        unknown = [x for x in invariants or [] if x not in known]
-        if unknown:
-            raise UsageError(f"unknown invariant {', '.join(unknown)} for this configuration; known: {', '.join(known)}")
-        stepper = make_stepper(compile_model(model, invariants), engine)
-        label = "asked" if i == 0 else f"mix{i}"
+        # As explore: --invariant names invariants and action properties; without it, all are checked.
+        model, compiled, _s = prepare(spec, invariants)
+        say.line(f"simulate: {label}: traced and compiled {len(model.bindings):,} action bindings in "
+                 f"{time.monotonic() - t0:.1f} s, peak {human_bytes(peak_rss_bytes())}")
+        if engine != "python":
+            say.line(f"simulate: {label}: building the walker (a C compile, cached by content, unless the Python stepper runs it)")
+        stepper = make_stepper(compiled, engine)
         arms.append(Arm(label, stepper, {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()}))
         if len(mixes) > 1:
             say.line(f"simulate: arm {label} ({stepper.engine}): {differs(opts)}")
@@ -173,6 +185,9 @@ def build_arms(
 
 
 @click.command("simulate")
+@click.option("--model", "model_name", type=click.Choice(MODELS), default=None,
+              help="code: the C scheduler at c2c6ec31 (docs/code-map.md); design: scheduler-digest.md "
+              "[default: code; design with --mutation]")
 @click.option("--mode", type=click.Choice(MODES), default="pooled", show_default=True, help="runtime shape (§2.1)")
 @click.option("--carriers", type=int, default=None, help="carrier threads in the pool (pooled mode only) [default: 2]")
 @click.option("--sessions", type=int, default=3, show_default=True, help=f"client sessions (up to {MAX_SIM_SESSIONS})")
@@ -197,6 +212,7 @@ def build_arms(
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 @click.option("--quiet", "-q", is_flag=True, help="no progress on stderr")
 def command(
+    model_name: str | None,
     mode: str,
     carriers: int | None,
     sessions: int,
@@ -225,10 +241,12 @@ def command(
     chosen = parse_options(list(options))
     if mutation is not None:
         get_mutation(mutation)
+    if model_name is None:  # as explore: the mutations are seeded into the design model
+        model_name = "design" if mutation is not None else "code"
     if every_option:
-        cfg = every_option_config(mode, carriers, sessions, mutation, chosen)
+        cfg = every_option_config(mode, carriers, sessions, mutation, chosen, model_name)
     else:
-        cfg = make_config(mode, carriers, sessions, chosen, max_sessions=MAX_SIM_SESSIONS)
+        cfg = make_config(mode, carriers, sessions, chosen, max_sessions=MAX_SIM_SESSIONS, model=model_name, given=True)
     if seed is None:
         seed = int.from_bytes(os.urandom(4), "little")
     if walks is None and time_limit is None:
@@ -241,7 +259,12 @@ def command(
         f"seed {seed}, depth {depth}, {bound}{limit}, {workers} worker{'s' if workers != 1 else ''}"
         f"{', swarm' if swarm else ''}"
     )
-    arms = build_arms(cfg, mutation, list(invariants) or None, engine, swarm_arms if swarm else 1, seed, say)
+    try:
+        arms = build_arms(cfg, mutation, list(invariants) or None, engine, swarm_arms if swarm else 1, seed, say)
+    except KeyboardInterrupt:  # Ctrl-C while tracing or compiling (minutes at 8 x 32): no walk ran yet
+        say.done()
+        click.echo("result: INCOMPLETE: interrupted while building the model; no walk ran")
+        sys.exit(3)
     say.line(f"simulate: engine {arms[0].stepper.engine}, {len(arms[0].cm.model.bindings):,} action bindings")
     plan = Plan(seed, depth, swarm)
     result = Simulator(arms, plan, walks=walks, time_limit=time_limit, workers=workers, on_progress=say).run()

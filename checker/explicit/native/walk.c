@@ -49,7 +49,7 @@ static int walk_check(const int64_t *s, int64_t *out, int64_t steps)
  * taken; out = {outcome, steps, detail}; fired[b] counts successors generated per binding.
  * Returns 0, or -1 when the buffers cannot be allocated. */
 int pg_walk(const int64_t *init, uint64_t seed, int64_t max_depth, int check_deadlock, const uint8_t *allowed,
-            int32_t *path, int64_t *out, int64_t *fired)
+            const int32_t *actor, int stick, int32_t *path, int64_t *out, int64_t *fired)
 {
     if (!walk_records) {
         walk_records = malloc((size_t)NBINDINGS * REC_BYTES + REC_BYTES);
@@ -66,6 +66,7 @@ int pg_walk(const int64_t *init, uint64_t seed, int64_t max_depth, int check_dea
     int64_t s[NSLOTS];
     memcpy(s, init, sizeof(s));
     uint64_t x = seed;
+    int32_t last = -1; /* the actor of the previous step */
     out[2] = 0;
     if (walk_check(s, out, 0))
         return 0;
@@ -92,7 +93,20 @@ int pg_walk(const int64_t *init, uint64_t seed, int64_t max_depth, int check_dea
             }
         }
         int use_mask = allowed && admitted > 0;
-        int64_t pick = (int64_t)(walk_next(&x) % (uint64_t)(use_mask ? admitted : bx.count));
+        int64_t pool = use_mask ? admitted : bx.count;
+        int same_actor = 0;
+        if (stick && last >= 0 && (int)(walk_next(&x) & 1023) < stick) {
+            /* stay with the last step's actor if it has an admitted step (simulate.py: STICKS) */
+            int64_t same = 0;
+            for (int64_t k = 0; k < bx.count; k++) {
+                int32_t b;
+                memcpy(&b, walk_records + (size_t)k * REC_BYTES + 16, 4);
+                same += (!use_mask || allowed[b]) && actor[b] == last;
+            }
+            if (same > 0)
+                pool = same, same_actor = 1;
+        }
+        int64_t pick = (int64_t)(walk_next(&x) % (uint64_t)pool);
         const uint8_t *chosen = NULL;
         for (int64_t k = 0; k < bx.count; k++) {
             const uint8_t *r = walk_records + (size_t)k * REC_BYTES;
@@ -100,9 +114,12 @@ int pg_walk(const int64_t *init, uint64_t seed, int64_t max_depth, int check_dea
             memcpy(&b, r + 16, 4);
             if (use_mask && !allowed[b])
                 continue;
+            if (same_actor && actor[b] != last)
+                continue;
             if (pick-- == 0) {
                 chosen = r;
                 path[d] = b;
+                last = actor[b];
                 break;
             }
         }
