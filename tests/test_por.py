@@ -249,3 +249,42 @@ def test_random_phase_machines_keep_their_verdicts_under_value_aware_reduction(
         assert got.distinct <= len(expected)
     if got.por_reduced:
         event("reduced")
+
+
+def counters(n: int, top: int, watch_all: bool) -> Spec:
+    """n independent counters 0..top; the invariant reads all of them (every step may break
+    it, so every stubborn set is full) or only counter 0."""
+    spec = Spec("counters", params={"n": n})
+    spec.entity("w", n, {"pc": Int(0, top)})
+
+    @spec.action(p="w")
+    def step(s: Any, p: int) -> None:
+        require(s.w[p].pc < top)
+        s.w[p].pc = s.w[p].pc + 1
+
+    watched = range(n) if watch_all else range(1)
+    spec.invariant("C1", "the watched counters stay in range")(lambda s: and_(*(s.w[i].pc <= top for i in watched)))
+    spec.quiescent(lambda s: and_(*(s.w[i].pc == top for i in range(n))))
+    return spec
+
+
+def test_the_trial_switches_off_a_reduction_that_leaves_nothing_out_unless_kept() -> None:
+    """Past 20,000 expanded states the engine keeps stubborn sets only if they leave out at
+    least 1 in 5 firings (docs/reduction.md); --keep-por keeps them regardless."""
+    def run(model: TracedModel, keep: bool) -> Any:
+        ex = NativeExplorer(compile_model(model), symmetry=False, por=True, keep_por=keep)
+        try:
+            return ex.run()
+        finally:
+            ex.close()
+
+    full_sets = counters(4, 12, watch_all=True).trace()  # 13**4 = 28,561 states
+    dropped, kept = run(full_sets, False), run(full_sets, True)
+    assert dropped.verdict == kept.verdict == "ok"
+    assert dropped.distinct == kept.distinct == 13**4
+    assert dropped.por_dropped_at >= 20_000 and not kept.por_dropped_at
+    assert kept.por_reduced == 0  # every set was full: nothing to keep it for
+    reducing = counters(4, 12, watch_all=False).trace()
+    got = run(reducing, False)
+    assert got.verdict == "ok" and not got.por_dropped_at and got.por_reduced > 0
+    assert got.distinct < 13**4
