@@ -36,6 +36,9 @@ CONFIGS: list[tuple[str, list[str]]] = [
     ("design 3×5, defaults", ["--model=design", "--carriers=3", "--sessions=5"]),
     ("design 3×5, 1 cancel", ["--model=design", "--carriers=3", "--sessions=5", "--option", "cancels=1"]),
     ("design 3×5, every interrupt kind, 2 clients, close, idle timeouts", ["--model=design", "--carriers=3", "--sessions=5", *FULL]),
+    # One carrier: no carrier interleaving, so interrupts and client steps commute more.
+    ("code 1×2, every interrupt kind, close, idle timeouts", ["--carriers=1", "--sessions=2", *FIX, *FULL[:8], *FULL[10:]]),
+    ("design 1×2, every interrupt kind, close, idle timeouts", ["--model=design", "--carriers=1", "--sessions=2", *FULL[:8], *FULL[10:]]),
 ]
 
 
