@@ -288,3 +288,15 @@ def test_the_trial_switches_off_a_reduction_that_leaves_nothing_out_unless_kept(
     got = run(reducing, False)
     assert got.verdict == "ok" and not got.por_dropped_at and got.por_reduced > 0
     assert got.distinct < 13**4
+
+
+def test_the_runtime_model_with_one_carrier_and_every_interrupt_kind_is_reduced() -> None:
+    """With one carrier the interrupts, the client's steps and the timeouts commute with the
+    session's steps often enough for the changers to leave them out (docs/reduction.md)."""
+    mix = {"cancels": 1, "terminates": 1, "notifies": 1, "reloads": 1, "client_close": True,
+           "idle_session_timeout": True, "idle_in_xact_timeout": True}
+    spec = load(make_config("pooled", 1, 1, mix, model="design"))
+    runs = [run_check(spec, engine="native", por=por, default_trace_dir=None) for por in (False, True)]
+    off, on = (r.result for r in runs)
+    assert off.verdict == on.verdict == "ok"
+    assert on.por_reduced > 0 and on.distinct < off.distinct
