@@ -13,8 +13,9 @@ from typing import Any
 import naive
 import pytest
 from hypothesis import event, given, settings
+from hypothesis import strategies as st
 from pgcheck.checker.explicit.native.explorer import NativeExplorer
-from pgcheck.checker.explicit.por import analyse
+from pgcheck.checker.explicit.por import analyse, reads
 from pgcheck.checker.lang.compile import compile_model
 from pgcheck.checker.lang.expr import and_, not_
 from pgcheck.checker.lang.spec import Spec, TracedModel, require
@@ -160,3 +161,142 @@ def test_a_step_left_out_along_a_cycle_is_still_taken() -> None:
     got = explore(spec.trace(), True, deadlock=False)
     assert got.verdict == "violation" and got.violation.kind == "model-error"
     assert "out-of-range write" in (got.violation.message or "")
+
+
+# ------------------------------------------------------------------ value-aware changers
+
+
+def phases(n: int, moves: list[tuple[int, int]], bad: int, invariant_on: list[int]) -> Spec:
+    """n workers whose phase (0..3) moves by `moves`: (from, to) pairs, each an action that
+    requires phase == from and writes the constant to. The invariant says the workers in
+    `invariant_on` never reach phase `bad`."""
+    spec = Spec("phases", params={"n": n})
+    spec.entity("w", n, {"phase": Int(0, 3)})
+
+    def mover(a: int, b: int) -> Any:
+        def move(s: Any, p: int) -> None:
+            require(s.w[p].phase == a)
+            s.w[p].phase = b
+
+        return move
+
+    for k, (a, b) in enumerate(moves):
+        spec.action(name=f"move{k}", p="w")(mover(a, b))
+    spec.invariant("P1", "the watched workers never reach the bad phase")(
+        lambda s: and_(*(s.w[i].phase != bad for i in invariant_on))
+    )
+    return spec
+
+
+def test_a_phase_no_step_writes_needs_no_goal_and_the_search_is_reduced() -> None:
+    """Every step writes the phase slot the invariant reads, so "writers of what it reads"
+    would put every step of every worker in the goal set; only changers that can write the
+    bad phase count, and none can, so the independent workers are reduced."""
+    model = phases(3, [(0, 1), (1, 2)], bad=3, invariant_on=[0, 1, 2]).trace()
+    red = analyse(model)
+    inv = model.invariants[0][1]
+    assert red.writers_of(reads(inv)) == list(range(len(model.bindings)))  # the static rule: everything
+    full, reduced = explore(model, False, deadlock=False), explore(model, True, deadlock=False)
+    assert full.verdict == reduced.verdict == "ok"
+    assert full.distinct == 3**3
+    assert reduced.por_reduced > 0 and reduced.distinct < full.distinct
+    # One worker can reach the bad phase: the search must still find it.
+    broken = phases(3, [(0, 1), (1, 2), (2, 3)], bad=3, invariant_on=[2]).trace()
+    full, reduced = explore(broken, False, deadlock=False), explore(broken, True, deadlock=False)
+    assert full.verdict == reduced.verdict == "violation"
+    assert reduced.violation.property_id == "P1"
+    assert reduced.violation.trace[-1].state is not None
+
+
+def test_changers_follow_the_guard_pin_and_the_written_constants() -> None:
+    model = phases(1, [(0, 1), (1, 2), (2, 0)], bad=3, invariant_on=[0]).trace()
+    red = analyse(model)
+    (slot,) = red.changers
+    ch = {c.binding: c for c in red.changers[slot]}
+    assert [(c.pin, c.values) for c in ch.values()] == [(0, frozenset({1})), (1, frozenset({2})), (2, frozenset({0}))]
+    assert ch[0].changes_from(0) and not ch[0].changes_from(1)  # pinned to phase 0
+    assert ch[1].changes_from(1, to=2) and not ch[1].changes_from(1, to=3)  # writes only 2
+    assert not any(c.changes_from(x, to=3) for c in ch.values() for x in range(4))
+
+
+@st.composite
+def phase_specs(draw: Any) -> tuple[int, list[tuple[int, int]], int, list[int]]:
+    n = draw(st.integers(1, 3))
+    moves = draw(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=5))
+    bad = draw(st.integers(0, 3))
+    watched = draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True))
+    return n, moves, bad, watched
+
+
+@settings(SETTINGS, max_examples=25)  # each example compiles its own C library
+@given(phase_specs())
+def test_random_phase_machines_keep_their_verdicts_under_value_aware_reduction(
+    case: tuple[int, list[tuple[int, int]], int, list[int]],
+) -> None:
+    """Guards pin a slot and updates write constants: the cases where the changers of
+    por.Changer leave writers out. The verdict must be the naive enumerator's."""
+    n, moves, bad, watched = case
+    model = phases(n, moves, bad, watched).trace()
+    expected = naive_reachable(model)
+    assert isinstance(expected, set)
+    violated = any(naive.violated(model, s) for s in expected)
+    event(f"invariant {'fails' if violated else 'holds'}")
+    got = explore(model, True, deadlock=False)
+    assert got.verdict == ("violation" if violated else "ok")
+    if violated:  # the reported state does break it
+        assert got.violation.property_id == "P1" and naive.violated(model, got.violation.trace[-1].state)
+    else:
+        assert got.distinct <= len(expected)
+    if got.por_reduced:
+        event("reduced")
+
+
+def counters(n: int, top: int, watch_all: bool) -> Spec:
+    """n independent counters 0..top; the invariant reads all of them (every step may break
+    it, so every stubborn set is full) or only counter 0."""
+    spec = Spec("counters", params={"n": n})
+    spec.entity("w", n, {"pc": Int(0, top)})
+
+    @spec.action(p="w")
+    def step(s: Any, p: int) -> None:
+        require(s.w[p].pc < top)
+        s.w[p].pc = s.w[p].pc + 1
+
+    watched = range(n) if watch_all else range(1)
+    spec.invariant("C1", "the watched counters stay in range")(lambda s: and_(*(s.w[i].pc <= top for i in watched)))
+    spec.quiescent(lambda s: and_(*(s.w[i].pc == top for i in range(n))))
+    return spec
+
+
+def test_the_trial_switches_off_a_reduction_that_leaves_nothing_out_unless_kept() -> None:
+    """Past 20,000 expanded states the engine keeps stubborn sets only if they leave out at
+    least 1 in 5 firings (docs/reduction.md); --keep-por keeps them regardless."""
+    def run(model: TracedModel, keep: bool) -> Any:
+        ex = NativeExplorer(compile_model(model), symmetry=False, por=True, keep_por=keep)
+        try:
+            return ex.run()
+        finally:
+            ex.close()
+
+    full_sets = counters(4, 12, watch_all=True).trace()  # 13**4 = 28,561 states
+    dropped, kept = run(full_sets, False), run(full_sets, True)
+    assert dropped.verdict == kept.verdict == "ok"
+    assert dropped.distinct == kept.distinct == 13**4
+    assert dropped.por_dropped_at >= 20_000 and not kept.por_dropped_at
+    assert kept.por_reduced == 0  # every set was full: nothing to keep it for
+    reducing = counters(4, 12, watch_all=False).trace()
+    got = run(reducing, False)
+    assert got.verdict == "ok" and not got.por_dropped_at and got.por_reduced > 0
+    assert got.distinct < 13**4
+
+
+def test_the_runtime_model_with_one_carrier_and_every_interrupt_kind_is_reduced() -> None:
+    """With one carrier the interrupts, the client's steps and the timeouts commute with the
+    session's steps often enough for the changers to leave them out (docs/reduction.md)."""
+    mix = {"cancels": 1, "terminates": 1, "notifies": 1, "reloads": 1, "client_close": True,
+           "idle_session_timeout": True, "idle_in_xact_timeout": True}
+    spec = load(make_config("pooled", 1, 1, mix, model="design"))
+    runs = [run_check(spec, engine="native", por=por, default_trace_dir=None) for por in (False, True)]
+    off, on = (r.result for r in runs)
+    assert off.verdict == on.verdict == "ok"
+    assert on.por_reduced > 0 and on.distinct < off.distinct

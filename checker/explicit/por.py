@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from pgcheck.checker.lang.expr import Expr
 from pgcheck.checker.lang.spec import Binding, TracedModel
+from pgcheck.checker.lang.types import Bool
 
 # Operators that can fail at run time (as in checker/explicit/native/cgen.py); a set operator
 # with a constant member cannot.
@@ -87,6 +88,8 @@ def _pins(c: Expr) -> tuple[int, int, bool] | None:
     neg = c.op == "not"
     if neg:
         c = c.args[0]
+    if c.op == "slot" and isinstance(c.ty, Bool):  # a flag read as a condition: `flag == True`
+        return c.args[0], 1, not neg
     if c.op not in ("eq", "ne") or len(c.args) != 2:
         return None
     a, b = c.args
@@ -95,6 +98,32 @@ def _pins(c: Expr) -> tuple[int, int, bool] | None:
     if a.op != "slot" or b.op != "const" or not isinstance(b.args[0], int):
         return None
     return a.args[0], b.args[0], (c.op == "eq") != neg
+
+
+def new_values(e: Expr, slot: int, limit: int = 8) -> frozenset[int] | None:
+    """The values an update `slot := e` can give the slot other than its own (None: any).
+
+    A constant, or a choice (`when`) among constants and the slot itself: a write through a
+    reference becomes `when(ref == i, value, slot_i)` for each candidate i, which leaves the
+    slot as it is unless i is the one written.
+    """
+    out: set[int] = set()
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if x.op == "slot" and x.args[0] == slot:
+            continue  # the slot keeps its value: no change
+        if x.op == "const" and isinstance(x.args[0], int) and not isinstance(x.args[0], bool):
+            out.add(x.args[0])
+        elif x.op == "const" and isinstance(x.args[0], bool):
+            out.add(int(x.args[0]))
+        elif x.op == "if":
+            stack += [x.args[1], x.args[2]]
+        else:
+            return None
+        if len(out) > limit:
+            return None
+    return frozenset(out)
 
 
 @dataclass
@@ -106,6 +135,7 @@ class Access:
     conj_fallible: list[bool]
     must: dict[int, int]  # slot -> the value the guard requires it to have
     must_not: set[tuple[int, int]]  # (slot, value) the guard excludes
+    values: dict[int, frozenset[int] | None]  # per written slot: the new values it can get (None: any)
 
     @property
     def all_reads(self) -> set[int]:
@@ -129,7 +159,15 @@ def access(b: Binding) -> Access:
                 must[pin[0]] = pin[1]
             else:
                 must_not.add((pin[0], pin[1]))
-    return Access([reads(c) for c in parts], body, set(b.updates), fallible, [can_fail(c) for c in parts], must, must_not)
+    values = {slot: new_values(e, slot) for slot, e in b.updates.items()}
+    return Access(
+        [reads(c) for c in parts], body, set(b.updates), fallible, [can_fail(c) for c in parts], must, must_not, values
+    )
+
+
+def pin_of(e: Expr) -> tuple[int, int, bool] | None:
+    """(slot, value, equal) when e is `slot == value` or `slot != value` (possibly negated)."""
+    return _pins(e)
 
 
 def exclusive(a: Access, b: Access) -> bool:
@@ -142,6 +180,31 @@ def exclusive(a: Access, b: Access) -> bool:
 
 
 @dataclass
+class Changer:
+    """A binding that writes a slot, with what its guard says of that slot and what it writes.
+
+    Along any path, the first step that changes a slot from its value x is taken by a
+    binding enabled while the slot is x that writes a value other than x: a changer of the
+    slot at x. Whether it can be one is read off this record (docs/reduction.md).
+    """
+
+    binding: int
+    pin: int | None  # the guard requires the slot to hold this value
+    excluded: tuple[int, ...]  # values of the slot the guard excludes
+    values: frozenset[int] | None  # the values it can write other than the slot's own (None: any)
+
+    def changes_from(self, x: int, to: int | None = None) -> bool:
+        """Can this binding be the first to move the slot off x (onto `to` when given)?"""
+        if (self.pin is not None and self.pin != x) or x in self.excluded:
+            return False
+        if self.values is None:
+            return True
+        if to is not None:
+            return to != x and to in self.values
+        return any(v != x for v in self.values)
+
+
+@dataclass
 class Reduction:
     """The dependency tables of one model."""
 
@@ -151,6 +214,7 @@ class Reduction:
     enablers: list[list[list[int]]]  # per binding, per conjunct
     prefix_writers: list[list[list[int]]]  # per binding, per conjunct
     fail_writers: list[list[int]]  # per binding: every writer of a slot it reads (itself included)
+    changers: dict[int, list[Changer]]  # slot -> its writers, as changers
 
     def writers_of(self, slots: set[int]) -> list[int]:
         return sorted({w for s in slots for w in self.writers.get(s, ())})
@@ -186,4 +250,16 @@ def analyse(model: TracedModel) -> Reduction:
             rows.append(sorted({w for s in seen for w in writers.get(s, ())}))
         prefix.append(rows)
     fail = [sorted({w for s in a.all_reads for w in writers.get(s, ())}) for a in acc]
-    return Reduction(acc, writers, dependents, enablers, prefix, fail)
+    changers = {
+        slot: [
+            Changer(
+                w,
+                acc[w].must.get(slot),
+                tuple(sorted(v for sl, v in acc[w].must_not if sl == slot)),
+                acc[w].values[slot],
+            )
+            for w in ws
+        ]
+        for slot, ws in writers.items()
+    }
+    return Reduction(acc, writers, dependents, enablers, prefix, fail, changers)

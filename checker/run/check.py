@@ -109,6 +109,7 @@ def run_check(
     address: str | None = None,
     on_event: Callable[[str], None] | None = None,
     por: bool = False,
+    keep_por: bool = False,
     action_properties: list[str] | None = None,
 ) -> CheckRun:
     """Explore `spec` and check its invariants; with `liveness` (or `properties`, ids of
@@ -119,7 +120,8 @@ def run_check(
     `on_event` hears, before the search, the configuration and engine (header lines) and the
     C compile, so a long run says what it is doing from its first second.
     `por`: partial-order reduction (docs/reduction.md), used by the native engine for safety
-    only; `por_note` in the result says when it was asked for and not used.
+    only; `por_note` in the result says when it was asked for and not used. `keep_por`: keep
+    it on past its trial even when it leaves out few firings (for measuring it).
     action_properties: ids of the action properties to check (None: all; invariants may name
     them too)."""
     model, compiled, compile_s = prepare(spec, invariants, action_properties)
@@ -163,6 +165,7 @@ def run_check(
         explorer = NativeExplorer(
             compiled, symmetry=symmetry, bounds=bounds, on_progress=on_progress, workers=workers, native=native,
             checkpoint=checkpoint, check_deadlock=check_deadlock, por=por,
+            keep_por=keep_por,
         )
     else:
         explorer = Explorer(

@@ -69,7 +69,7 @@ def _por_lines(run: CheckRun) -> list[str]:
     share = r.por_reduced / r.por_expanded if r.por_expanded else 0.0
     line = f"partial-order reduction: on ({r.por_reduced:,} of {r.por_expanded:,} states expanded by a proper stubborn set, {share:.0%})"
     if r.por_dropped_at:
-        line += f"; switched off after {r.por_dropped_at:,} states for reducing under 1%"
+        line += f"; switched off after {r.por_dropped_at:,} states: it left out under 1 in 5 firings"
     return [line, "  (a counterexample need not be the shortest; --no-por gives the shortest)"]
 
 

@@ -137,6 +137,9 @@ def exit_code(run: CheckRun) -> int:
 @click.option("--no-symmetry", is_flag=True, help="turn off symmetry reduction over sessions and carriers")
 @click.option("--no-por", is_flag=True,
               help="turn off partial-order reduction (native engine, safety only; on by default, docs/reduction.md)")
+@click.option("--keep-por", is_flag=True,
+              help="keep partial-order reduction on for the whole run, even when its trial finds that it leaves "
+              "out few steps (for measuring it; docs/reduction.md)")
 @click.option("--max-states", type=click.IntRange(min=1), default=None, help="stop after this many distinct states")
 @click.option("--max-depth", type=click.IntRange(min=0), default=None, help="stop at this BFS depth")
 @click.option("--time-limit", type=FiniteFloatRange(min=0, min_open=True), default=None, help="stop after this many seconds")
@@ -171,6 +174,7 @@ def command(
     invariants: tuple[str, ...],
     no_symmetry: bool,
     no_por: bool,
+    keep_por: bool,
     max_states: int | None,
     max_depth: int | None,
     time_limit: float | None,
@@ -237,7 +241,7 @@ def command(
             run = _run(spec, progress, invariants, no_symmetry, max_states, max_depth, time_limit, witness,
                        trace_out, liveness, properties, engine, workers, checkpoint, mutation, address,
                        # Coverage counts firings in the explored graph: a reduced one leaves some out.
-                       por=not (no_por or show_coverage or fail_on_dead_actions))
+                       por=not (no_por or show_coverage or fail_on_dead_actions), keep_por=keep_por)
     except KeyboardInterrupt:
         progress.done()
         click.echo("result: INCOMPLETE: interrupted before the search finished; nothing to report")
@@ -253,7 +257,7 @@ def _run(
     spec: Any, progress: ProgressPrinter, invariants: tuple[str, ...], no_symmetry: bool, max_states: int | None,
     max_depth: int | None, time_limit: float | None, witness: str | None, trace_out: str | None, liveness: bool,
     properties: tuple[str, ...], engine: str, workers: int, checkpoint: Checkpointing | None, mutation: str | None,
-    address: str | None, por: bool,
+    address: str | None, por: bool, keep_por: bool = False,
 ) -> CheckRun:
     return run_check(
         spec,
@@ -272,6 +276,7 @@ def _run(
         address=address,
         on_event=progress.event,
         por=por,
+        keep_por=keep_por,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pgcheck.checker.explicit.por import Reduction, analyse, conjuncts, reads
+from pgcheck.checker.explicit.por import Reduction, analyse, conjuncts, pin_of, reads
 from pgcheck.checker.lang.expr import Expr
 from pgcheck.checker.lang.spec import Property, TracedModel
 
@@ -48,9 +48,15 @@ class _Goals:
         self.lists = lists
         self.c = c
 
-    def leaf(self, e: Expr, indent: str) -> list[str]:
-        start, n = self.lists.span(self.red.writers_of(reads(e)))
-        return [f"{indent}por_add_span(p, {start}, {n});"] if n else []
+    def leaf(self, e: Expr, target: bool, indent: str) -> list[str]:
+        # Only a changer of a slot the leaf reads, from its value now, can change the leaf
+        # first; when the leaf is `slot == c` and must become true, one that can write c.
+        pin = pin_of(e)
+        if pin is not None and pin[2] == target:
+            return [f"{indent}por_add_changers(p, {pin[0]}, s[{pin[0]}], 1, INT64_C({pin[1]}));"]
+        return [
+            f"{indent}por_add_changers(p, {v}, s[{v}], 0, 0);" for v in sorted(reads(e)) if v in self.red.changers
+        ]
 
     def need(self, e: Expr, target: bool, indent: str) -> list[str]:
         op = e.op
@@ -74,7 +80,7 @@ class _Goals:
                 out += body
                 out.append(f"{indent}}}")
             return out
-        return self.leaf(e, indent)
+        return self.leaf(e, target, indent)
 
 
 def generate(model: TracedModel, chosen: list[tuple[Property, Expr]], g: Any) -> list[str]:
@@ -94,6 +100,37 @@ def generate(model: TracedModel, chosen: list[tuple[Property, Expr]], g: Any) ->
     fallible_before = [
         int(any(red.access[i].conj_fallible[:k])) for i in range(nb) for k in range(len(red.enablers[i]))
     ]
+    # Changers per slot (por.Changer), and per guard conjunct the slots it reads and, for
+    # `slot == c`, the value that makes it true.
+    nslots = len(model.slots)
+    ch_start: list[int] = [0]
+    ch_b: list[int] = []
+    ch_pin: list[int] = []
+    ch_flags: list[int] = []
+    ch_ex: list[int] = []
+    ch_vals: list[int] = []
+    pool: list[int] = []
+    for v in range(nslots):
+        for ch in red.changers.get(v, ()):
+            ch_b.append(ch.binding)
+            ch_pin.append(ch.pin if ch.pin is not None else 0)
+            ch_flags.append((1 if ch.pin is not None else 0) | (2 if ch.values is not None else 0))
+            ch_ex.append(len(pool))
+            pool += list(ch.excluded)
+            ch_ex.append(len(ch.excluded))
+            vals = sorted(ch.values) if ch.values is not None else []
+            ch_vals += [len(pool), len(vals)]
+            pool += vals
+        ch_start.append(len(ch_b))
+    cr_start: list[int] = [0]
+    cr: list[int] = []
+    ctgt: list[int] = []
+    for b in model.bindings:
+        for part in conjuncts(b.guard):
+            cr += [v for v in sorted(reads(part)) if v in red.changers]
+            cr_start.append(len(cr))
+            pin = pin_of(part)
+            ctgt += [1, pin[1]] if pin is not None and pin[2] else [0, 0]
     c = g.c
     goals = _Goals(red, lists, c)
     out = ["/* Partial-order reduction (checker/explicit/por.py, docs/reduction.md). */"]
@@ -143,11 +180,22 @@ def generate(model: TracedModel, chosen: list[tuple[Property, Expr]], g: Any) ->
         arr("POR_PRE", "int32_t", [x for sp in pre for x in sp]),
         arr("POR_FAIL", "int32_t", [x for sp in fail for x in sp]),
         arr("POR_FALLIBLE_BEFORE", "uint8_t", fallible_before),
+        arr("POR_CH_START", "int32_t", ch_start),
+        arr("POR_CH_B", "int32_t", ch_b),
+        arr("POR_CH_PIN", "int64_t", ch_pin),
+        arr("POR_CH_FLAGS", "uint8_t", ch_flags),
+        arr("POR_CH_EX", "int32_t", ch_ex),
+        arr("POR_CH_VALS", "int32_t", ch_vals),
+        arr("POR_CH_POOL", "int64_t", pool),
+        arr("POR_CR_START", "int32_t", cr_start),
+        arr("POR_CR", "int32_t", cr),
+        arr("POR_CTGT", "int64_t", ctgt),
         "static int (*const POR_BODY[])(const int64_t *, struct worker *) = {"
         + ", ".join(f"body_{b.index}" for b in model.bindings) + "};" if nb else
         "static int (*const POR_BODY[1])(const int64_t *, struct worker *) = {0};",
         "struct por;",
         "static void por_add_span(struct por *p, int32_t start, int32_t n);",
+        "static void por_add_changers(struct por *p, int32_t v, int64_t x, int to_known, int64_t to);",
         *gs,
         *body,
     ]

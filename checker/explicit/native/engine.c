@@ -132,6 +132,11 @@ static void canon(const int64_t *s, int64_t *out)
 
 /* ------------------------------------------------------------------ fingerprints */
 
+/* The top bit of a stored fingerprint marks a state first reached in the current level
+ * (set only while partial-order reduction runs, cleared at the level's end): the proviso
+ * of por_expand() needs to tell the next level from the earlier ones. */
+#define VT_LEVEL_TAG (UINT64_C(1) << 63)
+
 static inline uint64_t mix64(uint64_t x)
 {
     x ^= x >> 33;
@@ -150,7 +155,7 @@ static uint64_t fingerprint(const uint8_t *packed)
         memcpy(&word, packed + k, 8);
         h = mix64(h ^ word) + 0x632be59bd9b4e019ULL;
     }
-    h = mix64(h ^ PACKED_BYTES);
+    h = mix64(h ^ PACKED_BYTES) & ~VT_LEVEL_TAG;
     return h ? h : 1;
 }
 
@@ -210,7 +215,8 @@ static struct {
 
 static inline uint64_t vt_home(uint64_t fp, uint64_t cap)
 {
-    return (uint64_t)(((unsigned __int128)fp * cap) >> 64); /* any capacity, not only 2^k */
+    fp &= ~VT_LEVEL_TAG; /* a 63-bit fingerprint */
+    return (uint64_t)(((unsigned __int128)fp * cap) >> 63); /* any capacity, not only 2^k */
 }
 
 static void vt_set_cap(uint64_t cap)
@@ -381,8 +387,9 @@ static void vt_leave(int *local)
 }
 
 /* 1 if fp was new, 0 if seen before, -1 when out of memory. `local` counts the caller's
- * insertions not yet added to the shared count. */
-static int visit(uint64_t fp, int *local)
+ * insertions not yet added to the shared count. With `tag`, a new fingerprint is stored
+ * with VT_LEVEL_TAG and one found with it gives 2 (first reached in this level). */
+static int visit_tagged(uint64_t fp, int *local, int tag)
 {
     if (atomic_load_explicit(&vt.request, memory_order_relaxed))
         vt_pause();
@@ -392,13 +399,14 @@ static int visit(uint64_t fp, int *local)
     uint64_t k = vt_home(fp, cap);
     for (;;) {
         uint64_t cur = __atomic_load_n(&slots[k], __ATOMIC_RELAXED);
-        if (cur == fp)
-            return 0;
+        if ((cur & ~VT_LEVEL_TAG) == fp)
+            return (cur & VT_LEVEL_TAG) ? 2 : 0;
         if (cur == 0) {
-            if (__atomic_compare_exchange_n(&slots[k], &cur, fp, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            if (__atomic_compare_exchange_n(&slots[k], &cur, tag ? fp | VT_LEVEL_TAG : fp, 0, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED))
                 break;
-            if (cur == fp) /* another worker stored it first */
-                return 0;
+            if ((cur & ~VT_LEVEL_TAG) == fp) /* another worker stored it first */
+                return (cur & VT_LEVEL_TAG) ? 2 : 0;
         }
         if (++k == cap)
             k = 0;
@@ -407,6 +415,8 @@ static int visit(uint64_t fp, int *local)
         vt_flush(local);
     return vt.failed ? -1 : 1;
 }
+
+static int visit(uint64_t fp, int *local) { return visit_tagged(fp, local, 0); }
 
 static int64_t visited_bytes(void) { return (int64_t)vt.cap * 8; }
 
@@ -504,6 +514,7 @@ static int parents_of_entries(int64_t id, const uint8_t *entries, int64_t n)
 /* A stubborn set under construction (docs/reduction.md): members are marked with the
  * current epoch; ff[b] is -1 when b is enabled, else its first false guard conjunct. */
 struct por {
+    const int64_t *s; /* the state the set is built for */
     uint32_t epoch;
     int top, nmem, enabled_in;
     uint32_t mark[NBINDINGS > 0 ? NBINDINGS : 1];
@@ -527,6 +538,7 @@ struct worker {
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
     int64_t por_reduced, por_full; /* states expanded by a proper stubborn set / fully */
     int por_old; /* a successor was already visited */
+    int64_t por_enabled, por_skipped; /* enabled bindings at expanded states / left out by a reduction */
     struct por por;
     int64_t canon_buf[NSLOTS];
     uint8_t packed[PACKED_BYTES];
@@ -624,9 +636,11 @@ static void emit(struct worker *w, int binding, const int64_t *next)
         c = w->canon_buf;
     }
     pack(c, w->packed);
-    int fresh = visit(fingerprint(w->packed), &w->vt_local);
-    if (fresh == 0) {
-        w->por_old = 1; /* the proviso of por_expand() */
+    int fresh = visit_tagged(fingerprint(w->packed), &w->vt_local, run.por);
+    if (fresh == 0 || fresh == 2) {
+        /* The proviso of por_expand(): a successor reached before this level (not one
+         * another state of this level reached first: that one is one level deeper too). */
+        w->por_old |= fresh == 0;
         return;
     }
     int64_t id = NEXT_REF(w->index, w->next.count);
@@ -674,16 +688,50 @@ static void por_add_span(struct por *p, int32_t start, int32_t n)
         por_add(p, POR_LIST[start + k]);
 }
 
+/* The changers of slot v at its value x (por.Changer): the bindings that can be the first
+ * to move v off x, onto `to` when to_known. */
+static void por_add_changers(struct por *p, int32_t v, int64_t x, int to_known, int64_t to)
+{
+    for (int32_t k = POR_CH_START[v]; k < POR_CH_START[v + 1]; k++) {
+        int32_t b = POR_CH_B[k];
+        if (p->mark[b] == p->epoch || ((POR_CH_FLAGS[k] & 1) && POR_CH_PIN[k] != x))
+            continue;
+        int skip = 0;
+        for (int32_t e = 0; e < POR_CH_EX[2 * k + 1] && !skip; e++)
+            skip = POR_CH_POOL[POR_CH_EX[2 * k] + e] == x;
+        if (skip)
+            continue;
+        if (POR_CH_FLAGS[k] & 2) {
+            int can = 0;
+            for (int32_t e = 0; e < POR_CH_VALS[2 * k + 1] && !can; e++) {
+                int64_t val = POR_CH_POOL[POR_CH_VALS[2 * k] + e];
+                can = val != x && (!to_known || val == to);
+            }
+            if (!can)
+                continue;
+        }
+        por_add(p, b);
+    }
+}
+
+/* A necessary enabling set of guard conjunct j (global index), false at p->s: the changers
+ * of the slots it reads (for `slot == c`, those that can write c). */
+static void por_add_enablers(struct por *p, int32_t j)
+{
+    for (int32_t k = POR_CR_START[j]; k < POR_CR_START[j + 1]; k++) {
+        int32_t v = POR_CR[k];
+        por_add_changers(p, v, p->s[v], (int)POR_CTGT[2 * j], POR_CTGT[2 * j + 1]);
+    }
+}
+
 static void por_close(struct por *p)
 {
     while (p->top) {
         int32_t b = p->stack[--p->top];
         if (p->ff[b] < 0)
             por_add_span(p, POR_DEP[2 * b], POR_DEP[2 * b + 1]);
-        else {
-            int32_t j = POR_CONJ_BASE[b] + p->nes[b];
-            por_add_span(p, POR_ENAB[2 * j], POR_ENAB[2 * j + 1]);
-        }
+        else
+            por_add_enablers(p, POR_CONJ_BASE[b] + p->nes[b]);
     }
 }
 
@@ -701,6 +749,7 @@ static void por_new_epoch(struct por *p)
 static int por_build(const int64_t *s, struct por *p)
 {
     por_new_epoch(p);
+    p->s = s;
     p->nmem = 0;
     por_goals(s, p, run.wit_unreached);
     for (int b = 0; b < NBINDINGS; b++) {
@@ -711,7 +760,7 @@ static int por_build(const int64_t *s, struct por *p)
             /* Its guard stays false while conjunct nes[b] does; evaluating it can fail only
              * at a fallible conjunct before that, reached only after conjuncts 0..ff[b] change. */
             int32_t k = POR_CONJ_BASE[b] + p->nes[b];
-            por_add_span(p, POR_ENAB[2 * k], POR_ENAB[2 * k + 1]);
+            por_add_enablers(p, k);
             if (POR_FALLIBLE_BEFORE[k]) {
                 int32_t j = POR_CONJ_BASE[b] + p->ff[b];
                 por_add_span(p, POR_PRE[2 * j], POR_PRE[2 * j + 1]);
@@ -757,7 +806,9 @@ static int por_expand(const int64_t *s, struct worker *w)
     int enabled = 0;
     for (int b = 0; b < NBINDINGS; b++)
         enabled += p->ff[b] < 0;
-    if (enabled <= 1 || por_build(s, p) >= enabled) {
+    w->por_enabled += enabled;
+    int fired = enabled <= 1 ? enabled : por_build(s, p);
+    if (fired >= enabled) {
         w->por_full++;
         return expand(s, w);
     }
@@ -772,25 +823,31 @@ static int por_expand(const int64_t *s, struct worker *w)
             if (p->mark[b] != p->epoch && p->ff[b] < 0 && POR_BODY[b](s, w) < 0)
                 return -1;
         w->por_full++;
-    } else
+    } else {
         w->por_reduced++;
+        w->por_skipped += enabled - fired;
+    }
     return pg_err_site >= 0 ? -1 : 0;
 }
 
 /* At a level boundary: once POR_TRIAL states are expanded, stop building stubborn sets if
- * fewer than 1 in POR_MIN_SHARE of them was proper (each state may use any valid stubborn
- * set, the full one included, so switching is sound; at a boundary it is the same for any
- * number of workers). */
+ * they left out fewer than 1 in POR_MIN_SHARE of the enabled bindings' firings: a stubborn
+ * set costs several times a plain expansion, so a small cut makes the search slower, not
+ * smaller (docs/reduction.md). Each state may use any valid stubborn set, the full one
+ * included, so switching is sound; at a boundary it is the same for any number of workers.
+ * run.por == 2 (--keep-por) keeps it on. */
 #define POR_TRIAL 20000
-#define POR_MIN_SHARE 100
+#define POR_MIN_SHARE 5
 static void por_review(void)
 {
-    if (!run.por)
+    if (run.por != 1)
         return;
-    int64_t reduced = 0, full = 0;
-    for (int k = 0; k < run.workers; k++)
+    int64_t reduced = 0, full = 0, enabled = 0, skipped = 0;
+    for (int k = 0; k < run.workers; k++) {
         reduced += run.w[k]->por_reduced, full += run.w[k]->por_full;
-    if (reduced + full >= POR_TRIAL && reduced * POR_MIN_SHARE < reduced + full) {
+        enabled += run.w[k]->por_enabled, skipped += run.w[k]->por_skipped;
+    }
+    if (reduced + full >= POR_TRIAL && skipped * POR_MIN_SHARE < enabled) {
         run.por = 0;
         run.por_dropped_at = reduced + full;
     }
@@ -1130,6 +1187,20 @@ static void vt_insert_alone(uint64_t fp)
     }
 }
 
+/* Alone: clear the level tag of fp (visit_tagged). */
+static void vt_untag(uint64_t fp)
+{
+    uint64_t cap = vt.cap, k = vt_home(fp, cap);
+    while (vt.slots[k] != 0) {
+        if ((vt.slots[k] & ~VT_LEVEL_TAG) == fp) {
+            vt.slots[k] = fp;
+            return;
+        }
+        if (++k == cap)
+            k = 0;
+    }
+}
+
 static void next_fingerprints(void (*each)(uint64_t))
 {
     for (int k = 0; k < run.workers; k++)
@@ -1142,6 +1213,7 @@ static void next_fingerprints(void (*each)(uint64_t))
  * new states leave the visited set for the save and return after it. 0 saved, -1 not. */
 static int save_stopped(void)
 {
+    next_fingerprints(vt_untag);
     next_fingerprints(vt_delete);
     int rc = save_checkpoint(&level_start);
     next_fingerprints(vt_insert_alone);
@@ -1404,6 +1476,8 @@ explore:
             finish(V_NO_MEMORY, -1, 0);
             break;
         }
+        if (run.por)
+            next_fingerprints(vt_untag);
         /* The next level becomes the current one; buffers are swapped, not copied. */
         run.level_base += run.level_total;
         int64_t total = 0, bytes = 0;

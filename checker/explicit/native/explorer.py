@@ -150,10 +150,12 @@ class NativeExplorer:
         native: NativeModel | None = None,
         checkpoint: Checkpointing | None = None,
         por: bool = False,
+        keep_por: bool = False,
     ) -> None:
         """por: partial-order reduction (docs/reduction.md); safety only, counterexamples
-        then need not be shortest."""
+        then need not be shortest. keep_por: no trial that switches it off."""
         self.por = por
+        self.keep_por = keep_por
         self.checkpoint = checkpoint
         self.checkpoint_saves = 0
         self.cm = compiled
@@ -217,7 +219,7 @@ class NativeExplorer:
             every = min(every, max(bounds.time_limit / 20, 0.05))
         callback = PROGRESS_FN(progress)
         ck = self.checkpoint
-        nm.lib.pg_set_por(int(self.por))
+        nm.lib.pg_set_por(0 if not self.por else 2 if self.keep_por else 1)
         with contextlib.ExitStack() as held:
             if ck is not None:
                 held.enter_context(checkpoint_lock(ck.directory, create=ck.run is not None))
