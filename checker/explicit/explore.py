@@ -44,6 +44,7 @@ class Progress:
     queue: int
     elapsed: float
     rss_bytes: int
+    edges: int | None = None  # a search that stores its graph (liveness) counts edges, not successors
 
 
 @dataclass

@@ -16,7 +16,7 @@ FORMS = ("leads-to", "always-eventually", "eventually-always")  # live.c's form 
 
 
 def live_predicates(model: TracedModel, gen: cgen.Generated) -> tuple[str, dict[str, int]]:
-    """(C source defining NPRED, NPW and live_preds(), the bit of `label:p` / `label:q`).
+    """(C source defining NPRED, NPB (bytes per state) and live_preds(), the bit of `label:p` / `label:q`).
 
     Error sites are appended to `gen.sites`, so a failing predicate is reported like any
     other evaluation error of the model."""
@@ -28,20 +28,20 @@ def live_predicates(model: TracedModel, gen: cgen.Generated) -> tuple[str, dict[
             exprs.append((f"{o.label}:p", o.p))
         exprs.append((f"{o.label}:q", o.q))
     bits = {name: k for k, (name, _) in enumerate(exprs)}
-    npw = max(1, (len(exprs) + 63) // 64)
+    npb = max(1, (len(exprs) + 7) // 8)
     out = [
         f"#define NPRED {len(exprs)}",
-        f"#define NPW {npw}",
-        "static void live_preds(const int64_t *s, uint64_t *o)",
+        f"#define NPB {npb}",
+        "static void live_preds(const int64_t *s, uint8_t *o)",
         "{",
-        f"    memset(o, 0, {8 * npw});",
+        f"    memset(o, 0, {npb});",
     ]
     for k, (name, e) in enumerate(exprs):
         g.where = f"liveness predicate {name}"
         g.begin_block([e])
         text = g.c(e)
         out += ["    {"] + ["        " + d for d in g.take_decls()]
-        out += [f"        if ({text}) o[{k // 64}] |= UINT64_C(1) << {k % 64};", "    }"]
+        out += [f"        if ({text}) o[{k // 8}] |= (uint8_t)(1u << {k % 8});", "    }"]
         g.end_block()
     out += ["    (void)s;", "}"]
     return "\n".join(out) + "\n", bits

@@ -1,17 +1,18 @@
 /* pgcheck native liveness, part 4 of 4 (after the engine): the explored graph stored
  * compactly, and the fair-cycle search of checker/liveness/fair_cycles.py in C.
  *
- * Needs from part 2: NPRED, NPW and live_preds() (the temporal properties' P and Q per
+ * Needs from part 2: NPRED, NPB and live_preds() (the temporal properties' P and Q per
  * instance, checker/liveness/cgen_live.py) besides what engine.c needs; from part 3:
  * struct worker, expand(), pack(), fingerprint(), first_violation(), witness_hits(),
  * is_quiescent().
  *
  * The graph: states numbered in breadth-first order (0 is the initial state), no symmetry,
- * no partial-order reduction. Per state: the first edge's position (8 bytes), the BFS-tree
- * parent and binding (6), the predicate bits (8 * NPW); per edge (binding, target): 6
- * bytes. Self-loops are not stored (a step that changes nothing is stuttering, as in
+ * no partial-order reduction. Per state: its first edge's position (4 bytes) and the
+ * predicate bits (NPB bytes); per edge (binding, target): 6 bytes; the first state of each
+ * level. Self-loops are not stored (a step that changes nothing is stuttering, as in
  * checker/liveness/graph.py); a binding is enabled in a state when it has an edge there,
- * so the fair bindings' enabled bits are read off the edges. The fingerprint -> number
+ * so the fair bindings' enabled bits are read off the edges. The BFS tree is not stored
+ * either: a path is found again level by level (lv_tree_path). The fingerprint -> number
  * table and the frontier's packed states are freed once the graph is built.
  *
  * Built by one thread: state numbers are given in discovery order, which a parallel level
@@ -30,10 +31,8 @@ static struct {
     uint64_t cap, count;
     /* per state */
     int64_t n, ncap;
-    int64_t *estart; /* n + 1 entries once built */
-    uint32_t *parent;
-    uint16_t *pbind;
-    uint64_t *preds;
+    uint32_t *estart; /* n + 1 entries once built */
+    uint8_t *preds;
     /* edges */
     int64_t ne, ecap;
     uint32_t *etgt;
@@ -60,7 +59,7 @@ static void fc_free(void);
 
 static int64_t lv_bytes(void)
 {
-    return lv.cap * 12 + lv.ncap * (8 + 4 + 2 + 8 * NPW) + lv.ecap * 6 + lv.nblocks * 8 +
+    return lv.cap * 12 + lv.ncap * (4 + NPB) + lv.ecap * 6 + lv.nblocks * 8 +
            (lv.n - (lv.cur > 0 ? lv.cur : 0)) * PACKED_BYTES;
 }
 
@@ -141,8 +140,8 @@ static void lv_violation(int64_t verdict, int64_t id, int64_t detail)
     }
 }
 
-/* A new state: number, parent, predicate bits, packed copy for the frontier, checks. */
-static int lv_add(const int64_t *s, const uint8_t *packed, int64_t parent, int binding, int64_t depth)
+/* A new state: number, predicate bits, packed copy for the frontier, checks. */
+static int lv_add(const int64_t *s, const uint8_t *packed, int64_t depth)
 {
     int64_t id = lv.n;
     if (id >= (int64_t)UINT32_MAX - 1) {
@@ -151,15 +150,11 @@ static int lv_add(const int64_t *s, const uint8_t *packed, int64_t parent, int b
     }
     if (id + 2 > lv.ncap) {
         int64_t cap = lv.ncap;
-        lv.parent = lv_grow(lv.parent, &(int64_t){cap}, id + 2, 4);
-        lv.pbind = lv_grow(lv.pbind, &(int64_t){cap}, id + 2, 2);
-        lv.preds = lv_grow(lv.preds, &(int64_t){cap}, id + 2, 8 * NPW);
-        lv.estart = lv_grow(lv.estart, &lv.ncap, id + 2, 8);
+        lv.preds = lv_grow(lv.preds, &(int64_t){cap}, id + 2, NPB);
+        lv.estart = lv_grow(lv.estart, &lv.ncap, id + 2, 4);
         if (lv.failed)
             return -1;
     }
-    lv.parent[id] = parent < 0 ? UINT32_MAX : (uint32_t)parent;
-    lv.pbind[id] = (uint16_t)binding;
     int64_t blk = id / LV_CHUNK;
     if (blk >= lv.nblocks) {
         uint8_t **b = realloc(lv.blocks, (size_t)(blk + 1) * sizeof(uint8_t *));
@@ -178,7 +173,7 @@ static int lv_add(const int64_t *s, const uint8_t *packed, int64_t parent, int b
     memcpy(lv.blocks[blk] + (size_t)(id % LV_CHUNK) * PACKED_BYTES, packed, PACKED_BYTES);
     lv.n = id + 1;
     pg_err_site = -1;
-    live_preds(s, lv.preds + (size_t)id * NPW);
+    live_preds(s, lv.preds + (size_t)id * NPB);
     int v = first_violation(s);
     if (pg_err_site >= 0) {
         lv_violation(LV_MODEL_ERROR, id, pg_err_site);
@@ -221,11 +216,15 @@ static void lv_sink(struct worker *w, int binding, const int64_t *next)
         return;
     if (fresh) {
         lv.fresh[binding]++;
-        if (lv_add(next, packed, lv.cur, binding, lv_depth_now + 1) < 0)
+        if (lv_add(next, packed, lv_depth_now + 1) < 0)
             return;
     }
     if (id == lv.cur)
         return; /* stuttering: not an edge */
+    if (lv.ne + 1 >= (int64_t)UINT32_MAX) { /* edge positions are 32-bit */
+        lv.failed = 1;
+        return;
+    }
     if (lv.ne + 1 > lv.ecap) {
         int64_t cap = lv.ecap;
         lv.etgt = lv_grow(lv.etgt, &(int64_t){cap}, lv.ne + 1, 4);
@@ -243,8 +242,6 @@ static void lv_free_all(void)
     free(lv.fps);
     free(lv.ids);
     free(lv.estart);
-    free(lv.parent);
-    free(lv.pbind);
     free(lv.preds);
     free(lv.etgt);
     free(lv.ebind);
@@ -293,7 +290,7 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
     lv_lookup(fingerprint(packed), 0, &fresh0);
     lv.level = lv_grow(lv.level, &lv.lcap, 2, 8);
     lv.generated = 1;
-    if (!lv.failed && lv_add(init, packed, -1, 0xffff, 0) == 0) {
+    if (!lv.failed && lv_add(init, packed, 0) == 0) {
         lv.level[0] = 0;
         lv.nlevels = 1; /* level[d]: the first state of depth d */
         int64_t level_end = 1;
@@ -314,7 +311,7 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
             lv_depth_now = lv.nlevels - 1;
             int64_t s[NSLOTS];
             unpack(lv.blocks[cur / LV_CHUNK] + (size_t)(cur % LV_CHUNK) * PACKED_BYTES, s);
-            lv.estart[cur] = lv.ne;
+            lv.estart[cur] = (uint32_t)lv.ne;
             lv.succ = 0;
             pg_err_site = -1;
             if (expand(s, w) < 0 || lv.verdict == LV_MODEL_ERROR) {
@@ -359,7 +356,7 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
         lv.peak_bytes = b;
     if (!lv.failed) /* states left unexpanded by a bound have no edges */
         for (int64_t k = lv.cur; k <= lv.n; k++)
-            lv.estart[k] = lv.ne;
+            lv.estart[k] = (uint32_t)lv.ne;
     lv_free_building();
     stats[0] = lv.failed ? LV_NO_MEMORY : lv.verdict;
     stats[1] = lv.n;
@@ -404,9 +401,9 @@ static struct {
     uint32_t *via; /* predecessor on the pending part; UINT32_MAX at its start */
     uint32_t *lab; /* component label; 0: out of the region or dropped */
     uint32_t *tidx, *low;
-    uint8_t *onstk;
+    uint64_t *onstk; /* bit per state */
     uint32_t *list, *next_list, *tstack, *cs_node;
-    int64_t *cs_pos;
+    uint32_t *cs_pos;
     uint32_t labels;
     /* per binding scratch */
     int64_t cnt[NBINDINGS > 0 ? NBINDINGS : 1];
@@ -420,7 +417,10 @@ static struct {
     uint64_t *pending; /* bit per state: some instance of the current property is pending */
 } fc;
 
-static inline int pbit(int64_t n, int k) { return k >= 0 && ((lv.preds[(size_t)n * NPW + k / 64] >> (k % 64)) & 1); }
+static inline int pbit(int64_t n, int k) { return k >= 0 && ((lv.preds[(size_t)n * NPB + k / 8] >> (k % 8)) & 1); }
+#define ONSTK(v) ((fc.onstk[(v) / 64] >> ((v) % 64)) & 1)
+#define ONSTK_SET(v) (fc.onstk[(v) / 64] |= UINT64_C(1) << ((v) % 64))
+#define ONSTK_CLEAR(v) (fc.onstk[(v) / 64] &= ~(UINT64_C(1) << ((v) % 64)))
 static inline int fc_allowed(int64_t n) { return fc.form == 2 ? 1 : !pbit(n, fc.q); }
 static inline int fc_start(int64_t n) { return fc.form == 0 ? pbit(n, fc.p) && !pbit(n, fc.q) : fc.form == 1 ? !pbit(n, fc.q) : 1; }
 static inline int fc_must(int64_t n) { return fc.form == 2 ? !pbit(n, fc.q) : 1; }
@@ -435,12 +435,12 @@ static int fc_alloc(void)
     fc.lab = malloc(n * 4);
     fc.tidx = malloc(n * 4);
     fc.low = malloc(n * 4);
-    fc.onstk = calloc(n, 1);
+    fc.onstk = calloc((n + 63) / 64, 8);
     fc.list = malloc(n * 4);
     fc.next_list = malloc(n * 4);
     fc.tstack = malloc(n * 4);
     fc.cs_node = malloc(n * 4);
-    fc.cs_pos = malloc(n * 8);
+    fc.cs_pos = malloc(n * 4);
     fc.pending = calloc((n + 63) / 64, 8);
     return fc.dist && fc.via && fc.lab && fc.tidx && fc.low && fc.onstk && fc.list && fc.next_list && fc.tstack &&
                    fc.cs_node && fc.cs_pos && fc.pending
@@ -457,11 +457,11 @@ static void fc_free(void)
 }
 
 /* Bytes the search's arrays take (reported with the graph's). */
-int64_t pg_live_search_bytes(void) { return lv.n * (4 * 9 + 1 + 8) + lv.n / 8; }
+int64_t pg_live_search_bytes(void) { return lv.n * 4 * 10 + lv.n / 4; }
 
 static inline int fair_enabled_none(int64_t n)
 {
-    for (int64_t e = lv.estart[n]; e < lv.estart[n + 1]; e++)
+    for (uint32_t e = lv.estart[n]; e < lv.estart[n + 1]; e++)
         if (fc.fair[lv.ebind[e]] != FAIR_NONE)
             return 0;
     return 1;
@@ -489,7 +489,7 @@ static void fc_reach(void)
         int64_t nn = 0;
         for (int64_t k = 0; k < ncur; k++) {
             uint32_t u = cur[k];
-            for (int64_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+            for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
                 uint32_t v = lv.etgt[e];
                 if (fc.dist[v] < 0 && fc_allowed(v)) {
                     fc.dist[v] = (int32_t)(d + 1);
@@ -532,7 +532,7 @@ static void fc_component(const uint32_t *comp, int64_t size, uint32_t c, int64_t
     static int32_t touched[NBINDINGS > 0 ? NBINDINGS : 1];
     for (int64_t k = 0; k < size; k++) {
         uint32_t u = comp[k];
-        for (int64_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+        for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
             int b = lv.ebind[e];
             if (fc.fair[b] == FAIR_NONE)
                 continue;
@@ -561,7 +561,7 @@ static void fc_component(const uint32_t *comp, int64_t size, uint32_t c, int64_t
         for (int64_t k = 0; k < size; k++) {
             uint32_t u = comp[k];
             int bad = 0;
-            for (int64_t e = lv.estart[u]; e < lv.estart[u + 1] && !bad; e++) {
+            for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1] && !bad; e++) {
                 int b = lv.ebind[e];
                 bad = fc.fair[b] == FAIR_STRONG && !fc.taken[b];
             }
@@ -608,12 +608,12 @@ static int64_t fc_tarjan_round(int64_t n)
         int64_t cs = 0;
         fc.tidx[root] = fc.low[root] = ++counter;
         fc.tstack[ts++] = root;
-        fc.onstk[root] = 1;
+        ONSTK_SET(root);
         fc.cs_node[cs] = root;
         fc.cs_pos[cs++] = lv.estart[root];
         while (cs > 0) {
             uint32_t u = fc.cs_node[cs - 1];
-            int64_t pos = fc.cs_pos[cs - 1];
+            uint32_t pos = fc.cs_pos[cs - 1];
             if (pos < lv.estart[u + 1]) {
                 fc.cs_pos[cs - 1] = pos + 1;
                 uint32_t v = lv.etgt[pos];
@@ -622,10 +622,10 @@ static int64_t fc_tarjan_round(int64_t n)
                 if (fc.tidx[v] == 0) {
                     fc.tidx[v] = fc.low[v] = ++counter;
                     fc.tstack[ts++] = v;
-                    fc.onstk[v] = 1;
+                    ONSTK_SET(v);
                     fc.cs_node[cs] = v;
                     fc.cs_pos[cs++] = lv.estart[v];
-                } else if (fc.onstk[v] && fc.tidx[v] < fc.low[u])
+                } else if (ONSTK(v) && fc.tidx[v] < fc.low[u])
                     fc.low[u] = fc.tidx[v];
                 continue;
             }
@@ -642,7 +642,7 @@ static int64_t fc_tarjan_round(int64_t n)
                 while (fc.tstack[a] != u);
                 uint32_t c = ++fc.labels;
                 for (int64_t k = a; k < ts; k++) {
-                    fc.onstk[fc.tstack[k]] = 0;
+                    ONSTK_CLEAR(fc.tstack[k]);
                     fc.lab[fc.tstack[k]] = c;
                 }
                 fc_component(fc.tstack + a, ts - a, c, &nnext);
@@ -654,6 +654,35 @@ static int64_t fc_tarjan_round(int64_t n)
 }
 
 /* ---- the lasso */
+
+/* The path of the BFS tree from the initial state to `target`: nodes[k] at depth k, and
+ * binds[k] the binding into it (k >= 1). The tree is not stored: a state's parent is the
+ * first state of the level before it with an edge to it, by its first (least) binding
+ * there, which is the state and step that found it. One pass over the edges of the
+ * levels above `target`. Returns the path's length (states), -1 if none. */
+static int64_t lv_tree_path(uint32_t target, uint32_t *nodes, uint32_t *binds)
+{
+    int64_t d = 0;
+    while (d + 1 < lv.nlevels && lv.level[d + 1] <= (int64_t)target)
+        d++;
+    nodes[d] = target;
+    binds[0] = 0;
+    for (int64_t k = d; k > 0; k--) {
+        uint32_t v = nodes[k];
+        int64_t found = -1;
+        for (int64_t u = lv.level[k - 1]; u < lv.level[k] && found < 0; u++)
+            for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++)
+                if (lv.etgt[e] == v) {
+                    found = u;
+                    binds[k] = lv.ebind[e];
+                    break;
+                }
+        if (found < 0)
+            return -1;
+        nodes[k - 1] = (uint32_t)found;
+    }
+    return d + 1;
+}
 
 static int fc_push(int32_t b, uint32_t n)
 {
@@ -677,7 +706,7 @@ static int fc_push(int32_t b, uint32_t n)
 static int fc_binding(uint32_t u, uint32_t v)
 {
     int best = -1;
-    for (int64_t e = lv.estart[u]; e < lv.estart[u + 1]; e++)
+    for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++)
         if (lv.etgt[e] == v && (best < 0 || lv.ebind[e] < best))
             best = lv.ebind[e];
     return best;
@@ -693,18 +722,13 @@ static int fc_stem(uint32_t entry)
             break;
     }
     uint32_t start = fc.next_list[m - 1];
-    int64_t t = 0;
-    for (uint32_t x = start;; x = lv.parent[x]) {
-        fc.tstack[t++] = x;
-        if (lv.parent[x] == UINT32_MAX)
-            break;
-    }
     fc.llen = 0;
-    for (int64_t k = t - 1; k >= 0; k--) {
-        uint32_t x = fc.tstack[k];
-        if (fc_push(k == t - 1 ? -1 : lv.pbind[x], x) < 0)
+    int64_t t = lv_tree_path(start, fc.tstack, fc.cs_node);
+    if (t < 0)
+        return -1;
+    for (int64_t k = 0; k < t; k++)
+        if (fc_push(k == 0 ? -1 : (int32_t)fc.cs_node[k], fc.tstack[k]) < 0)
             return -1;
-    }
     for (int64_t k = m - 2; k >= 0; k--)
         if (fc_push(fc_binding(fc.next_list[k + 1], fc.next_list[k]), fc.next_list[k]) < 0)
             return -1;
@@ -722,7 +746,7 @@ static void need_enabled_mark(uint32_t n)
         memset(fc.stamp, 0, sizeof(fc.stamp));
         fc.stamp_now = 1;
     }
-    for (int64_t e = lv.estart[n]; e < lv.estart[n + 1]; e++)
+    for (uint32_t e = lv.estart[n]; e < lv.estart[n + 1]; e++)
         fc.stamp[lv.ebind[e]] = fc.stamp_now;
 }
 
@@ -758,7 +782,7 @@ static int need_useful(int b, uint32_t v)
     if (!need_weak_n)
         return 0;
     int64_t weak_enabled = 0;
-    for (int64_t e = lv.estart[v]; e < lv.estart[v + 1]; e++)
+    for (uint32_t e = lv.estart[v]; e < lv.estart[v + 1]; e++)
         weak_enabled += need[lv.ebind[e]] == 1;
     return weak_enabled < need_weak_n;
 }
@@ -776,7 +800,7 @@ static int fc_segment(uint32_t c, uint32_t src, int mode, uint32_t target)
     fc.tidx[src] = round_stamp;
     while (head < tail) {
         uint32_t u = fc.list[head++];
-        for (int64_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+        for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
             uint32_t v = lv.etgt[e];
             int b = lv.ebind[e];
             if (fc.lab[v] != c)
@@ -815,7 +839,7 @@ static int fc_cycle(uint32_t c, uint32_t entry)
     for (int64_t u = 0; u < lv.n; u++) {
         if (fc.lab[u] != c)
             continue;
-        for (int64_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+        for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
             int b = lv.ebind[e];
             if (fc.fair[b] != FAIR_NONE && !need[b]) {
                 need[b] = fc.fair[b] == FAIR_STRONG ? 2 : 1;
@@ -940,15 +964,16 @@ int64_t pg_live_pending_take(void)
 /* The BFS-tree path to a state: bindings from the initial state, root first. */
 int64_t pg_live_path(int64_t id, int32_t *out, int64_t max)
 {
-    int64_t n = 0;
-    for (int64_t x = id; x >= 0 && x < lv.n && lv.parent[x] != UINT32_MAX; x = lv.parent[x]) {
-        if (n < max)
-            out[n] = lv.pbind[x];
-        n++;
-    }
-    for (int64_t l = 0, r = (n < max ? n : max) - 1; l < r; l++, r--) {
-        int32_t t = out[l]; out[l] = out[r]; out[r] = t;
-    }
+    if (id < 0 || id >= lv.n)
+        return 0;
+    uint32_t *nodes = malloc(sizeof(uint32_t) * (size_t)(lv.nlevels + 1));
+    uint32_t *binds = malloc(sizeof(uint32_t) * (size_t)(lv.nlevels + 1));
+    int64_t len = nodes && binds ? lv_tree_path((uint32_t)id, nodes, binds) : -1;
+    int64_t n = len > 0 ? len - 1 : 0;
+    for (int64_t k = 0; k < n && k < max; k++)
+        out[k] = (int32_t)binds[k + 1];
+    free(nodes);
+    free(binds);
     return n;
 }
 

@@ -41,7 +41,7 @@ from pgcheck.checker.lang.types import Fifo
 from pgcheck.checker.liveness.cgen_live import FORMS, live_predicates
 from pgcheck.checker.liveness.check import LassoNodes, LivenessReport, PropertyOutcome
 from pgcheck.checker.liveness.fair_cycles import Lasso
-from pgcheck.checker.memory import peak_rss_bytes
+from pgcheck.checker.memory import human_bytes, peak_rss_bytes
 
 State = tuple[Any, ...]
 
@@ -135,7 +135,7 @@ class NativeLiveness:
             try:
                 now = time.monotonic()
                 if self.on_progress is not None:
-                    self.on_progress(Progress(distinct, edges, depth, queue, now - start, peak_rss_bytes()))
+                    self.on_progress(Progress(distinct, edges, depth, queue, now - start, peak_rss_bytes(), edges))
                 if bounds.time_limit is not None and now - start > bounds.time_limit:
                     stop.append(f"--time-limit {bounds.time_limit:g}s reached")
                     return 1
@@ -261,6 +261,12 @@ class NativeLiveness:
         chosen = [o for o in model.temporal if o.prop in props]
         outcomes = {p.id: PropertyOutcome(p, "holds", 0) for p in props}
         nodes = LassoNodes({}, {})
+        if on_event is not None:
+            on_event(
+                f"liveness graph: {self.graph_states:,} states, {self.graph_edges:,} edges, "
+                f"{self.graph_bytes / max(self.graph_states, 1):.0f} bytes per state, built in {self.graph_seconds:.1f}s; "
+                f"now strongly connected components per obligation ({len(chosen)})"
+            )
         for k, o in enumerate(chosen):
             form, pb, qb = self._operands(o)
             if self.lib.pg_live_mark_pending(form, pb, qb) < 0:
@@ -269,7 +275,10 @@ class NativeLiveness:
             last_of_prop = all(x.prop.id != o.prop.id for x in chosen[k + 1 :])
             if out.lasso is None:
                 if on_event is not None:
-                    on_event(f"liveness: fair cycles for {o.label} ({k + 1}/{len(chosen)}), {time.monotonic() - t0:.1f}s")
+                    on_event(
+                        f"liveness: fair cycles for {o.label} ({k + 1}/{len(chosen)}), "
+                        f"{time.monotonic() - t0:.1f}s, {human_bytes(peak_rss_bytes())} peak"
+                    )
                 found = self.lib.pg_live_find(form, pb, qb, fair)
                 if found < 0:
                     raise MemoryError("out of memory for the liveness search")
