@@ -402,7 +402,8 @@ static struct {
     uint32_t *lab; /* component label; 0: out of the region or dropped */
     uint32_t *tidx, *low;
     uint64_t *onstk; /* bit per state */
-    uint32_t *list, *next_list, *tstack, *cs_node;
+    uint64_t *active, *next_active; /* bit per state: in this round of Tarjan, in the next */
+    uint32_t *tstack, *cs_node;
     uint32_t *cs_pos;
     uint32_t labels;
     /* per binding scratch */
@@ -418,6 +419,8 @@ static struct {
 } fc;
 
 static inline int pbit(int64_t n, int k) { return k >= 0 && ((lv.preds[(size_t)n * NPB + k / 8] >> (k % 8)) & 1); }
+#define BIT(m, v) (((m)[(v) / 64] >> ((v) % 64)) & 1)
+#define BIT_SET(m, v) ((m)[(v) / 64] |= UINT64_C(1) << ((v) % 64))
 #define ONSTK(v) ((fc.onstk[(v) / 64] >> ((v) % 64)) & 1)
 #define ONSTK_SET(v) (fc.onstk[(v) / 64] |= UINT64_C(1) << ((v) % 64))
 #define ONSTK_CLEAR(v) (fc.onstk[(v) / 64] &= ~(UINT64_C(1) << ((v) % 64)))
@@ -436,13 +439,13 @@ static int fc_alloc(void)
     fc.tidx = malloc(n * 4);
     fc.low = malloc(n * 4);
     fc.onstk = calloc((n + 63) / 64, 8);
-    fc.list = malloc(n * 4);
-    fc.next_list = malloc(n * 4);
+    fc.active = calloc((n + 63) / 64, 8);
+    fc.next_active = calloc((n + 63) / 64, 8);
     fc.tstack = malloc(n * 4);
     fc.cs_node = malloc(n * 4);
     fc.cs_pos = malloc(n * 4);
     fc.pending = calloc((n + 63) / 64, 8);
-    return fc.dist && fc.via && fc.lab && fc.tidx && fc.low && fc.onstk && fc.list && fc.next_list && fc.tstack &&
+    return fc.dist && fc.via && fc.lab && fc.tidx && fc.low && fc.onstk && fc.active && fc.next_active && fc.tstack &&
                    fc.cs_node && fc.cs_pos && fc.pending
                ? 0
                : -1;
@@ -451,13 +454,13 @@ static int fc_alloc(void)
 static void fc_free(void)
 {
     free(fc.dist); free(fc.via); free(fc.lab); free(fc.tidx); free(fc.low); free(fc.onstk);
-    free(fc.list); free(fc.next_list); free(fc.tstack); free(fc.cs_node); free(fc.cs_pos);
+    free(fc.active); free(fc.next_active); free(fc.tstack); free(fc.cs_node); free(fc.cs_pos);
     free(fc.pending); free(fc.lb); free(fc.ln);
     memset(&fc, 0, sizeof(fc));
 }
 
 /* Bytes the search's arrays take (reported with the graph's). */
-int64_t pg_live_search_bytes(void) { return lv.n * 4 * 10 + lv.n / 4; }
+int64_t pg_live_search_bytes(void) { return lv.n * 4 * 8 + lv.n / 2; }
 
 static inline int fair_enabled_none(int64_t n)
 {
@@ -474,7 +477,7 @@ static void fc_reach(void)
     for (int64_t i = 0; i < n; i++)
         fc.dist[i] = -1;
     int64_t ncur = 0;
-    uint32_t *cur = fc.list, *nxt = fc.next_list;
+    uint32_t *cur = fc.tstack, *nxt = fc.cs_node; /* free until Tarjan runs */
     for (int64_t d = 0;; d++) {
         if (d < lv.nlevels) { /* the start states at BFS depth d */
             int64_t a = lv.level[d], b = d + 1 < lv.nlevels ? lv.level[d + 1] : n;
@@ -503,8 +506,6 @@ static void fc_reach(void)
         nxt = t;
         ncur = nn;
     }
-    fc.list = cur; /* the two buffers, perhaps swapped */
-    fc.next_list = nxt;
 }
 
 /* best candidate: (dist, entry, label); label 0 = stuttering */
@@ -569,7 +570,8 @@ static void fc_component(const uint32_t *comp, int64_t size, uint32_t c, int64_t
                 fc.lab[u] = 0;
             else {
                 fc.lab[u] = rest;
-                fc.next_list[(*nnext)++] = u;
+                BIT_SET(fc.next_active, u);
+                (*nnext)++;
             }
         }
     } else {
@@ -593,17 +595,20 @@ static void fc_component(const uint32_t *comp, int64_t size, uint32_t c, int64_t
     }
 }
 
-/* One round of Tarjan's algorithm over the states in list[0..n) (each with its label); the
- * rests of split components go to next_list. */
-static int64_t fc_tarjan_round(int64_t n)
+/* One round of Tarjan's algorithm over the active states (each with its label); the rests
+ * of split components become the next round's active states. Returns how many. */
+static int64_t fc_tarjan_round(void)
 {
-    for (int64_t k = 0; k < n; k++)
-        fc.tidx[fc.list[k]] = 0;
+    int64_t words = (lv.n + 63) / 64;
+    for (int64_t k = 0; k < lv.n; k++)
+        if (BIT(fc.active, k))
+            fc.tidx[k] = 0;
+    memset(fc.next_active, 0, (size_t)words * 8);
     uint32_t counter = 0;
     int64_t ts = 0, nnext = 0;
-    for (int64_t r = 0; r < n; r++) {
-        uint32_t root = fc.list[r];
-        if (fc.tidx[root] != 0 || fc.lab[root] == 0)
+    for (int64_t r = 0; r < lv.n; r++) {
+        uint32_t root = (uint32_t)r;
+        if (!BIT(fc.active, r) || fc.tidx[root] != 0 || fc.lab[root] == 0)
             continue;
         int64_t cs = 0;
         fc.tidx[root] = fc.low[root] = ++counter;
@@ -650,6 +655,9 @@ static int64_t fc_tarjan_round(int64_t n)
             }
         }
     }
+    uint64_t *t = fc.active;
+    fc.active = fc.next_active;
+    fc.next_active = t;
     return nnext;
 }
 
@@ -714,23 +722,24 @@ static int fc_binding(uint32_t u, uint32_t v)
 
 static int fc_stem(uint32_t entry)
 {
-    /* the pending part, entry back to its start (into next_list), then the BFS tree */
+    /* the pending part, entry back to its start (in cs_node), then the BFS tree's path to
+     * that start (nodes in tstack, bindings in cs_pos) */
     int64_t m = 0;
     for (uint32_t x = entry;; x = fc.via[x]) {
-        fc.next_list[m++] = x;
+        fc.cs_node[m++] = x;
         if (fc.via[x] == UINT32_MAX)
             break;
     }
-    uint32_t start = fc.next_list[m - 1];
+    uint32_t start = fc.cs_node[m - 1];
     fc.llen = 0;
-    int64_t t = lv_tree_path(start, fc.tstack, fc.cs_node);
+    int64_t t = lv_tree_path(start, fc.tstack, fc.cs_pos);
     if (t < 0)
         return -1;
     for (int64_t k = 0; k < t; k++)
-        if (fc_push(k == 0 ? -1 : (int32_t)fc.cs_node[k], fc.tstack[k]) < 0)
+        if (fc_push(k == 0 ? -1 : (int32_t)fc.cs_pos[k], fc.tstack[k]) < 0)
             return -1;
     for (int64_t k = m - 2; k >= 0; k--)
-        if (fc_push(fc_binding(fc.next_list[k + 1], fc.next_list[k]), fc.next_list[k]) < 0)
+        if (fc_push(fc_binding(fc.cs_node[k + 1], fc.cs_node[k]), fc.cs_node[k]) < 0)
             return -1;
     return 0;
 }
@@ -791,15 +800,17 @@ static int need_useful(int b, uint32_t v)
  * need_useful, mode 1: reaches `target`); appended to the lasso. 0 ok, -1 none. */
 static int fc_segment(uint32_t c, uint32_t src, int mode, uint32_t target)
 {
-    /* tidx: seen mark (round stamp), low: predecessor, cs_pos: binding into it */
+    /* tidx: seen mark (round stamp), low: predecessor, cs_pos: binding into it, tstack: the
+     * queue; the path is gathered backwards in cs_node (states) and via (bindings), free
+     * once the stem is built */
     static uint32_t round_stamp;
     if (++round_stamp == 0)
         round_stamp = 1;
     int64_t head = 0, tail = 0;
-    fc.list[tail++] = src;
+    fc.tstack[tail++] = src;
     fc.tidx[src] = round_stamp;
     while (head < tail) {
-        uint32_t u = fc.list[head++];
+        uint32_t u = fc.tstack[head++];
         for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
             uint32_t v = lv.etgt[e];
             int b = lv.ebind[e];
@@ -808,22 +819,22 @@ static int fc_segment(uint32_t c, uint32_t src, int mode, uint32_t target)
             int goal = mode == 0 ? need_useful(b, v) : v == target;
             if (goal) {
                 int64_t m = 0;
-                fc.next_list[m] = v;
-                fc.cs_node[m++] = (uint32_t)b;
+                fc.cs_node[m] = v;
+                fc.via[m++] = (uint32_t)b;
                 for (uint32_t x = u; x != src; x = fc.low[x]) {
-                    fc.next_list[m] = x;
-                    fc.cs_node[m++] = (uint32_t)fc.cs_pos[x];
+                    fc.cs_node[m] = x;
+                    fc.via[m++] = fc.cs_pos[x];
                 }
                 for (int64_t k = m - 1; k >= 0; k--)
-                    if (fc_push((int32_t)fc.cs_node[k], fc.next_list[k]) < 0)
+                    if (fc_push((int32_t)fc.via[k], fc.cs_node[k]) < 0)
                         return -1;
                 return 0;
             }
             if (fc.tidx[v] != round_stamp) {
                 fc.tidx[v] = round_stamp;
                 fc.low[v] = u;
-                fc.cs_pos[v] = b;
-                fc.list[tail++] = v;
+                fc.cs_pos[v] = (uint32_t)b;
+                fc.tstack[tail++] = v;
             }
         }
     }
@@ -891,21 +902,20 @@ int pg_live_find(int form, int p, int q, const int8_t *fair)
     best_lab = 0;
     int64_t n = 0;
     fc.labels = 1;
+    memset(fc.active, 0, (size_t)((lv.n + 63) / 64) * 8);
     for (int64_t i = 0; i < lv.n; i++) {
         if (fc.dist[i] < 0) {
             fc.lab[i] = 0;
             continue;
         }
         fc.lab[i] = 1;
-        fc.list[n++] = (uint32_t)i;
+        BIT_SET(fc.active, i);
+        n++;
         if (fc_must(i) && fair_enabled_none(i)) /* stuttering where no fair binding is enabled */
             fc_offer(i, 0);
     }
-    while (n > 0) {
-        int64_t m = fc_tarjan_round(n);
-        memcpy(fc.list, fc.next_list, (size_t)m * 4);
-        n = m;
-    }
+    while (n > 0)
+        n = fc_tarjan_round();
     if (best_n < 0)
         return 0;
     if (fc_stem((uint32_t)best_n) < 0)
