@@ -182,6 +182,7 @@ class NativeLiveness:
             engine="native",
             workers=1,
             bytes_per_state=table_bytes / max(distinct, 1),
+            bytes_per_state_of="the liveness graph at its largest (edges, predicate bits, fingerprint table, frontier)",
         )
         if rc != 0 or verdict == V_NO_MEMORY:
             out.verdict, out.stop_reason = "incomplete", "out of memory for the liveness graph"

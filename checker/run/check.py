@@ -47,7 +47,7 @@ INSTALL_RAY = "--engine=ray needs Ray: pip install 'pgcheck[distributed]'"
 class CheckRun:
     model: TracedModel
     compiled: CompiledModel
-    explorer: Explorer | NativeExplorer
+    explorer: Explorer | NativeExplorer | NativeLiveness
     result: Result
     trace_path: Path | None
     compile_seconds: float
