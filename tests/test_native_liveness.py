@@ -41,6 +41,16 @@ FORMS = ("leads-to", "always-eventually", "eventually-always")
 FAIRNESS = (None, "weak", "strong")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _compile_fast() -> Any:
+    """These models are small: -O0 compiles the generated C several times faster, with the
+    same semantics (checker/explicit/native/build.py, PGCHECK_OPT)."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PGCHECK_OPT", "-O0")
+    yield
+    mp.undo()
+
+
 def _skip_without_compiler() -> None:
     model = build_spec({"n": 1, "fields": [("f0", ("bool",))], "init": [], "actions": [], "invariant": ("read", ("c", 0), "f0")}).trace()
     reason = native_unavailable(model)
