@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import event as hypothesis_event
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -29,6 +32,8 @@ from pgcheck.checker.run.check import native_unavailable, run_check
 from pgcheck.model.mutations import CATALOGUE
 from test_liveness_variants import assert_lasso_replays_and_is_fair
 from test_random_specs import SETTINGS, _Ctx, build_spec, draw_cond, spec_descriptions
+
+from pgcheck.cli import main
 
 
 def event(text: str) -> None:
@@ -243,3 +248,41 @@ def test_weak_and_strong_fairness_of_a_detour_decide_the_verdict() -> None:
         (None, None): "VIOLATED", (None, "weak"): "VIOLATED", (None, "strong"): "VIOLATED",
         ("weak", None): "VIOLATED", ("weak", "weak"): "VIOLATED", ("weak", "strong"): "holds",
     }
+
+
+def test_cli_native_and_python_lassos_read_the_same(tmp_path: Path) -> None:
+    """`explore --liveness` with each engine: the same lasso shape in the ITF file, the same
+    explanation in `#meta`, and `show` reads the native one as it reads the Python one."""
+    _skip_without_compiler()
+    b8 = ["explore", "--model", "design", "--carriers", "1", "--sessions", "2", "-q", "--option", "think_time=false",
+          "--option", "active_clients=2", "--option", "commands=query", "--property", "L3"]
+    docs = {}
+    for engine in ("native", "python"):
+        path = tmp_path / f"{engine}.itf.json"
+        got = CliRunner().invoke(main, [*b8, "--engine", engine, "--trace-out", str(path)])
+        assert got.exit_code == 1, got.output
+        assert "result: VIOLATION: liveness property L3" in got.stdout
+        docs[engine] = json.loads(path.read_text())
+    nat, py = docs["native"], docs["python"]
+    assert len(nat["states"]) == len(py["states"]) and nat["loop"] == py["loop"]
+    for key in ("loop", "loop_closing", "never", "fair_under", "property"):
+        assert nat["#meta"][key] == py["#meta"][key], key
+    shown = CliRunner().invoke(main, ["show", str(tmp_path / "native.itf.json")])
+    assert shown.exit_code == 0 and f"steps back to state {nat['loop']}" in shown.stdout
+
+
+def test_cli_liveness_refuses_ray_and_checkpoints_in_one_line(tmp_path: Path) -> None:
+    for extra in (["--engine", "ray"], ["--checkpoint", str(tmp_path / "ck")]):
+        got = CliRunner().invoke(main, ["explore", "--carriers", "1", "--sessions", "1", "-q", "--liveness", *extra])
+        assert got.exit_code == 2
+        assert len(got.output.strip().splitlines()) == 1 and "--liveness" in got.output
+
+
+def test_cli_native_liveness_progress_says_edges_and_obligations() -> None:
+    _skip_without_compiler()
+    got = CliRunner().invoke(main, ["explore", "--model", "design", "--carriers", "1", "--sessions", "2", "--liveness",
+                                    "--engine", "native"])
+    assert got.exit_code == 0, got.output
+    assert "liveness graph:" in got.stderr and "bytes per state" in got.stderr
+    assert "liveness: fair cycles for L3[session=1]" in got.stderr
+    assert "partial-order reduction off" in got.stdout + got.stderr
