@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from hypothesis import event as hypothesis_event
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from pgcheck.checker.errors import ModelError
@@ -152,8 +152,27 @@ def compare(cm: CompiledModel, check_deadlock: bool = False) -> tuple[Any, Any] 
     return py, native
 
 
+def detour(fa0: str | None, fa2: str | None) -> dict[str, Any]:
+    """f0 runs 0 -> 1 -> 2 -> 3 -> 0 (a0, not from 1), from 1 back to 0 (a1, weakly fair) or
+    on to 2 (a2), with []<> f0 == 2 and the given fairness of a0 and a2."""
+    f0 = ("read", ("c", 0), "f0")
+    return {
+        "n": 1, "fields": [("f0", ("int", 3))], "init": [],
+        "actions": [
+            {"param": False, "guard": ("not", ("eq", f0, ("const", 1))),
+             "updates": [(("c", 0), "f0", ("when", ("lt", f0, ("const", 3)), ("raw_inc", f0), ("const", 0), "f0"))]},
+            {"param": False, "guard": ("eq", f0, ("const", 1)), "updates": [(("c", 0), "f0", ("const", 0))]},
+            {"param": False, "guard": ("eq", f0, ("const", 1)), "updates": [(("c", 0), "f0", ("const", 2))]},
+        ],
+        "invariant": ("eq", ("const", 0), ("const", 0)),
+        "props": [("always-eventually", None, ("eq", f0, ("const", 2)))],
+        "fairness": [fa0, "weak", fa2],
+    }
+
+
 @settings(SETTINGS, max_examples=30)
 @given(live_descriptions())
+@example(desc=detour("weak", "weak"))  # a fair cycle, whatever the generator draws
 def test_random_specs_get_the_same_liveness_verdicts(desc: dict[str, Any]) -> None:
     _skip_without_compiler()
     try:
@@ -221,27 +240,13 @@ def test_a_safety_violation_does_not_stop_the_native_liveness_check() -> None:
 
 
 def test_weak_and_strong_fairness_of_a_detour_decide_the_verdict() -> None:
-    """f0 runs 0 -> 1 -> 2 -> 3 -> 0 (a0, not from 1), from 1 back to 0 (a1) or on to 2 (a2);
-    []<> f0 == 2 fails on the cycle 0 -> 1 -> 0 unless a2, enabled at 1 only, is strongly
+    """[]<> f0 == 2 fails on the cycle 0 -> 1 -> 0 unless a2, enabled at 1 only, is strongly
     fair (weak fairness does not force it: it is not enabled continuously), and by
     stuttering in 0 when a0 is not fair. Both checkers must agree on every combination."""
     _skip_without_compiler()
-    f0 = ("read", ("c", 0), "f0")
     verdicts = {}
     for fa0, fa2 in itertools.product((None, "weak"), (None, "weak", "strong")):
-        desc = {
-            "n": 1, "fields": [("f0", ("int", 3))], "init": [],
-            "actions": [
-                {"param": False, "guard": ("not", ("eq", f0, ("const", 1))),
-                 "updates": [(("c", 0), "f0", ("when", ("lt", f0, ("const", 3)), ("raw_inc", f0), ("const", 0), "f0"))]},
-                {"param": False, "guard": ("eq", f0, ("const", 1)), "updates": [(("c", 0), "f0", ("const", 0))]},
-                {"param": False, "guard": ("eq", f0, ("const", 1)), "updates": [(("c", 0), "f0", ("const", 2))]},
-            ],
-            "invariant": ("eq", ("const", 0), ("const", 0)),
-            "props": [("always-eventually", None, ("eq", f0, ("const", 2)))],
-            "fairness": [fa0, "weak", fa2],
-        }
-        got = compare(compile_model(build_live(desc).trace()))
+        got = compare(compile_model(build_live(detour(fa0, fa2)).trace()))
         assert got is not None
         verdicts[(fa0, fa2)] = got[1].outcomes[0].verdict
     assert verdicts == {
