@@ -254,8 +254,10 @@ class NativeLiveness:
         props: list[Temporal],
         skipped: dict[str, str] | None = None,
         on_event: Callable[[str], None] | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> LivenessReport:
-        """Every chosen property's obligations over the built graph (run() first)."""
+        """Every chosen property's obligations over the built graph (run() first). `stop`
+        is asked between obligations (Ctrl-C): True ends the check with KeyboardInterrupt."""
         t0 = time.monotonic()
         model = self.cm.model
         fair = (ctypes.c_int8 * max(len(model.bindings), 1))(*[FAIRNESS_CODE[b.fairness] for b in model.bindings])
@@ -274,6 +276,8 @@ class NativeLiveness:
                 raise MemoryError("out of memory for the liveness search")
             out = outcomes[o.prop.id]
             last_of_prop = all(x.prop.id != o.prop.id for x in chosen[k + 1 :])
+            if stop is not None and stop():
+                raise KeyboardInterrupt
             if out.lasso is None:
                 if on_event is not None:
                     on_event(

@@ -199,7 +199,8 @@ def run_check(
     if isinstance(explorer, NativeLiveness) and explorer.graph_complete:
         # The native search goes on past an invariant violation or a deadlock: liveness is
         # checked over the whole graph and reported beside the safety violation.
-        report = explorer.check(chosen_props, skipped, on_event)
+        # Ctrl-C during the search for fair cycles: the progress printer knows (explore.py).
+        report = explorer.check(chosen_props, skipped, on_event, lambda: bool(getattr(on_progress, "interrupted", False)))
         lv = first_violation(report)
         if result.violation is None and lv is not None:
             result.verdict, result.violation = "violation", lv
