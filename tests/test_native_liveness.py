@@ -22,7 +22,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from pgcheck.checker.errors import ModelError
-from pgcheck.checker.explicit.explore import Explorer, Step
+from pgcheck.checker.explicit.explore import Bounds, Explorer, Step
 from pgcheck.checker.lang.compile import CompiledModel, compile_model
 from pgcheck.checker.lang.spec import Spec, TracedModel
 from pgcheck.checker.liveness.check import check_liveness, select
@@ -291,3 +291,26 @@ def test_cli_native_liveness_progress_says_edges_and_obligations() -> None:
     assert "liveness graph:" in got.stderr and "bytes per state" in got.stderr
     assert "liveness: fair cycles for L3[session=1]" in got.stderr
     assert "partial-order reduction off" in got.stdout + got.stderr
+
+
+def test_a_bound_after_a_safety_violation_leaves_liveness_unchecked() -> None:
+    """A bound that stops the search after an invariant violation was recorded leaves the graph
+    partial: the violation is reported, liveness is not checked (unexpanded states would look
+    like states without successors)."""
+    _skip_without_compiler()
+    desc = {
+        "n": 1, "fields": [("f0", ("int", 3))], "init": [],
+        "actions": [{"param": False, "guard": None, "updates": [(("c", 0), "f0", ("inc", ("read", ("c", 0), "f0"), 3))]}],
+        "invariant": ("eq", ("const", 0), ("const", 0)),
+        "props": [("always-eventually", None, ("lt", ("read", ("c", 0), "f0"), ("const", 3)))],
+        "fairness": ["weak"],
+    }
+    for bound, complete in ((Bounds(max_states=3), False), (Bounds(), True)):
+        spec = build_live(desc)
+        spec.invariant("R1", "random")(lambda s: s.e[0].f0 < 2)
+        run = run_check(spec, engine="native", liveness=True, default_trace_dir=None, check_deadlock=False, bounds=bound)
+        assert run.result.violation is not None and run.result.violation.property_id == "R1"
+        if complete:  # f0 reaches 3 and stays: []<> f0 < 3 fails, and is reported beside R1
+            assert run.liveness is not None and run.liveness.outcomes[0].verdict == "VIOLATED"
+        else:  # the state with f0 = 2 is not expanded: nothing may be said of liveness
+            assert run.liveness is None and "--max-states 3 reached" in run.liveness_note

@@ -49,6 +49,7 @@ static struct {
     int failed;
     /* the first safety violation found (the search goes on after an invariant or a deadlock) */
     int64_t verdict, bad_id, detail;
+    int64_t stop; /* a bound or an interrupt ended the search early (LV_OK: it did not) */
     int64_t quiescent, generated;
     int64_t fired[NBINDINGS > 0 ? NBINDINGS : 1], fresh[NBINDINGS > 0 ? NBINDINGS : 1];
     int64_t wit_depth[NWIT > 0 ? NWIT : 1], wit_id[NWIT > 0 ? NWIT : 1];
@@ -265,8 +266,10 @@ static void lv_free_building(void)
     }
 }
 
-/* Build the graph from init. stats out: [0] verdict, [1] states, [2] edges, [3] depth,
- * [4] bad id, [5] detail, [6] quiescent, [7] generated, [8] peak bytes of the tables.
+/* Build the graph from init. stats out: [0] verdict (the first safety violation, or a model
+ * error, which stops the search), [1] states, [2] edges, [3] depth, [4] bad id, [5] detail,
+ * [6] quiescent, [7] generated, [8] peak bytes of the tables, [9] the bound or interrupt
+ * that stopped the search (LV_OK: the graph is whole, unless [0] is a model error).
  * fired/fresh: NBINDINGS; wit_depth/wit_id: NWIT. Returns 0, -1 out of memory. */
 int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, int64_t max_depth,
                   pg_progress_fn progress, double every, int64_t *stats, int64_t *fired, int64_t *fresh,
@@ -299,7 +302,7 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
             int64_t cur = lv.cur;
             if (cur == level_end) {
                 if (max_depth >= 0 && lv.nlevels - 1 >= max_depth) {
-                    lv_violation(LV_MAX_DEPTH, -1, 0);
+                    lv.stop = LV_MAX_DEPTH;
                     break;
                 }
                 lv.level = lv_grow(lv.level, &lv.lcap, lv.nlevels + 2, 8);
@@ -330,7 +333,7 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
                 lv.blocks[cur / LV_CHUNK] = NULL;
             }
             if (max_states >= 0 && lv.n >= max_states && lv.cur + 1 < lv.n) {
-                lv_violation(LV_MAX_STATES, -1, 0);
+                lv.stop = LV_MAX_STATES;
                 lv.cur++;
                 break;
             }
@@ -342,7 +345,7 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
                 if (t - last >= every) {
                     last = t;
                     if (progress && progress(lv.n, lv.ne, lv_depth_now, lv.n - cur - 1)) {
-                        lv_violation(LV_STOPPED, -1, 0);
+                        lv.stop = LV_STOPPED;
                         lv.cur++;
                         break;
                     }
@@ -359,6 +362,7 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
             lv.estart[k] = (uint32_t)lv.ne;
     lv_free_building();
     stats[0] = lv.failed ? LV_NO_MEMORY : lv.verdict;
+    stats[9] = lv.stop;
     stats[1] = lv.n;
     stats[2] = lv.ne;
     stats[3] = lv.nlevels - 1;

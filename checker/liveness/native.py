@@ -112,6 +112,7 @@ class NativeLiveness:
         self.fifo = [isinstance(info.ty, Fifo) for info in model.slots]
         self.cell_array = ctypes.c_int64 * len(model.slots)
         self.graph_complete = False
+        self.stop_reason: str | None = None  # the bound or interrupt that ended the search early
         self.graph_states = 0
         self.graph_edges = 0
         self.graph_bytes = 0
@@ -126,7 +127,7 @@ class NativeLiveness:
         fresh = (ctypes.c_int64 * max(nb, 1))()
         wit_depth = (ctypes.c_int64 * max(nw, 1))()
         wit_id = (ctypes.c_int64 * max(nw, 1))()
-        stats = (ctypes.c_int64 * 9)()
+        stats = (ctypes.c_int64 * 10)()
         start = time.monotonic()
         stop: list[str] = []
         failure: list[BaseException] = []
@@ -164,7 +165,7 @@ class NativeLiveness:
         if failure:
             raise failure[0]
         self.graph_seconds = time.monotonic() - start
-        verdict, distinct, edges, depth, bad_id, detail, quiescent, generated, table_bytes = list(stats)
+        verdict, distinct, edges, depth, bad_id, detail, quiescent, generated, table_bytes, stopped = list(stats)
         self.graph_states, self.graph_edges, self.graph_bytes = distinct, edges, table_bytes
         out = Result(
             verdict="ok",
@@ -200,13 +201,17 @@ class NativeLiveness:
             out.verdict = "violation"
             trace = self.trace_to(bad_id)
             out.violation = Violation("model-error", "model-error", trace, self._error_message(trace[-1].state, detail))
-        elif verdict == V_MAX_STATES:
-            out.verdict, out.stop_reason = "incomplete", f"--max-states {bounds.max_states} reached"
-        elif verdict == V_MAX_DEPTH:
-            out.verdict, out.stop_reason = "incomplete", f"--max-depth {bounds.max_depth} reached"
-        elif verdict == V_STOPPED:
-            out.verdict, out.stop_reason = "incomplete", stop[0] if stop else "stopped"
-        self.graph_complete = verdict in (V_OK, V_INVARIANT, V_DEADLOCK) and rc == 0
+        # A bound or an interrupt: incomplete, unless a safety violation was found before it
+        # (then that is the verdict); either way the graph is partial and liveness unchecked.
+        reason = {
+            V_MAX_STATES: f"--max-states {bounds.max_states} reached",
+            V_MAX_DEPTH: f"--max-depth {bounds.max_depth} reached",
+            V_STOPPED: stop[0] if stop else "stopped",
+        }.get(stopped)
+        if reason is not None and out.verdict == "ok":
+            out.verdict, out.stop_reason = "incomplete", reason
+        self.stop_reason = reason
+        self.graph_complete = verdict in (V_OK, V_INVARIANT, V_DEADLOCK) and stopped == V_OK and rc == 0
         return out
 
     def _cells(self, s: State) -> Any:

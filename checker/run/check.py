@@ -214,6 +214,8 @@ def run_check(
             result.verdict, result.violation = "violation", lv
     elif liveness:
         note = "liveness not checked: the search stopped before the whole graph was explored"
+        if isinstance(explorer, NativeLiveness) and explorer.stop_reason and result.violation is not None:
+            note += f" ({explorer.stop_reason}, after the violation below was found)"
     trace_path: Path | None = None
     doc: dict[str, Any] = {}
     v = result.violation
