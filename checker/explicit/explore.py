@@ -44,6 +44,7 @@ class Progress:
     queue: int
     elapsed: float
     rss_bytes: int
+    edges: int | None = None  # a search that stores its graph (liveness) counts edges, not successors
 
 
 @dataclass
@@ -82,6 +83,7 @@ class Result:
     engine: str = "python"
     workers: int = 1
     bytes_per_state: float | None = None  # visited set and parent map, where the engine knows it
+    bytes_per_state_of: str = "the visited set and parent map"  # what bytes_per_state counts
     por: bool = False  # partial-order reduction was on (native engine)
     por_reduced: int = 0  # states expanded by a proper stubborn set
     por_expanded: int = 0  # states expanded while it was on

@@ -10,13 +10,22 @@ from pgcheck.checker.errors import UsageError, did_you_mean
 from pgcheck.checker.explicit.explore import Explorer, Step, Violation
 from pgcheck.checker.lang.spec import Binding, Temporal, TracedModel, TracedTemporal
 from pgcheck.checker.liveness.fair_cycles import FAIR, Lasso, find_lasso, obligation
-from pgcheck.checker.liveness.graph import StateGraph, build_graph, compile_predicates
+from pgcheck.checker.liveness.graph import State, StateGraph, build_graph, compile_predicates
 from pgcheck.checker.memory import peak_rss_bytes
 
 # Symmetry reduction is refused for liveness: the properties and the fairness are per
 # instance (L3 for session 2, weak fairness of LeaseRunnable(c=1, b=2)), and a cycle of the
 # quotient graph need not lift to a fair cycle of one behaviour; that is not shown sound here.
 SYMMETRY_OFF = "liveness runs without symmetry reduction: per-instance fairness and obligations are not shown sound on the quotient graph"
+
+
+@dataclass
+class LassoNodes:
+    """The states of a lasso found by the native engine and the bindings enabled in each (a
+    step that changes the state), keyed by state number: what the explanations read of a graph."""
+
+    states: dict[int, State]
+    enabled: dict[int, frozenset[int]]
 
 
 @dataclass
@@ -35,7 +44,7 @@ class LivenessReport:
     graph_edges: int
     seconds: float
     peak_rss_bytes: int
-    graph: StateGraph
+    graph: StateGraph | LassoNodes  # the whole graph (Python) or the lassos' states (native)
     skipped: dict[str, str] = field(default_factory=dict)  # id -> why it does not apply here
     symmetry_note: str = SYMMETRY_OFF
 
@@ -109,7 +118,7 @@ def check_liveness(
     )
 
 
-def lasso_steps(g: StateGraph, lasso: Lasso) -> list[Step]:
+def lasso_steps(g: StateGraph | LassoNodes, lasso: Lasso) -> list[Step]:
     return [Step(g.states[n], b) for b, n in lasso.path]
 
 
@@ -135,7 +144,7 @@ def lasso_itf_meta(model: TracedModel, report: LivenessReport, pid: str) -> dict
 
 # Explaining a lasso: why its cycle is fair, and in one sentence what never happens.
 
-def fairness_notes(model: TracedModel, g: StateGraph, lasso: Lasso) -> list[str]:
+def fairness_notes(model: TracedModel, g: StateGraph | LassoNodes, lasso: Lasso) -> list[str]:
     """Why the repeating part is fair: every fairly scheduled binding enabled in it is taken
     in it, or (weak fairness) disabled at some step of it."""
     bindings = model.bindings
@@ -204,7 +213,7 @@ def never_sentence(model: TracedModel, ob: TracedTemporal, lasso: Lasso) -> str:
     return f"{what}, while {activity(model, lasso)}."
 
 
-def lasso_meta(model: TracedModel, g: StateGraph, ob: TracedTemporal, lasso: Lasso) -> dict[str, Any]:
+def lasso_meta(model: TracedModel, g: StateGraph | LassoNodes, ob: TracedTemporal, lasso: Lasso) -> dict[str, Any]:
     """The `#meta` entries of a lasso's ITF file."""
     prop = ob.prop
     closing = None if lasso.closing is None else model.bindings[lasso.closing]

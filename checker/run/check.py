@@ -19,12 +19,14 @@ from pgcheck.checker.explicit.native.explorer import Checkpointing, NativeExplor
 from pgcheck.checker.lang.compile import CompiledModel, compile_model
 from pgcheck.checker.lang.spec import Property, Spec, TracedModel
 from pgcheck.checker.liveness.check import (
+    SYMMETRY_OFF,
     LivenessReport,
     check_liveness,
     first_violation,
     lasso_itf_meta,
     select,
 )
+from pgcheck.checker.liveness.native import NativeLiveness
 from pgcheck.checker.traces.itf import trace_to_itf, write_trace
 from pgcheck.checker.traces.why import culprit_instances, explanation_meta, step_explanation_meta
 
@@ -34,6 +36,10 @@ ENGINES = ("auto", "native", "python", "ray")
 POR_LIVENESS = (
     "partial-order reduction off: it preserves safety here, not fair cycles (no cycle proviso for liveness)"
 )
+SAFETY_FIRST = (
+    "liveness checked over the whole graph although a safety property fails (the native search goes on past it); "
+    "the trace below is the safety violation"
+)
 INSTALL_RAY = "--engine=ray needs Ray: pip install 'pgcheck[distributed]'"
 
 
@@ -41,7 +47,7 @@ INSTALL_RAY = "--engine=ray needs Ray: pip install 'pgcheck[distributed]'"
 class CheckRun:
     model: TracedModel
     compiled: CompiledModel
-    explorer: Explorer | NativeExplorer
+    explorer: Explorer | NativeExplorer | NativeLiveness
     result: Result
     trace_path: Path | None
     compile_seconds: float
@@ -116,7 +122,8 @@ def run_check(
     temporal properties) also its liveness properties over the explored graph.
 
     engine: "python" (the reference explorer), "native" (generated C), or "auto" (native
-    when a C compiler is there and no explored graph is needed, as liveness needs one).
+    when a C compiler is there). With liveness the native engine builds the graph and finds
+    fair cycles in C (checker/liveness/native.py); "python" keeps the networkx checker.
     `on_event` hears, before the search, the configuration and engine (header lines) and the
     C compile, so a long run says what it is doing from its first second.
     `por`: partial-order reduction (docs/reduction.md), used by the native engine for safety
@@ -130,15 +137,20 @@ def run_check(
     chosen_props = select(model, properties, skipped) if liveness else []
     note = ""
     if liveness:
-        from pgcheck.checker.liveness.check import SYMMETRY_OFF
-
         note = SYMMETRY_OFF if symmetry else ""
         symmetry, keep_graph = False, True
     por_note = ""
     if por and liveness:
         por, por_note = False, POR_LIVENESS
-    explorer: Explorer | NativeExplorer
-    chosen = choose_engine(engine, model, keep_graph, workers)
+    explorer: Explorer | NativeExplorer | NativeLiveness
+    if liveness and engine == "ray":
+        raise UsageError("--liveness runs on the native or the python engine, not ray (drop --engine=ray)")
+    if liveness and checkpoint is not None:
+        raise UsageError("--checkpoint and --resume do not apply to --liveness (drop them)")
+    chosen = choose_engine(engine, model, keep_graph and not liveness, workers)
+    native_liveness = liveness and chosen == "native"
+    if native_liveness:
+        workers = 1  # the liveness graph is numbered in discovery order by one thread (checker/liveness/live.c)
     if por and chosen != "native":
         por, por_note = False, f"partial-order reduction off: the {chosen} engine does not implement it"
     if checkpoint is not None and chosen != "native":
@@ -148,7 +160,16 @@ def run_check(
     if on_event is not None:
         for line in header_lines(model, chosen, workers, symmetry):
             on_event(line)
-    if chosen == "ray":
+    if native_liveness:
+        t0 = time.monotonic()
+        try:
+            explorer = NativeLiveness(
+                compiled, bounds=bounds, check_deadlock=check_deadlock, on_progress=on_progress, on_event=on_event
+            )
+        except RuntimeError as e:  # the compiler failed on generated code: a bug here, said in one line
+            raise ModelError(str(e)) from None
+        compile_s += time.monotonic() - t0
+    elif chosen == "ray":
         from pgcheck.checker.explicit.native.distributed import RayExplorer
 
         t0 = time.monotonic()
@@ -178,7 +199,17 @@ def run_check(
         )
     result = explorer.run()
     report: LivenessReport | None = None
-    if liveness and result.verdict == "ok":
+    if isinstance(explorer, NativeLiveness) and explorer.graph_complete:
+        # The native search goes on past an invariant violation or a deadlock: liveness is
+        # checked over the whole graph and reported beside the safety violation.
+        # Ctrl-C during the search for fair cycles: the progress printer knows (explore.py).
+        report = explorer.check(chosen_props, skipped, on_event, lambda: bool(getattr(on_progress, "interrupted", False)))
+        lv = first_violation(report)
+        if result.violation is None and lv is not None:
+            result.verdict, result.violation = "violation", lv
+        elif result.violation is not None:
+            note = "\n".join(x for x in (note, SAFETY_FIRST) if x)
+    elif liveness and result.verdict == "ok":
         assert isinstance(explorer, Explorer)  # liveness keeps the graph, so the Python engine ran
         report = check_liveness(model, explorer, chosen_props, skipped)
         lv = first_violation(report)
@@ -186,6 +217,8 @@ def run_check(
             result.verdict, result.violation = "violation", lv
     elif liveness:
         note = "liveness not checked: the search stopped before the whole graph was explored"
+        if isinstance(explorer, NativeLiveness) and explorer.stop_reason and result.violation is not None:
+            note += f" ({explorer.stop_reason}, after the violation below was found)"
     trace_path: Path | None = None
     doc: dict[str, Any] = {}
     v = result.violation

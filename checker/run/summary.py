@@ -59,7 +59,7 @@ def action_property_verdicts(run: CheckRun) -> list[tuple[str, str, str]]:
 def _per_state(r: Result) -> str:
     if r.bytes_per_state is None:
         return ""
-    return f" ({r.bytes_per_state:.1f} bytes per state in memory for the visited set and parent map)"
+    return f" ({r.bytes_per_state:.1f} bytes per state in memory for {r.bytes_per_state_of})"
 
 
 def _por_lines(run: CheckRun) -> list[str]:

@@ -76,7 +76,9 @@ class ProgressPrinter:
         self.last_line = p.elapsed
         rate = p.distinct / p.elapsed if p.elapsed > 0 else 0.0
         text = (
-            f"explore: {p.distinct:,} distinct, {p.generated:,} generated, depth {p.depth}, "
+            f"explore: {p.distinct:,} distinct, "
+            + (f"{p.generated:,} generated" if p.edges is None else f"{p.edges:,} edges")
+            + f", depth {p.depth}, "
             f"queue {p.queue:,}, {rate:,.0f} states/s, {human_bytes(p.rss_bytes)} peak, {p.elapsed:.0f}s"
         )
         if self.tty:

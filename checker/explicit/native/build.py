@@ -19,7 +19,19 @@ from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
-CFLAGS = ["-O2", "-fPIC", "-shared", "-pthread", "-fno-strict-aliasing", "-Wno-unused-function"]
+from pgcheck.checker.errors import UsageError
+
+CFLAGS = ["-fPIC", "-shared", "-pthread", "-fno-strict-aliasing", "-Wno-unused-function"]
+OPT_LEVELS = ("-O0", "-O1", "-O2", "-O3")
+
+
+def optimization() -> str:
+    """-O2, or PGCHECK_OPT (tests of small models compile at -O0: the same semantics, compiled
+    several times faster)."""
+    opt = os.environ.get("PGCHECK_OPT") or "-O2"
+    if opt not in OPT_LEVELS:
+        raise UsageError(f"PGCHECK_OPT={opt!r} is not an optimization level; use one of {', '.join(OPT_LEVELS)}")
+    return opt
 
 
 class NoCompiler(Exception):
@@ -53,19 +65,20 @@ def build(source: str, on_event: Callable[[str], None] | None = None) -> Path:
     """The path of a shared library built from `source`, compiling it if not cached
     (`on_event` hears when a compile starts and how long it took: it can take seconds)."""
     cc = compiler()
-    key = hashlib.sha256("\0".join([cc, *CFLAGS, source]).encode()).hexdigest()[:24]
+    flags = [optimization(), *CFLAGS]
+    key = hashlib.sha256("\0".join([cc, *flags, source]).encode()).hexdigest()[:24]
     lib = cache_dir() / f"engine-{key}.so"
     if lib.exists():
         return lib
     if on_event is not None:
         lines = source.count("\n")
-        on_event(f"compiling the native engine: {lines:,} lines of generated C with {Path(cc).name} -O2 (once per model and configuration; cached in {cache_dir()})")
+        on_event(f"compiling the native engine: {lines:,} lines of generated C with {Path(cc).name} {flags[0]} (once per model and configuration; cached in {cache_dir()})")
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="pgcheck-cc-") as tmp:
         src = Path(tmp) / "engine.c"
         src.write_text(source)
         out = Path(tmp) / "engine.so"
-        proc = subprocess.run([cc, *CFLAGS, "-o", str(out), str(src)], capture_output=True, text=True)
+        proc = subprocess.run([cc, *flags, "-o", str(out), str(src)], capture_output=True, text=True)
         if proc.returncode == -signal.SIGINT:  # Ctrl-C reached the compiler too
             raise KeyboardInterrupt
         if proc.returncode != 0:

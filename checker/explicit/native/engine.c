@@ -524,6 +524,8 @@ struct por {
 
 struct worker {
     int index;
+    /* When set, every successor goes here instead (the liveness graph builder, checker/liveness/live.c). */
+    void (*sink)(struct worker *w, int binding, const int64_t *next);
     int capture; /* >= 0: only record the successor by this binding (replay) */
     int captured;
     int64_t *capture_out;
@@ -614,6 +616,10 @@ static void batch_emit(struct worker *w, int binding, const int64_t *next);
 
 static void emit(struct worker *w, int binding, const int64_t *next)
 {
+    if (w->sink) {
+        w->sink(w, binding, next);
+        return;
+    }
     if (w->capture == CAPTURE_BATCH) {
         batch_emit(w, binding, next);
         return;

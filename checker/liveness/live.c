@@ -1,0 +1,998 @@
+/* pgcheck native liveness, part 4 of 4 (after the engine): the explored graph stored
+ * compactly, and the fair-cycle search of checker/liveness/fair_cycles.py in C.
+ *
+ * Needs from part 2: NPRED, NPB and live_preds() (the temporal properties' P and Q per
+ * instance, checker/liveness/cgen_live.py) besides what engine.c needs; from part 3:
+ * struct worker, expand(), pack(), fingerprint(), first_violation(), witness_hits(),
+ * is_quiescent().
+ *
+ * The graph: states numbered in breadth-first order (0 is the initial state), no symmetry,
+ * no partial-order reduction. Per state: its first edge's position (4 bytes) and the
+ * predicate bits (NPB bytes); per edge (binding, target): 6 bytes; the first state of each
+ * level. Self-loops are not stored (a step that changes nothing is stuttering, as in
+ * checker/liveness/graph.py); a binding is enabled in a state when it has an edge there,
+ * so the fair bindings' enabled bits are read off the edges. The BFS tree is not stored
+ * either: a path is found again level by level (lv_tree_path). The fingerprint -> number
+ * table and the frontier's packed states are freed once the graph is built.
+ *
+ * Built by one thread: state numbers are given in discovery order, which a parallel level
+ * would have to renumber and then rewrite every edge into; the breadth-first part is not
+ * where liveness spends its time at the sizes it can store.
+ */
+
+#define LV_CHUNK 65536 /* packed frontier states per block, freed once expanded */
+
+enum { LV_OK, LV_INVARIANT, LV_DEADLOCK, LV_MODEL_ERROR, LV_MAX_STATES, LV_MAX_DEPTH, LV_STOPPED, LV_NO_MEMORY };
+
+static struct {
+    /* fingerprint -> state number, while building */
+    uint64_t *fps;
+    uint32_t *ids;
+    uint64_t cap, count;
+    /* per state */
+    int64_t n, ncap;
+    uint32_t *estart; /* n + 1 entries once built */
+    uint8_t *preds;
+    /* edges */
+    int64_t ne, ecap;
+    uint32_t *etgt;
+    uint16_t *ebind;
+    /* levels: the first state number of each depth, and one past the last */
+    int64_t *level;
+    int64_t nlevels, lcap;
+    /* the frontier: packed states [head, n) in blocks of LV_CHUNK */
+    uint8_t **blocks;
+    int64_t nblocks;
+    /* while expanding one state */
+    int64_t cur;
+    int64_t succ;
+    int failed;
+    /* the first safety violation found (the search goes on after an invariant or a deadlock) */
+    int64_t verdict, bad_id, detail;
+    int64_t stop; /* a bound or an interrupt ended the search early (LV_OK: it did not) */
+    int64_t quiescent, generated;
+    int64_t fired[NBINDINGS > 0 ? NBINDINGS : 1], fresh[NBINDINGS > 0 ? NBINDINGS : 1];
+    int64_t wit_depth[NWIT > 0 ? NWIT : 1], wit_id[NWIT > 0 ? NWIT : 1];
+    int64_t peak_bytes;
+} lv;
+
+static void fc_free(void);
+
+static int64_t lv_bytes(void)
+{
+    return lv.cap * 12 + lv.ncap * (4 + NPB) + lv.ecap * 6 + lv.nblocks * 8 +
+           (lv.n - (lv.cur > 0 ? lv.cur : 0)) * PACKED_BYTES;
+}
+
+static void *lv_grow(void *p, int64_t *cap, int64_t need, size_t each)
+{
+    if (need <= *cap)
+        return p;
+    int64_t c = *cap ? *cap + *cap / 2 : 1024;
+    if (c < need)
+        c = need;
+    void *q = realloc(p, (size_t)c * each);
+    if (!q) {
+        lv.failed = 1;
+        return p;
+    }
+    *cap = c;
+    return q;
+}
+
+static void lv_table_grow(void)
+{
+    uint64_t cap = lv.cap ? lv.cap + lv.cap / 2 : 1024;
+    uint64_t *fps = calloc(cap, 8);
+    uint32_t *ids = malloc(cap * 4);
+    if (!fps || !ids) {
+        free(fps);
+        free(ids);
+        lv.failed = 1;
+        return;
+    }
+    for (uint64_t i = 0; i < lv.cap; i++) {
+        uint64_t fp = lv.fps[i];
+        if (!fp)
+            continue;
+        uint64_t k = vt_home(fp, cap);
+        while (fps[k])
+            if (++k == cap)
+                k = 0;
+        fps[k] = fp;
+        ids[k] = lv.ids[i];
+    }
+    free(lv.fps);
+    free(lv.ids);
+    lv.fps = fps;
+    lv.ids = ids;
+    lv.cap = cap;
+}
+
+/* The number of the state with this fingerprint; a new one gets `fresh` (and 1 in *is_new). */
+static int64_t lv_lookup(uint64_t fp, int64_t fresh, int *is_new)
+{
+    if ((lv.count + 1) * 8 >= lv.cap * 7)
+        lv_table_grow();
+    if (lv.failed)
+        return -1;
+    uint64_t k = vt_home(fp, lv.cap);
+    while (lv.fps[k]) {
+        if (lv.fps[k] == fp) {
+            *is_new = 0;
+            return lv.ids[k];
+        }
+        if (++k == lv.cap)
+            k = 0;
+    }
+    lv.fps[k] = fp;
+    lv.ids[k] = (uint32_t)fresh;
+    lv.count++;
+    *is_new = 1;
+    return fresh;
+}
+
+static void lv_violation(int64_t verdict, int64_t id, int64_t detail)
+{
+    if (lv.verdict == LV_OK) {
+        lv.verdict = verdict;
+        lv.bad_id = id;
+        lv.detail = detail;
+    }
+}
+
+/* A new state: number, predicate bits, packed copy for the frontier, checks. */
+static int lv_add(const int64_t *s, const uint8_t *packed, int64_t depth)
+{
+    int64_t id = lv.n;
+    if (id >= (int64_t)UINT32_MAX - 1) {
+        lv.failed = 1;
+        return -1;
+    }
+    if (id + 2 > lv.ncap) {
+        int64_t cap = lv.ncap;
+        lv.preds = lv_grow(lv.preds, &(int64_t){cap}, id + 2, NPB);
+        lv.estart = lv_grow(lv.estart, &lv.ncap, id + 2, 4);
+        if (lv.failed)
+            return -1;
+    }
+    int64_t blk = id / LV_CHUNK;
+    if (blk >= lv.nblocks) {
+        uint8_t **b = realloc(lv.blocks, (size_t)(blk + 1) * sizeof(uint8_t *));
+        if (!b) {
+            lv.failed = 1;
+            return -1;
+        }
+        lv.blocks = b;
+        lv.blocks[blk] = malloc((size_t)LV_CHUNK * PACKED_BYTES);
+        lv.nblocks = blk + 1;
+        if (!lv.blocks[blk]) {
+            lv.failed = 1;
+            return -1;
+        }
+    }
+    memcpy(lv.blocks[blk] + (size_t)(id % LV_CHUNK) * PACKED_BYTES, packed, PACKED_BYTES);
+    lv.n = id + 1;
+    pg_err_site = -1;
+    live_preds(s, lv.preds + (size_t)id * NPB);
+    int v = first_violation(s);
+    if (pg_err_site >= 0) {
+        lv_violation(LV_MODEL_ERROR, id, pg_err_site);
+        return -1;
+    }
+    if (v >= 0)
+        lv_violation(LV_INVARIANT, id, v);
+#if NWIT > 0
+    uint64_t hits = witness_hits(s);
+    while (hits) {
+        int i = __builtin_ctzll(hits);
+        hits &= hits - 1;
+        if (lv.wit_depth[i] < 0) {
+            lv.wit_depth[i] = depth;
+            lv.wit_id[i] = id;
+        }
+    }
+#else
+    (void)depth;
+#endif
+    return 0;
+}
+
+static int64_t lv_depth_now;
+
+static void lv_sink(struct worker *w, int binding, const int64_t *next)
+{
+    (void)w;
+    if (lv.failed)
+        return;
+    lv.succ++;
+    lv.generated++;
+    lv.fired[binding]++;
+    uint8_t packed[PACKED_BYTES];
+    memset(packed, 0, sizeof(packed));
+    pack(next, packed);
+    int fresh;
+    int64_t id = lv_lookup(fingerprint(packed), lv.n, &fresh);
+    if (id < 0)
+        return;
+    if (fresh) {
+        lv.fresh[binding]++;
+        if (lv_add(next, packed, lv_depth_now + 1) < 0)
+            return;
+    }
+    if (id == lv.cur)
+        return; /* stuttering: not an edge */
+    if (lv.ne + 1 >= (int64_t)UINT32_MAX) { /* edge positions are 32-bit */
+        lv.failed = 1;
+        return;
+    }
+    if (lv.ne + 1 > lv.ecap) {
+        int64_t cap = lv.ecap;
+        lv.etgt = lv_grow(lv.etgt, &(int64_t){cap}, lv.ne + 1, 4);
+        lv.ebind = lv_grow(lv.ebind, &lv.ecap, lv.ne + 1, 2);
+        if (lv.failed)
+            return;
+    }
+    lv.etgt[lv.ne] = (uint32_t)id;
+    lv.ebind[lv.ne] = (uint16_t)binding;
+    lv.ne++;
+}
+
+static void lv_free_all(void)
+{
+    free(lv.fps);
+    free(lv.ids);
+    free(lv.estart);
+    free(lv.preds);
+    free(lv.etgt);
+    free(lv.ebind);
+    free(lv.level);
+    for (int64_t b = 0; b < lv.nblocks; b++)
+        free(lv.blocks[b]);
+    free(lv.blocks);
+    memset(&lv, 0, sizeof(lv));
+}
+
+static void lv_free_building(void)
+{
+    free(lv.fps);
+    free(lv.ids);
+    lv.fps = NULL;
+    lv.ids = NULL;
+    lv.cap = lv.count = 0;
+    for (int64_t b = 0; b < lv.nblocks; b++) {
+        free(lv.blocks[b]);
+        lv.blocks[b] = NULL;
+    }
+}
+
+/* Build the graph from init. stats out: [0] verdict (the first safety violation, or a model
+ * error, which stops the search), [1] states, [2] edges, [3] depth, [4] bad id, [5] detail,
+ * [6] quiescent, [7] generated, [8] peak bytes of the tables, [9] the bound or interrupt
+ * that stopped the search (LV_OK: the graph is whole, unless [0] is a model error).
+ * fired/fresh: NBINDINGS; wit_depth/wit_id: NWIT. Returns 0, -1 out of memory. */
+int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, int64_t max_depth,
+                  pg_progress_fn progress, double every, int64_t *stats, int64_t *fired, int64_t *fresh,
+                  int64_t *wit_depth, int64_t *wit_id)
+{
+    fc_free();
+    lv_free_all();
+    lv.verdict = LV_OK;
+    lv.bad_id = -1;
+    for (int i = 0; i < NWIT; i++)
+        lv.wit_depth[i] = -1;
+    struct worker *w = calloc(1, sizeof(struct worker));
+    if (!w)
+        return -1;
+    w->capture = -1;
+    w->sink = lv_sink;
+    uint8_t packed[PACKED_BYTES];
+    memset(packed, 0, sizeof(packed));
+    pack(init, packed);
+    int fresh0;
+    lv_lookup(fingerprint(packed), 0, &fresh0);
+    lv.level = lv_grow(lv.level, &lv.lcap, 2, 8);
+    lv.generated = 1;
+    if (!lv.failed && lv_add(init, packed, 0) == 0) {
+        lv.level[0] = 0;
+        lv.nlevels = 1; /* level[d]: the first state of depth d */
+        int64_t level_end = 1;
+        double last = now_seconds();
+        for (lv.cur = 0; lv.cur < lv.n && !lv.failed; lv.cur++) {
+            int64_t cur = lv.cur;
+            if (cur == level_end) {
+                if (max_depth >= 0 && lv.nlevels - 1 >= max_depth) {
+                    lv.stop = LV_MAX_DEPTH;
+                    break;
+                }
+                lv.level = lv_grow(lv.level, &lv.lcap, lv.nlevels + 2, 8);
+                if (lv.failed)
+                    break;
+                lv.level[lv.nlevels++] = cur;
+                level_end = lv.n;
+            }
+            lv_depth_now = lv.nlevels - 1;
+            int64_t s[NSLOTS];
+            unpack(lv.blocks[cur / LV_CHUNK] + (size_t)(cur % LV_CHUNK) * PACKED_BYTES, s);
+            lv.estart[cur] = (uint32_t)lv.ne;
+            lv.succ = 0;
+            pg_err_site = -1;
+            if (expand(s, w) < 0 || lv.verdict == LV_MODEL_ERROR) {
+                lv_violation(LV_MODEL_ERROR, cur, pg_err_site);
+                lv.cur++;
+                break;
+            }
+            if (lv.succ == 0) {
+                if (is_quiescent(s))
+                    lv.quiescent++;
+                else if (check_deadlock)
+                    lv_violation(LV_DEADLOCK, cur, 0);
+            }
+            if ((cur + 1) % LV_CHUNK == 0) { /* the frontier block this state closes */
+                free(lv.blocks[cur / LV_CHUNK]);
+                lv.blocks[cur / LV_CHUNK] = NULL;
+            }
+            if (max_states >= 0 && lv.n >= max_states && lv.cur + 1 < lv.n) {
+                lv.stop = LV_MAX_STATES;
+                lv.cur++;
+                break;
+            }
+            if ((cur & 1023) == 0) {
+                int64_t b = lv_bytes();
+                if (b > lv.peak_bytes)
+                    lv.peak_bytes = b;
+                double t = now_seconds();
+                if (t - last >= every) {
+                    last = t;
+                    if (progress && progress(lv.n, lv.ne, lv_depth_now, lv.n - cur - 1)) {
+                        lv.stop = LV_STOPPED;
+                        lv.cur++;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    free(w);
+    int64_t b = lv_bytes();
+    if (b > lv.peak_bytes)
+        lv.peak_bytes = b;
+    if (!lv.failed) /* states left unexpanded by a bound have no edges */
+        for (int64_t k = lv.cur; k <= lv.n; k++)
+            lv.estart[k] = (uint32_t)lv.ne;
+    lv_free_building();
+    stats[0] = lv.failed ? LV_NO_MEMORY : lv.verdict;
+    stats[9] = lv.stop;
+    stats[1] = lv.n;
+    stats[2] = lv.ne;
+    stats[3] = lv.nlevels - 1;
+    stats[4] = lv.bad_id;
+    stats[5] = lv.detail;
+    stats[6] = lv.quiescent;
+    stats[7] = lv.generated;
+    stats[8] = lv.peak_bytes;
+    for (int k = 0; k < NBINDINGS; k++) {
+        fired[k] = lv.fired[k];
+        fresh[k] = lv.fresh[k];
+    }
+    for (int i = 0; i < NWIT; i++) {
+        wit_depth[i] = lv.wit_depth[i];
+        wit_id[i] = lv.wit_id[i];
+    }
+    return lv.failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ fair cycles
+ *
+ * One obligation (an instance of a temporal property) at a time, as fair_cycles.py:
+ * `allowed` states the violating tail may stay in, `start` states where it becomes
+ * pending, `must` states the cycle must visit (for <>[]). Forms: 0 leads-to (allowed
+ * not Q, start P and not Q), 1 always-eventually (allowed and start not Q),
+ * 2 eventually-always (allowed and start everywhere, must not Q).
+ *
+ * Single-threaded: Tarjan's algorithm is depth-first, and the search runs once per
+ * instance over a graph already in memory, where its cost is a few passes over the edges.
+ */
+
+#define FAIR_NONE 0
+#define FAIR_WEAK 1
+#define FAIR_STRONG 2
+
+static struct {
+    int form, p, q;
+    const int8_t *fair;
+    int32_t *dist; /* stem length to a state through pending states; -1: none */
+    uint32_t *via; /* predecessor on the pending part; UINT32_MAX at its start */
+    uint32_t *lab; /* component label; 0: out of the region or dropped */
+    uint32_t *tidx, *low;
+    uint64_t *onstk; /* bit per state */
+    uint64_t *active, *next_active; /* bit per state: in this round of Tarjan, in the next */
+    uint32_t *tstack, *cs_node;
+    uint32_t *cs_pos;
+    uint32_t labels;
+    /* per binding scratch */
+    int64_t cnt[NBINDINGS > 0 ? NBINDINGS : 1];
+    uint8_t taken[NBINDINGS > 0 ? NBINDINGS : 1];
+    uint32_t stamp[NBINDINGS > 0 ? NBINDINGS : 1];
+    uint32_t stamp_now;
+    /* the lasso found: (binding into it, state) pairs, loop index, closing binding */
+    int32_t *lb;
+    uint32_t *ln;
+    int64_t llen, lcap, loop, closing;
+    uint64_t *pending; /* bit per state: some instance of the current property is pending */
+} fc;
+
+static inline int pbit(int64_t n, int k) { return k >= 0 && ((lv.preds[(size_t)n * NPB + k / 8] >> (k % 8)) & 1); }
+#define BIT(m, v) (((m)[(v) / 64] >> ((v) % 64)) & 1)
+#define BIT_SET(m, v) ((m)[(v) / 64] |= UINT64_C(1) << ((v) % 64))
+#define ONSTK(v) ((fc.onstk[(v) / 64] >> ((v) % 64)) & 1)
+#define ONSTK_SET(v) (fc.onstk[(v) / 64] |= UINT64_C(1) << ((v) % 64))
+#define ONSTK_CLEAR(v) (fc.onstk[(v) / 64] &= ~(UINT64_C(1) << ((v) % 64)))
+static inline int fc_allowed(int64_t n) { return fc.form == 2 ? 1 : !pbit(n, fc.q); }
+static inline int fc_start(int64_t n) { return fc.form == 0 ? pbit(n, fc.p) && !pbit(n, fc.q) : fc.form == 1 ? !pbit(n, fc.q) : 1; }
+static inline int fc_must(int64_t n) { return fc.form == 2 ? !pbit(n, fc.q) : 1; }
+
+static int fc_alloc(void)
+{
+    if (fc.dist)
+        return 0;
+    size_t n = (size_t)(lv.n > 0 ? lv.n : 1);
+    fc.dist = malloc(n * 4);
+    fc.via = malloc(n * 4);
+    fc.lab = malloc(n * 4);
+    fc.tidx = malloc(n * 4);
+    fc.low = malloc(n * 4);
+    fc.onstk = calloc((n + 63) / 64, 8);
+    fc.active = calloc((n + 63) / 64, 8);
+    fc.next_active = calloc((n + 63) / 64, 8);
+    fc.tstack = malloc(n * 4);
+    fc.cs_node = malloc(n * 4);
+    fc.cs_pos = malloc(n * 4);
+    fc.pending = calloc((n + 63) / 64, 8);
+    return fc.dist && fc.via && fc.lab && fc.tidx && fc.low && fc.onstk && fc.active && fc.next_active && fc.tstack &&
+                   fc.cs_node && fc.cs_pos && fc.pending
+               ? 0
+               : -1;
+}
+
+static void fc_free(void)
+{
+    free(fc.dist); free(fc.via); free(fc.lab); free(fc.tidx); free(fc.low); free(fc.onstk);
+    free(fc.active); free(fc.next_active); free(fc.tstack); free(fc.cs_node); free(fc.cs_pos);
+    free(fc.pending); free(fc.lb); free(fc.ln);
+    memset(&fc, 0, sizeof(fc));
+}
+
+/* Bytes the search's arrays take (reported with the graph's). */
+int64_t pg_live_search_bytes(void) { return lv.n * 4 * 8 + lv.n / 2; }
+
+static inline int fair_enabled_none(int64_t n)
+{
+    for (uint32_t e = lv.estart[n]; e < lv.estart[n + 1]; e++)
+        if (fc.fair[lv.ebind[e]] != FAIR_NONE)
+            return 0;
+    return 1;
+}
+
+/* fair_cycles._reach: shortest stems through pending states, in rounds of equal length. */
+static void fc_reach(void)
+{
+    int64_t n = lv.n;
+    for (int64_t i = 0; i < n; i++)
+        fc.dist[i] = -1;
+    int64_t ncur = 0;
+    uint32_t *cur = fc.tstack, *nxt = fc.cs_node; /* free until Tarjan runs */
+    for (int64_t d = 0;; d++) {
+        if (d < lv.nlevels) { /* the start states at BFS depth d */
+            int64_t a = lv.level[d], b = d + 1 < lv.nlevels ? lv.level[d + 1] : n;
+            for (int64_t i = a; i < b; i++)
+                if (fc.dist[i] < 0 && fc_allowed(i) && fc_start(i)) {
+                    fc.dist[i] = (int32_t)d;
+                    fc.via[i] = UINT32_MAX;
+                    cur[ncur++] = (uint32_t)i;
+                }
+        } else if (ncur == 0)
+            break;
+        int64_t nn = 0;
+        for (int64_t k = 0; k < ncur; k++) {
+            uint32_t u = cur[k];
+            for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+                uint32_t v = lv.etgt[e];
+                if (fc.dist[v] < 0 && fc_allowed(v)) {
+                    fc.dist[v] = (int32_t)(d + 1);
+                    fc.via[v] = u;
+                    nxt[nn++] = v;
+                }
+            }
+        }
+        uint32_t *t = cur;
+        cur = nxt;
+        nxt = t;
+        ncur = nn;
+    }
+}
+
+/* best candidate: (dist, entry, label); label 0 = stuttering */
+static int64_t best_d, best_n;
+static uint32_t best_lab;
+
+static void fc_offer(int64_t node, uint32_t label)
+{
+    int64_t d = fc.dist[node];
+    if (best_n < 0 || d < best_d || (d == best_d && node < best_n)) {
+        best_d = d;
+        best_n = node;
+        best_lab = label;
+    }
+}
+
+/* Judge one strongly connected component (its states carry label c). */
+static void fc_component(const uint32_t *comp, int64_t size, uint32_t c, int64_t *nnext)
+{
+    if (size == 1) {
+        fc.lab[comp[0]] = 0; /* no self-loops are stored: one state has no cycle */
+        return;
+    }
+    int64_t touched_n = 0;
+    static int32_t touched[NBINDINGS > 0 ? NBINDINGS : 1];
+    for (int64_t k = 0; k < size; k++) {
+        uint32_t u = comp[k];
+        for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+            int b = lv.ebind[e];
+            if (fc.fair[b] == FAIR_NONE)
+                continue;
+            if (fc.cnt[b] == 0 && !fc.taken[b])
+                touched[touched_n++] = b;
+            fc.cnt[b]++;
+            if (fc.lab[lv.etgt[e]] == c)
+                fc.taken[b] = 1;
+        }
+    }
+    int weak_refutes = 0, strong_refutes = 0;
+    for (int64_t t = 0; t < touched_n; t++) {
+        int b = touched[t];
+        if (fc.taken[b])
+            continue;
+        if (fc.fair[b] == FAIR_WEAK && fc.cnt[b] == size)
+            weak_refutes = 1;
+        if (fc.fair[b] == FAIR_STRONG)
+            strong_refutes = 1;
+    }
+    if (weak_refutes) {
+        for (int64_t k = 0; k < size; k++)
+            fc.lab[comp[k]] = 0;
+    } else if (strong_refutes) {
+        uint32_t rest = ++fc.labels;
+        for (int64_t k = 0; k < size; k++) {
+            uint32_t u = comp[k];
+            int bad = 0;
+            for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1] && !bad; e++) {
+                int b = lv.ebind[e];
+                bad = fc.fair[b] == FAIR_STRONG && !fc.taken[b];
+            }
+            if (bad)
+                fc.lab[u] = 0;
+            else {
+                fc.lab[u] = rest;
+                BIT_SET(fc.next_active, u);
+                (*nnext)++;
+            }
+        }
+    } else {
+        int64_t entry = -1;
+        int has_must = 0;
+        for (int64_t k = 0; k < size; k++) {
+            uint32_t u = comp[k];
+            has_must |= fc_must(u);
+            if (entry < 0 || fc.dist[u] < fc.dist[entry] || (fc.dist[u] == fc.dist[entry] && u < entry))
+                entry = u;
+        }
+        if (has_must)
+            fc_offer(entry, c);
+        else
+            for (int64_t k = 0; k < size; k++)
+                fc.lab[comp[k]] = 0;
+    }
+    for (int64_t t = 0; t < touched_n; t++) {
+        fc.cnt[touched[t]] = 0;
+        fc.taken[touched[t]] = 0;
+    }
+}
+
+/* One round of Tarjan's algorithm over the active states (each with its label); the rests
+ * of split components become the next round's active states. Returns how many. */
+static int64_t fc_tarjan_round(void)
+{
+    int64_t words = (lv.n + 63) / 64;
+    for (int64_t k = 0; k < lv.n; k++)
+        if (BIT(fc.active, k))
+            fc.tidx[k] = 0;
+    memset(fc.next_active, 0, (size_t)words * 8);
+    uint32_t counter = 0;
+    int64_t ts = 0, nnext = 0;
+    for (int64_t r = 0; r < lv.n; r++) {
+        uint32_t root = (uint32_t)r;
+        if (!BIT(fc.active, r) || fc.tidx[root] != 0 || fc.lab[root] == 0)
+            continue;
+        int64_t cs = 0;
+        fc.tidx[root] = fc.low[root] = ++counter;
+        fc.tstack[ts++] = root;
+        ONSTK_SET(root);
+        fc.cs_node[cs] = root;
+        fc.cs_pos[cs++] = lv.estart[root];
+        while (cs > 0) {
+            uint32_t u = fc.cs_node[cs - 1];
+            uint32_t pos = fc.cs_pos[cs - 1];
+            if (pos < lv.estart[u + 1]) {
+                fc.cs_pos[cs - 1] = pos + 1;
+                uint32_t v = lv.etgt[pos];
+                if (fc.lab[v] != fc.lab[u])
+                    continue;
+                if (fc.tidx[v] == 0) {
+                    fc.tidx[v] = fc.low[v] = ++counter;
+                    fc.tstack[ts++] = v;
+                    ONSTK_SET(v);
+                    fc.cs_node[cs] = v;
+                    fc.cs_pos[cs++] = lv.estart[v];
+                } else if (ONSTK(v) && fc.tidx[v] < fc.low[u])
+                    fc.low[u] = fc.tidx[v];
+                continue;
+            }
+            cs--;
+            if (cs > 0) {
+                uint32_t p = fc.cs_node[cs - 1];
+                if (fc.low[u] < fc.low[p])
+                    fc.low[p] = fc.low[u];
+            }
+            if (fc.low[u] == fc.tidx[u]) {
+                int64_t a = ts;
+                do
+                    a--;
+                while (fc.tstack[a] != u);
+                uint32_t c = ++fc.labels;
+                for (int64_t k = a; k < ts; k++) {
+                    ONSTK_CLEAR(fc.tstack[k]);
+                    fc.lab[fc.tstack[k]] = c;
+                }
+                fc_component(fc.tstack + a, ts - a, c, &nnext);
+                ts = a;
+            }
+        }
+    }
+    uint64_t *t = fc.active;
+    fc.active = fc.next_active;
+    fc.next_active = t;
+    return nnext;
+}
+
+/* ---- the lasso */
+
+/* The path of the BFS tree from the initial state to `target`: nodes[k] at depth k, and
+ * binds[k] the binding into it (k >= 1). The tree is not stored: a state's parent is the
+ * first state of the level before it with an edge to it, by its first (least) binding
+ * there, which is the state and step that found it. One pass over the edges of the
+ * levels above `target`. Returns the path's length (states), -1 if none. */
+static int64_t lv_tree_path(uint32_t target, uint32_t *nodes, uint32_t *binds)
+{
+    int64_t d = 0;
+    while (d + 1 < lv.nlevels && lv.level[d + 1] <= (int64_t)target)
+        d++;
+    nodes[d] = target;
+    binds[0] = 0;
+    for (int64_t k = d; k > 0; k--) {
+        uint32_t v = nodes[k];
+        int64_t found = -1;
+        for (int64_t u = lv.level[k - 1]; u < lv.level[k] && found < 0; u++)
+            for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++)
+                if (lv.etgt[e] == v) {
+                    found = u;
+                    binds[k] = lv.ebind[e];
+                    break;
+                }
+        if (found < 0)
+            return -1;
+        nodes[k - 1] = (uint32_t)found;
+    }
+    return d + 1;
+}
+
+static int fc_push(int32_t b, uint32_t n)
+{
+    if (fc.llen + 1 > fc.lcap) {
+        int64_t cap = fc.lcap ? fc.lcap * 2 : 256;
+        int32_t *lb = realloc(fc.lb, (size_t)cap * 4);
+        if (lb)
+            fc.lb = lb;
+        uint32_t *ln = realloc(fc.ln, (size_t)cap * 4);
+        if (ln)
+            fc.ln = ln;
+        if (!lb || !ln)
+            return -1;
+        fc.lcap = cap;
+    }
+    fc.lb[fc.llen] = b;
+    fc.ln[fc.llen++] = n;
+    return 0;
+}
+
+static int fc_binding(uint32_t u, uint32_t v)
+{
+    int best = -1;
+    for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++)
+        if (lv.etgt[e] == v && (best < 0 || lv.ebind[e] < best))
+            best = lv.ebind[e];
+    return best;
+}
+
+static int fc_stem(uint32_t entry)
+{
+    /* the pending part, entry back to its start (in cs_node), then the BFS tree's path to
+     * that start (nodes in tstack, bindings in cs_pos) */
+    int64_t m = 0;
+    for (uint32_t x = entry;; x = fc.via[x]) {
+        fc.cs_node[m++] = x;
+        if (fc.via[x] == UINT32_MAX)
+            break;
+    }
+    uint32_t start = fc.cs_node[m - 1];
+    fc.llen = 0;
+    int64_t t = lv_tree_path(start, fc.tstack, fc.cs_pos);
+    if (t < 0)
+        return -1;
+    for (int64_t k = 0; k < t; k++)
+        if (fc_push(k == 0 ? -1 : (int32_t)fc.cs_pos[k], fc.tstack[k]) < 0)
+            return -1;
+    for (int64_t k = m - 2; k >= 0; k--)
+        if (fc_push(fc_binding(fc.cs_node[k + 1], fc.cs_node[k]), fc.cs_node[k]) < 0)
+            return -1;
+    return 0;
+}
+
+/* The cycle's open requirements (fair_cycles._cycle). */
+static uint8_t need[NBINDINGS > 0 ? NBINDINGS : 1]; /* 1 weak: taken or disabled somewhere; 2 strong: taken */
+static int64_t need_n, need_weak_n;
+static int need_must;
+
+static void need_enabled_mark(uint32_t n)
+{
+    if (++fc.stamp_now == 0) {
+        memset(fc.stamp, 0, sizeof(fc.stamp));
+        fc.stamp_now = 1;
+    }
+    for (uint32_t e = lv.estart[n]; e < lv.estart[n + 1]; e++)
+        fc.stamp[lv.ebind[e]] = fc.stamp_now;
+}
+
+static void need_visit(uint32_t n)
+{
+    need_enabled_mark(n);
+    for (int b = 0; b < NBINDINGS; b++)
+        if (need[b] == 1 && fc.stamp[b] != fc.stamp_now) {
+            need[b] = 0;
+            need_n--;
+            need_weak_n--;
+        }
+    if (need_must && fc_must(n))
+        need_must = 0;
+}
+
+static void need_take(int b)
+{
+    if (need[b]) {
+        need_weak_n -= need[b] == 1;
+        need[b] = 0;
+        need_n--;
+    }
+}
+
+/* Whether stepping by b into v meets an open requirement. */
+static int need_useful(int b, uint32_t v)
+{
+    if (need[b])
+        return 1;
+    if (need_must && fc_must(v))
+        return 1;
+    if (!need_weak_n)
+        return 0;
+    int64_t weak_enabled = 0;
+    for (uint32_t e = lv.estart[v]; e < lv.estart[v + 1]; e++)
+        weak_enabled += need[lv.ebind[e]] == 1;
+    return weak_enabled < need_weak_n;
+}
+
+/* Shortest non-empty path inside label c from src whose last edge meets the goal (mode 0:
+ * need_useful, mode 1: reaches `target`); appended to the lasso. 0 ok, -1 none. */
+static int fc_segment(uint32_t c, uint32_t src, int mode, uint32_t target)
+{
+    /* tidx: seen mark (round stamp), low: predecessor, cs_pos: binding into it, tstack: the
+     * queue; the path is gathered backwards in cs_node (states) and via (bindings), free
+     * once the stem is built */
+    static uint32_t round_stamp;
+    if (++round_stamp == 0)
+        round_stamp = 1;
+    int64_t head = 0, tail = 0;
+    fc.tstack[tail++] = src;
+    fc.tidx[src] = round_stamp;
+    while (head < tail) {
+        uint32_t u = fc.tstack[head++];
+        for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+            uint32_t v = lv.etgt[e];
+            int b = lv.ebind[e];
+            if (fc.lab[v] != c)
+                continue;
+            int goal = mode == 0 ? need_useful(b, v) : v == target;
+            if (goal) {
+                int64_t m = 0;
+                fc.cs_node[m] = v;
+                fc.via[m++] = (uint32_t)b;
+                for (uint32_t x = u; x != src; x = fc.low[x]) {
+                    fc.cs_node[m] = x;
+                    fc.via[m++] = fc.cs_pos[x];
+                }
+                for (int64_t k = m - 1; k >= 0; k--)
+                    if (fc_push((int32_t)fc.via[k], fc.cs_node[k]) < 0)
+                        return -1;
+                return 0;
+            }
+            if (fc.tidx[v] != round_stamp) {
+                fc.tidx[v] = round_stamp;
+                fc.low[v] = u;
+                fc.cs_pos[v] = (uint32_t)b;
+                fc.tstack[tail++] = v;
+            }
+        }
+    }
+    return -1;
+}
+
+static int fc_cycle(uint32_t c, uint32_t entry)
+{
+    memset(need, 0, sizeof(need));
+    need_n = need_weak_n = 0;
+    need_must = fc.form == 2;
+    /* the fair bindings enabled somewhere in the component: every state with label c */
+    for (int64_t u = 0; u < lv.n; u++) {
+        if (fc.lab[u] != c)
+            continue;
+        for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+            int b = lv.ebind[e];
+            if (fc.fair[b] != FAIR_NONE && !need[b]) {
+                need[b] = fc.fair[b] == FAIR_STRONG ? 2 : 1;
+                need_n++;
+                need_weak_n += need[b] == 1;
+            }
+        }
+    }
+    for (int64_t u = 0; u < lv.n; u++)
+        fc.tidx[u] = 0;
+    int64_t loop = fc.llen - 1;
+    uint32_t cur = entry;
+    need_visit(cur);
+    while (need_n > 0 || need_must) {
+        int64_t from = fc.llen;
+        if (fc_segment(c, cur, 0, 0) < 0)
+            return -1;
+        for (int64_t k = from; k < fc.llen; k++) {
+            need_take(fc.lb[k]);
+            need_visit(fc.ln[k]);
+        }
+        cur = fc.ln[fc.llen - 1];
+    }
+    if (fc_segment(c, cur, 1, entry) < 0)
+        return -1;
+    /* the last step returns to the entry: it is the closing binding, not a new state */
+    fc.closing = fc.lb[fc.llen - 1];
+    fc.llen--;
+    fc.loop = loop;
+    return 0;
+}
+
+/* Search one obligation. fair: per binding 0 none, 1 weak, 2 strong. Returns 1 and keeps
+ * the lasso (pg_live_lasso) when a fair violating behaviour exists, 0 when none, -1 when
+ * out of memory. */
+int pg_live_find(int form, int p, int q, const int8_t *fair)
+{
+    if (fc_alloc() < 0)
+        return -1;
+    fc.form = form;
+    fc.p = p;
+    fc.q = q;
+    fc.fair = fair;
+    fc.llen = 0;
+    fc.closing = -1;
+    fc.loop = -1;
+    fc_reach();
+    best_n = -1;
+    best_lab = 0;
+    int64_t n = 0;
+    fc.labels = 1;
+    memset(fc.active, 0, (size_t)((lv.n + 63) / 64) * 8);
+    for (int64_t i = 0; i < lv.n; i++) {
+        if (fc.dist[i] < 0) {
+            fc.lab[i] = 0;
+            continue;
+        }
+        fc.lab[i] = 1;
+        BIT_SET(fc.active, i);
+        n++;
+        if (fc_must(i) && fair_enabled_none(i)) /* stuttering where no fair binding is enabled */
+            fc_offer(i, 0);
+    }
+    while (n > 0)
+        n = fc_tarjan_round();
+    if (best_n < 0)
+        return 0;
+    if (fc_stem((uint32_t)best_n) < 0)
+        return -1;
+    if (best_lab == 0) {
+        fc.loop = fc.llen - 1;
+        fc.closing = -1;
+        return 1;
+    }
+    return fc_cycle(best_lab, (uint32_t)best_n) < 0 ? -1 : 1;
+}
+
+/* The lasso of the last pg_live_find: its length; fills b/n when not NULL; info [0] loop
+ * index, [1] closing binding (-1: stuttering). */
+int64_t pg_live_lasso(int32_t *b, int64_t *n, int64_t *info)
+{
+    if (b && n)
+        for (int64_t k = 0; k < fc.llen; k++) {
+            b[k] = fc.lb[k];
+            n[k] = fc.ln[k];
+        }
+    if (info) {
+        info[0] = fc.loop;
+        info[1] = fc.closing;
+    }
+    return fc.llen;
+}
+
+/* Add the states where this obligation is pending to the pending set. 0, -1 out of memory. */
+int pg_live_mark_pending(int form, int p, int q)
+{
+    if (fc_alloc() < 0)
+        return -1;
+    fc.form = form;
+    fc.p = p;
+    fc.q = q;
+    for (int64_t i = 0; i < lv.n; i++)
+        if (fc_start(i) && fc_must(i))
+            fc.pending[i / 64] |= UINT64_C(1) << (i % 64);
+    return 0;
+}
+
+/* States in the pending set, which is then cleared (one property's instances at a time). */
+int64_t pg_live_pending_take(void)
+{
+    int64_t c = 0;
+    if (!fc.pending)
+        return 0;
+    for (int64_t w = 0; w < (lv.n + 63) / 64; w++) {
+        c += __builtin_popcountll(fc.pending[w]);
+        fc.pending[w] = 0;
+    }
+    return c;
+}
+
+/* The BFS-tree path to a state: bindings from the initial state, root first. */
+int64_t pg_live_path(int64_t id, int32_t *out, int64_t max)
+{
+    if (id < 0 || id >= lv.n)
+        return 0;
+    uint32_t *nodes = malloc(sizeof(uint32_t) * (size_t)(lv.nlevels + 1));
+    uint32_t *binds = malloc(sizeof(uint32_t) * (size_t)(lv.nlevels + 1));
+    int64_t len = nodes && binds ? lv_tree_path((uint32_t)id, nodes, binds) : -1;
+    int64_t n = len > 0 ? len - 1 : 0;
+    for (int64_t k = 0; k < n && k < max; k++)
+        out[k] = (int32_t)binds[k + 1];
+    free(nodes);
+    free(binds);
+    return n;
+}
+
+void pg_live_reset(void)
+{
+    fc_free();
+    lv_free_all();
+}
