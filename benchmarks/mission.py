@@ -98,8 +98,12 @@ def main_job(budget: float, workers: int) -> list[str]:
     return [*rows, "", *notes]
 
 
+LIVENESS_BUDGET = 150.0  # the code model's 3×5 graph without symmetry does not fit (RESULTS.md, native liveness)
+
+
 def liveness(budget: float) -> list[str]:
-    rows = ["| configuration | engine | verdict | states | seconds | peak MiB | violated |", "|---|---|---|---|---|---|---|"]
+    budget = min(budget, LIVENESS_BUDGET)
+    rows = [f"Each run stops at {budget:.0f} s.", "", "| configuration | engine | verdict | states | seconds | peak MiB | violated |", "|---|---|---|---|---|---|---|"]
     for label, extra in MAIN_ROWS:
         d = pgcheck([*MAIN, *extra, "--liveness"], budget)
         live = d.get("liveness") or {}
