@@ -336,6 +336,11 @@ class Plan:
     swarm: bool = False
     weights: bool = False
 
+    @classmethod
+    def named(cls, how: str, seed: int, depth: int) -> Plan:
+        """how: "plain", "swarm" (a random half of the actions preferred) or "weights" (a weighted swarm)."""
+        return cls(seed, depth, how != "plain", weights=how == "weights")
+
     def draw(self, walk: int, arms: list[Arm]) -> tuple[int, int, bytes | None, int, int]:
         """(arm, depth, per-binding weights or None, stickiness, generator seed) of walk number `walk`."""
         seed = walk_seed(self.seed, walk)
