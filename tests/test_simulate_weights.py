@@ -102,5 +102,8 @@ def test_the_command_runs_a_weighted_swarm_and_refuses_an_unknown_one() -> None:
                                      "--sessions=2", "--depth=40"])
     assert done.exit_code == 0, done.output
     assert '"weights": true' in done.output
+    halves = CliRunner().invoke(main, ["simulate", "--quiet", "--json", "--walks=5", "--seed=1", "--swarm",
+                                       "--sessions=2", "--depth=40"])
+    assert halves.exit_code == 0 and '"swarm": true' in halves.output and '"weights": false' in halves.output
     bad = CliRunner().invoke(main, ["simulate", "--quiet", "--swarm=thirds"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
