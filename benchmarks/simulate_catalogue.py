@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/simulate_catalogue.py [--engine native|python] [--seed N] [--walks N] [--write] [NAME ...]
 
 For each mutation it tries, in order, until one finds a violation: plain walks, a swarm over
-the configuration asked for (depth and preferred actions vary), and swarms over 3 and 6
-option mixes; each try gets at most --walks walks. Printed as a Markdown table; --write also
+the configuration asked for (depth and preferred actions vary), swarms over 3 and 6 option
+mixes, and last a weighted swarm over the configuration asked for (`--swarm=weights`: a
+weight per action); each try gets at most --walks walks. Printed as a Markdown table; --write also
 replaces the section between this script's markers in benchmarks/RESULTS.md. The tries that
 found each one are what tests/test_simulate_catalogue.py replays with fixed seeds. Liveness
 mutations are listed as not applicable: a walk checks safety properties only.
@@ -35,7 +36,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 BEGIN, END = "<!-- benchmarks/simulate_catalogue.py: begin -->", "<!-- benchmarks/simulate_catalogue.py: end -->"
 TITLE = "`pgcheck simulate`: time to each seeded bug (`benchmarks/simulate_catalogue.py`)"
-TRIES = ((False, 1), (True, 1), (True, 3), (True, 6))  # (swarm, option mixes)
+# (how walks are drawn, option mixes); appended only, so that a recorded find keeps its walk number
+TRIES = (("plain", 1), ("swarm", 1), ("swarm", 3), ("swarm", 6), ("weights", 1))
 HEADER = [
     "| mutation | expected | found | how | walk | steps | to find s | walking s | build s |",
     "|---|---|---|---|---|---|---|---|---|",
@@ -54,16 +56,16 @@ def hunt(name: str, engine: str, seed: int, walks: int, depth: int) -> dict[str,
     cfg = catalogue_config(name)
     quiet = SimProgressPrinter(False)
     built = walking = 0.0
-    for swarm, mixes in TRIES:
+    for how, mixes in TRIES:
         t0 = time.monotonic()
         arms = build_arms(cfg, name, None, engine, mixes, seed, quiet)
         built += time.monotonic() - t0
-        result = Simulator(arms, Plan(seed, depth, swarm), walks=walks).run()
+        result = Simulator(arms, Plan.named(how, seed, depth), walks=walks).run()
         walking += result.elapsed
         if result.failure is not None:
             f = result.failure
             return {
-                "name": name, "swarm": swarm, "mixes": mixes, "found": broken_property(arms[f.arm].cm, f),
+                "name": name, "how": how, "mixes": mixes, "found": broken_property(arms[f.arm].cm, f),
                 "walk": f.index, "steps": f.steps, "seconds": walking, "build": built, "arm": arms[f.arm].label,
                 "engine": arms[0].stepper.engine, "poll_steps": cfg.options.get("poll_steps"),
             }
@@ -79,7 +81,7 @@ def row(name: str, engine: str, seed: int, walks: int, depth: int) -> str:
     if r["found"] is None:
         return (f"| {name}{grain} | {m.expected} | not found in {walks:,} walks per try | | | | "
                 f"{r['seconds'] + r['build']:.1f} | {r['seconds']:.1f} | {r['build']:.1f} |")
-    how = ("swarm" if r["swarm"] else "plain") + (f", {r['mixes']} mixes (arm {r['arm']})" if r["mixes"] > 1 else "")
+    how = {"plain": "plain", "swarm": "swarm", "weights": "weighted swarm"}[r["how"]] + (f", {r['mixes']} mixes (arm {r['arm']})" if r["mixes"] > 1 else "")
     return (f"| {name}{grain} | {m.expected} | {r['found']} | {how} | {r['walk']} | {r['steps']} | "
             f"{r['seconds'] + r['build']:.1f} | {r['seconds']:.2f} | {r['build']:.1f} |")
 
@@ -105,8 +107,8 @@ def section(table: list[str], *, walks: int, engine: str, seed: int, depth: int,
         "catalogue at 3 carriers × 5 sessions (5 sessions in the per-session modes) with every option on",
         f"(`pgcheck simulate --every-option`, design model), seed {seed}, depth {depth}, {engine} stepper, at most",
         f"{walks:,} walks per try; the tries, in order: plain walks, a swarm of the configuration asked for, swarms",
-        "over 3 and over 6 option mixes. \"walk\" is the 0-based number of the walk that found it and \"steps\" its",
-        "length; \"to find\" is building plus walking over every try up to the one that found it (\"build\": tracing,",
+        "over 3 and over 6 option mixes, a weighted swarm (`--swarm=weights`). \"walk\" is the 0-based number of",
+        "the walk that found it and \"steps\" its length; \"to find\" is building plus walking over every try up to the one that found it (\"build\": tracing,",
         "compiling and, for the native stepper, the C compile, which is cached by content and so paid once per",
         "machine); every action property and invariant is checked on every step. tests/test_simulate_catalogue.py",
         "replays each find.",

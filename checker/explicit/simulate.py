@@ -19,7 +19,9 @@ every state it visits. This is the engine of `pgcheck simulate` (docs/simulate.m
 - Swarm mode (Groce et al., "Swarm testing", ISSTA 2012): each walk draws its own arm (one
   of several configurations, e.g. option mixes), its own depth bound, and a random half of
   the actions to prefer; a preferred action is taken whenever one is enabled, any enabled
-  action otherwise, so steering never invents a deadlock.
+  action otherwise, so steering never invents a deadlock. A weighted swarm (--swarm=weights)
+  draws a weight per action instead (WEIGHTS) and picks among the enabled steps in
+  proportion to it: rare actions fire late in a walk or not at all.
 """
 
 from __future__ import annotations
@@ -60,6 +62,13 @@ FAILURES = ("invariant", "deadlock", "model-error", "action")
 # a carrier that must run a long sequence while another waits mid-call is exponentially rare there.
 STICK_MASK = 1023
 STICKS = (0, 512, 922, 1003)
+
+# Weighted swarm walks draw each action's weight from WEIGHTS; a step is picked among the enabled
+# ones in proportion to its action's weight. A halving swarm drops each action with probability 1/2,
+# so a bug needing k actions kept and j others (e.g. the events that end sessions) left out is found
+# by 2^-(k+j) of its walks; here an action of weight 1 beside ones of weight 64 is rarely taken and
+# fires late in the walk if at all, so the j need not be left out: they are merely made rare.
+WEIGHTS = (0, 1, 8, 64)
 
 
 def actors(cm: CompiledModel) -> list[int]:
@@ -149,7 +158,9 @@ class PythonStepper:
                 return ("deadlock" if stuck else "stop"), d, 0, path, ""
             for b, _ in succ:
                 self.fired[b] += 1
+            # allowed[b]: binding b's weight (walk.c picks the same way); all 1 if none is admitted
             pool = [bs for bs in succ if allowed[bs[0]]] if allowed is not None else succ
+            weighed = allowed is not None and bool(pool)
             if not pool:
                 pool = succ
             if stick and last >= 0:
@@ -159,7 +170,7 @@ class PythonStepper:
                     if same:
                         pool = same
             x, r = splitmix64(x)
-            b, s = pool[r % len(pool)]
+            b, s = _weighted_pick(pool, allowed if weighed else None, r)
             last = actor[b]
             path.append(b)
             bad = self._check(s)
@@ -175,6 +186,18 @@ class PythonStepper:
         except Exception as e:  # an evaluation error inside an invariant
             return "model-error", 0, f"{type(e).__name__}: {e}"
         return ("invariant", v, "") if v >= 0 else None
+
+
+def _weighted_pick(pool: list[tuple[int, State]], weight: bytes | None, r: int) -> tuple[int, State]:
+    """The successor that r picks from pool in proportion to its binding's weight (1 each if None)."""
+    if weight is None:
+        return pool[r % len(pool)]
+    pick = r % sum(weight[b] for b, _ in pool)
+    for bs in pool:
+        pick -= weight[bs[0]]
+        if pick < 0:
+            return bs
+    raise AssertionError("unreachable: pick < the total weight")
 
 
 def _walk_source(model_part: str) -> str:
@@ -305,17 +328,26 @@ class Arm:
 
 @dataclass
 class Plan:
-    """How walk number i is drawn: plain (arm 0, the full depth, every action) or swarm."""
+    """How walk number i is drawn: plain (arm 0, the full depth, every action), swarm (a random
+    half of the actions preferred) or, with `weights`, a weighted swarm (a weight per action)."""
 
     seed: int
     depth: int
     swarm: bool = False
+    weights: bool = False
+
+    @classmethod
+    def named(cls, how: str, seed: int, depth: int) -> Plan:
+        """how: "plain", "swarm" (a random half of the actions preferred) or "weights" (a weighted swarm)."""
+        return cls(seed, depth, how != "plain", weights=how == "weights")
 
     def draw(self, walk: int, arms: list[Arm]) -> tuple[int, int, bytes | None, int, int]:
-        """(arm, depth, allowed bindings or None, stickiness, generator seed) of walk number `walk`."""
+        """(arm, depth, per-binding weights or None, stickiness, generator seed) of walk number `walk`."""
         seed = walk_seed(self.seed, walk)
         if not self.swarm:
             return 0, self.depth, None, 0, seed
+        if self.weights:
+            return self._draw_weighted(walk, arms, seed)
         x = walk_seed(self.seed, walk, salt=1)
         x, r = splitmix64(x)
         arm = r % len(arms)
@@ -332,6 +364,23 @@ class Plan:
             x, r = splitmix64(x)
             keep.add(names[r % len(names)])
         allowed = bytes(1 if b.action in keep else 0 for b in arms[arm].cm.model.bindings)
+        x, r = splitmix64(x)
+        return arm, depth, allowed, STICKS[r % len(STICKS)], seed
+
+
+    def _draw_weighted(self, walk: int, arms: list[Arm], seed: int) -> tuple[int, int, bytes | None, int, int]:
+        # Its own stream (salt 2), so the halving swarm's walks stay as they were recorded.
+        x = walk_seed(self.seed, walk, salt=2)
+        x, r = splitmix64(x)
+        arm = r % len(arms)
+        x, r = splitmix64(x)
+        low = max(1, self.depth // 4)
+        depth = low + r % (self.depth - low + 1)
+        weight: dict[str, int] = {}
+        for name in arms[arm].actions():
+            x, r = splitmix64(x)
+            weight[name] = WEIGHTS[r % len(WEIGHTS)]
+        allowed = bytes(weight[b.action] for b in arms[arm].cm.model.bindings)
         x, r = splitmix64(x)
         return arm, depth, allowed, STICKS[r % len(STICKS)], seed
 

@@ -30,7 +30,7 @@ def walk_document(arm: Arm, walk: Walk, plan: Plan, *, mutation: str | None, eng
     v = trace_of(arm, walk)
     doc = violation_document(arm.cm.model, v, mutation=mutation, engine=f"simulate/{engine}", seed=plan.seed)
     doc["#meta"]["simulate"] = {
-        "seed": plan.seed, "walk": walk.index, "walk_seed": walk.seed, "depth": walk.depth, "swarm": plan.swarm,
+        "seed": plan.seed, "walk": walk.index, "walk_seed": walk.seed, "depth": walk.depth, "swarm": plan.swarm, "weights": plan.weights,
         "stick": walk.stick,
         "arm": arm.label, "arm_options": arm.options,
     }
@@ -93,7 +93,7 @@ def summary_dict(result: SimResult, arms: list[Arm], plan: Plan, doc: dict[str, 
     r = result
     out: dict[str, Any] = {
         "verdict": r.verdict, "model": arms[0].cm.model.params.get("model"), "walks": r.walks, "steps": r.steps, "elapsed": r.elapsed, "steps_per_second": r.steps_per_second,
-        "outcomes": r.outcomes, "stop_reason": r.stop_reason, "seed": plan.seed, "depth": plan.depth, "swarm": plan.swarm,
+        "outcomes": r.outcomes, "stop_reason": r.stop_reason, "seed": plan.seed, "depth": plan.depth, "swarm": plan.swarm, "weights": plan.weights,
         "workers": r.workers, "peak_rss_bytes": r.peak_rss_bytes, "arms": [{"label": a.label, "options": a.options, "engine": a.stepper.engine} for a in arms],
     }
     if r.failure is not None and doc is not None:

@@ -33,6 +33,7 @@ from pgcheck.model.vocabulary import CMD, MODES
 MAX_SIM_SESSIONS = 32  # beyond explore's 12: walks do not store states
 ENGINES = ("auto", "native", "python")
 POOLED_ONLY = ("affinity_enforced", "poll_steps")
+SWARMS = ("halves", "weights")  # --swarm alone: halves
 GRAIN = ("poll_steps",)  # how finely the poller is modeled, not a behaviour: a swarm keeps it as asked
 DEFAULT_WALKS = 10_000
 
@@ -205,7 +206,9 @@ def build_arms(
 @click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
               help="native: the model generated as C; python: the compiled Python model (any size); "
               "auto: native where the model fits (at most 15 instances of a kind)")
-@click.option("--swarm", is_flag=True, help="vary per walk: the option mix (one of --swarm-arms), the depth bound and the actions preferred")
+@click.option("--swarm", type=click.Choice(SWARMS), is_flag=False, flag_value="halves", default=None,
+              help="vary per walk: the option mix (one of --swarm-arms), the depth bound and the actions preferred "
+              "(--swarm: a random half of them; --swarm=weights: a random weight for each, from 0, 1, 8, 64)")
 @click.option("--swarm-arms", type=click.IntRange(min=1, max=64), default=6, show_default=True,
               help="option mixes a swarm draws from (the first is the configuration asked for)")
 @click.option("--trace-out", type=click.Path(dir_okay=False), default=None, help="where to write a counterexample (ITF JSON)")
@@ -226,7 +229,7 @@ def command(
     time_limit: float | None,
     workers: int,
     engine: str,
-    swarm: bool,
+    swarm: str | None,
     swarm_arms: int,
     trace_out: str | None,
     as_json: bool,
@@ -257,16 +260,16 @@ def command(
     say.line(
         f"simulate: {describe(cfg)}, {differs(cfg.options)}{', mutation ' + mutation if mutation else ''}; "
         f"seed {seed}, depth {depth}, {bound}{limit}, {workers} worker{'s' if workers != 1 else ''}"
-        f"{', swarm' if swarm else ''}"
+        f"{'' if swarm is None else ', swarm' if swarm == 'halves' else ', weighted swarm'}"
     )
     try:
-        arms = build_arms(cfg, mutation, list(invariants) or None, engine, swarm_arms if swarm else 1, seed, say)
+        arms = build_arms(cfg, mutation, list(invariants) or None, engine, swarm_arms if swarm is not None else 1, seed, say)
     except KeyboardInterrupt:  # Ctrl-C while tracing or compiling (minutes at 8 x 32): no walk ran yet
         say.done()
         click.echo("result: INCOMPLETE: interrupted while building the model; no walk ran")
         sys.exit(3)
     say.line(f"simulate: engine {arms[0].stepper.engine}, {len(arms[0].cm.model.bindings):,} action bindings")
-    plan = Plan(seed, depth, swarm)
+    plan = Plan(seed, depth, swarm is not None, weights=swarm == "weights")
     result = Simulator(arms, plan, walks=walks, time_limit=time_limit, workers=workers, on_progress=say).run()
     say.done()
     doc = path = None

@@ -6,9 +6,10 @@
  * same run-time checks, the same invariants. Symmetry is off: a walk follows concrete states.
  *
  * The walk checks the initial state, then repeatedly expands the current state (a model
- * error in any binding stops it, as in the explorer), picks one successor uniformly among
- * those whose binding `allowed` admits (all of them if none is admitted: the mask steers, it
- * never invents a deadlock), and checks the invariants of the state it moves to.
+ * error in any binding stops it, as in the explorer), picks one successor among those whose
+ * binding `allowed` admits, in proportion to its weight there (uniformly among all of them if
+ * none is admitted: the mask steers, it never invents a deadlock), and checks the invariants
+ * of the state it moves to.
  */
 
 #define W_DEPTH 0       /* the depth bound ended the walk */
@@ -84,12 +85,16 @@ int pg_walk(const int64_t *init, uint64_t seed, int64_t max_depth, int check_dea
             out[1] = d;
             return 0;
         }
+        /* allowed[b] is binding b's weight: 0 (left out), 1 (a swarm's kept action) or a
+         * weighted swarm's heavier weights (simulate.py: WEIGHTS). A successor is picked with
+         * probability proportional to its weight, all weights 1 if none is admitted. With
+         * weights 0 and 1 only this is the uniform pick among the admitted ones. */
         int64_t admitted = 0;
         if (allowed) {
             for (int64_t k = 0; k < bx.count; k++) {
                 int32_t b;
                 memcpy(&b, walk_records + (size_t)k * REC_BYTES + 16, 4);
-                admitted += allowed[b] != 0;
+                admitted += allowed[b];
             }
         }
         int use_mask = allowed && admitted > 0;
@@ -101,7 +106,8 @@ int pg_walk(const int64_t *init, uint64_t seed, int64_t max_depth, int check_dea
             for (int64_t k = 0; k < bx.count; k++) {
                 int32_t b;
                 memcpy(&b, walk_records + (size_t)k * REC_BYTES + 16, 4);
-                same += (!use_mask || allowed[b]) && actor[b] == last;
+                if (actor[b] == last)
+                    same += use_mask ? allowed[b] : 1;
             }
             if (same > 0)
                 pool = same, same_actor = 1;
@@ -112,11 +118,13 @@ int pg_walk(const int64_t *init, uint64_t seed, int64_t max_depth, int check_dea
             const uint8_t *r = walk_records + (size_t)k * REC_BYTES;
             int32_t b;
             memcpy(&b, r + 16, 4);
-            if (use_mask && !allowed[b])
+            int64_t weight = use_mask ? allowed[b] : 1;
+            if (weight == 0)
                 continue;
             if (same_actor && actor[b] != last)
                 continue;
-            if (pick-- == 0) {
+            pick -= weight;
+            if (pick < 0) {
                 chosen = r;
                 path[d] = b;
                 last = actor[b];
