@@ -1073,6 +1073,7 @@ typedef struct {
     int64_t nslots, nbindings, nwit, symmetry;
     int64_t next_id, depth, generated, quiescent, level_total;
     int64_t por, por_reduced, por_full, por_dropped_at; /* the reduction's state (docs/reduction.md) */
+    int64_t por_enabled, por_skipped;                   /* its trial's counters (por_review) */
 } ck_header;
 
 #define NWIT1 (NWIT > 0 ? NWIT : 1)
@@ -1080,6 +1081,9 @@ typedef struct {
 /* The counters a checkpoint holds besides the tables. */
 typedef struct {
     int64_t generated, quiescent;
+    /* The reduction's state with the counters its trial decides on, so a resumed run
+     * switches it off at the level a straight run does (and so ends at the same counts). */
+    int64_t por, por_dropped_at, por_reduced, por_full, por_enabled, por_skipped;
     int64_t fired[NBINDINGS], fresh[NBINDINGS];
     int64_t wit_depth[NWIT1], wit_id[NWIT1];
 } ck_counts;
@@ -1092,7 +1096,13 @@ static void counts_now(ck_counts *c)
 {
     memset(c, 0, sizeof(*c));
     c->generated = total_generated();
+    c->por = run.por;
+    c->por_dropped_at = run.por_dropped_at;
     for (int k = 0; k < run.workers; k++) {
+        c->por_reduced += run.w[k]->por_reduced;
+        c->por_full += run.w[k]->por_full;
+        c->por_enabled += run.w[k]->por_enabled;
+        c->por_skipped += run.w[k]->por_skipped;
         c->quiescent += run.w[k]->quiescent;
         for (int b = 0; b < NBINDINGS; b++) {
             c->fired[b] += run.w[k]->fired[b];
@@ -1111,11 +1121,8 @@ static int save_checkpoint(const ck_counts *c)
     if (!io.f)
         return -1;
     ck_header h = {CKPT_MAGIC, ck.key, NSLOTS, NBINDINGS, NWIT, run.symmetry, next_id, run.depth,
-                   c->generated, c->quiescent, run.level_total, run.por, 0, 0, run.por_dropped_at};
-    for (int k = 0; k < run.workers; k++) {
-        h.por_reduced += run.w[k]->por_reduced;
-        h.por_full += run.w[k]->por_full;
-    }
+                   c->generated, c->quiescent, run.level_total, c->por, c->por_reduced, c->por_full,
+                   c->por_dropped_at, c->por_enabled, c->por_skipped};
     ck_write(&io, &h, sizeof(h));
     ck_write(&io, c->fired, sizeof(c->fired));
     ck_write(&io, c->fresh, sizeof(c->fresh));
@@ -1419,6 +1426,8 @@ int pg_explore(const int64_t *init, int symmetry, int check_deadlock, int worker
         run.por_dropped_at = h.por_dropped_at;
         run.w[0]->por_reduced = h.por_reduced;
         run.w[0]->por_full = h.por_full;
+        run.w[0]->por_enabled = h.por_enabled;
+        run.w[0]->por_skipped = h.por_skipped;
         goto explore;
     }
     /* The initial state. */
