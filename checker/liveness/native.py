@@ -34,7 +34,18 @@ from pgcheck.checker.explicit.explore import (
     action_step_violation,
 )
 from pgcheck.checker.explicit.native import build, cgen
-from pgcheck.checker.explicit.native.explorer import PROGRESS_FN
+from pgcheck.checker.explicit.native.explorer import (  # the C engine's verdict codes, shared by live.c
+    PROGRESS_FN,
+    V_DEADLOCK,
+    V_INVARIANT,
+    V_MAX_DEPTH,
+    V_MAX_STATES,
+    V_MODEL_ERROR,
+    V_NO_MEMORY,
+    V_OK,
+    V_STOPPED,
+    python_error_message,
+)
 from pgcheck.checker.lang.compile import CompiledModel
 from pgcheck.checker.lang.spec import Temporal, TracedModel, TracedTemporal
 from pgcheck.checker.lang.types import Fifo
@@ -45,7 +56,6 @@ from pgcheck.checker.memory import human_bytes, peak_rss_bytes
 
 State = tuple[Any, ...]
 
-V_OK, V_INVARIANT, V_DEADLOCK, V_MODEL_ERROR, V_MAX_STATES, V_MAX_DEPTH, V_STOPPED, V_NO_MEMORY = range(8)
 FAIRNESS_CODE = {None: 0, "weak": 1, "strong": 2}
 
 
@@ -218,14 +228,7 @@ class NativeLiveness:
         return self.cell_array(*(cgen.pack_fifo(v) if f else int(v) for v, f in zip(s, self.fifo, strict=True)))
 
     def _error_message(self, state: State, site: int) -> str:
-        try:
-            self.cm.successors(state)
-            self.cm.check(state)
-        except ModelError as e:
-            return str(e)
-        except Exception as e:  # an evaluation error the Python engine does not wrap
-            return f"{type(e).__name__}: {e}"
-        return self.gen.sites[site]
+        return python_error_message(self.cm, state, self.gen.sites[site])
 
     # ---- traces
     def binding_path(self, state_id: int) -> list[int]:

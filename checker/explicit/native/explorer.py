@@ -53,6 +53,19 @@ class PgResult(ctypes.Structure):
     ]
 
 
+def python_error_message(cm: CompiledModel, state: State, fallback: str) -> str:
+    """The Python engine's message for a state the C code stopped at, when it has one (it names
+    values); else `fallback`, the C code's description of the failing site."""
+    try:
+        cm.successors(state)
+        cm.check(state)
+    except ModelError as e:
+        return str(e)
+    except Exception as e:  # an evaluation error the Python engine does not wrap
+        return f"{type(e).__name__}: {e}"
+    return fallback
+
+
 def _declare(lib: ctypes.CDLL) -> None:
     i64p = ctypes.POINTER(ctypes.c_int64)
     lib.pg_explore.argtypes = [
@@ -326,15 +339,7 @@ class NativeExplorer:
         return out
 
     def _error_message(self, state: State, site: int) -> str:
-        """The Python engine's message for the same state when it has one (it names values)."""
-        try:
-            self.cm.successors(state)
-            self.cm.check(state)
-        except ModelError as e:
-            return str(e)
-        except Exception as e:  # an evaluation error the Python engine does not wrap
-            return f"{type(e).__name__}: {e}"
-        return self.native.gen.sites[site]
+        return python_error_message(self.cm, state, self.native.gen.sites[site])
 
     # ---- traces
     def binding_path(self, state_id: int) -> list[int]:
