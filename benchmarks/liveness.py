@@ -14,12 +14,10 @@ here asserts a time.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from explore_process import explore
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -41,23 +39,6 @@ NATIVE_ONLY: list[tuple[str, list[str], float | None]] = [
     ("code 3×5, fix_poller_ownership", ["--carriers=3", "--sessions=5", "--option", "fix_poller_ownership=true"], 120.0),
     ("code 3×5, defaults (a safety violation; liveness beside it once the graph is whole)", ["--carriers=3", "--sessions=5"], 120.0),
 ]
-
-
-def explore(args: list[str], engine: str, budget: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "pgcheck", "explore", *args, "--liveness", f"--engine={engine}", "--json", "-q",
-           f"--time-limit={budget}"]
-    t0 = time.monotonic()
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=budget * 3)
-    except subprocess.TimeoutExpired:
-        return {"error": f"not finished in {budget * 3:.0f} s", "wall": time.monotonic() - t0}
-    try:
-        doc: dict[str, Any] = json.loads(out.stdout)
-    except json.JSONDecodeError:
-        err = (out.stderr.strip().splitlines() or [f"no output (exit {out.returncode})"])[-1]
-        return {"error": err, "wall": time.monotonic() - t0}
-    doc["wall"] = time.monotonic() - t0
-    return doc
 
 
 def verdicts(d: dict[str, Any]) -> str:
@@ -108,8 +89,8 @@ def main() -> None:
     plan += [(n, a, "native", b or opts.budget) for n, a, b in NATIVE_ONLY]
     for name, args, engine, budget in plan:
         if engine == "native":
-            explore([*args, "--max-depth=1"], "native", 120)  # compile once, outside the measurement
-        d = explore(args, engine, budget)
+            explore([*args, "--liveness", "--engine=native", "--max-depth=1"], 120, hard_limit=360)  # compile once, outside the measurement
+        d = explore([*args, "--liveness", f"--engine={engine}"], budget, hard_limit=budget * 3)
         rows.append(row(name, engine, d))
         print(rows[-1], flush=True)
     table = "\n".join(rows)

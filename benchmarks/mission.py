@@ -18,11 +18,9 @@ Benchmarks are not tests: nothing here asserts a time.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import time
 from typing import Any
+
+from explore_process import explore, warm
 
 MAIN = ["--carriers=3", "--sessions=5"]
 FIX = ["--option", "fix_poller_ownership=true"]
@@ -33,26 +31,6 @@ MAIN_ROWS: list[tuple[str, list[str]]] = [
     ("defaults + fix_poller_ownership (exhaustive)", FIX),
     ("design model, defaults", ["--model=design"]),
 ]
-
-def pgcheck(args: list[str], budget: float) -> dict[str, Any]:
-    """One `pgcheck explore --json` run as its own process (so peak memory is its own)."""
-    cmd = [sys.executable, "-m", "pgcheck", "explore", *args, "--json", "-q", f"--time-limit={budget}"]
-    t0 = time.monotonic()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.monotonic() - t0
-    text = out.stdout.strip()
-    if not text.startswith("{"):
-        return {"verdict": "error: " + out.stderr.strip()[-160:], "wall": wall}
-    doc: dict[str, Any] = json.loads(text)
-    doc["wall"] = wall
-    return doc
-
-
-def warm(args: list[str]) -> None:
-    """Compile the native engine for this configuration once, outside the timings."""
-    subprocess.run([sys.executable, "-m", "pgcheck", "explore", *args, "--max-states=1", "-q"],
-                   capture_output=True, check=False)
-
 
 def _mib(d: dict[str, Any]) -> str:
     rss = d.get("peak_rss_bytes")
@@ -86,7 +64,7 @@ def main_job(budget: float, workers: int) -> list[str]:
         warm(args)
         by: dict[bool, dict[str, Any]] = {}
         for por in (True, False):
-            d = pgcheck([*args, *([] if por else ["--no-por"])], budget)
+            d = explore([*args, *([] if por else ["--no-por"])], budget)
             by[por] = d
             rows.append(f"| {label} | {_por(d)} | {_verdict(d)} | {d.get('distinct_states', 0):,} | {d.get('depth')} "
                         f"| {d.get('seconds', 0):.1f} | {_mib(d)} |")
@@ -105,7 +83,7 @@ def liveness(budget: float) -> list[str]:
     budget = min(budget, LIVENESS_BUDGET)
     rows = [f"Each run stops at {budget:.0f} s.", "", "| configuration | engine | verdict | states | seconds | peak MiB | violated |", "|---|---|---|---|---|---|---|"]
     for label, extra in MAIN_ROWS:
-        d = pgcheck([*MAIN, *extra, "--liveness"], budget)
+        d = explore([*MAIN, *extra, "--liveness"], budget)
         live = d.get("liveness") or {}
         outcomes = live.get("properties", [])
         bad = [o.get("id") for o in outcomes if o.get("verdict") == "VIOLATED"]
@@ -123,7 +101,7 @@ def spin_ratio_lines(name: str, mode: str, carriers: int, sessions: int, spin: d
     base = ["--model=design", f"--mode={mode}", f"--carriers={carriers}", f"--sessions={sessions}", "--workers=1", "--no-symmetry"]
     out = []
     for reduce in (False, True):
-        d = pgcheck([*base, *([] if reduce else ["--no-por"])], budget)
+        d = explore([*base, *([] if reduce else ["--no-por"])], budget)
         r = spin.get(reduce) or {}
         if not r.get("states") or not d.get("distinct_states"):
             out.append(f"- {name}, reduction {'on' if reduce else 'off'}: not compared (Spin {r.get('verdict')}, pgcheck {_verdict(d)})")

@@ -14,12 +14,10 @@ its markers in benchmarks/RESULTS.md. Benchmarks are not tests: nothing here ass
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
+
+from explore_process import explore
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -40,18 +38,6 @@ CONFIGS: list[tuple[str, list[str]]] = [
     ("code 1×2, every interrupt kind, close, idle timeouts", ["--carriers=1", "--sessions=2", *FIX, *FULL[:8], *FULL[10:]]),
     ("design 1×2, every interrupt kind, close, idle timeouts", ["--model=design", "--carriers=1", "--sessions=2", *FULL[:8], *FULL[10:]]),
 ]
-
-
-def explore(args: list[str], budget: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "pgcheck", "explore", *args, "--engine=native", "--json", "-q", f"--time-limit={budget}"]
-    t0 = time.monotonic()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    try:
-        doc: dict[str, Any] = json.loads(out.stdout)
-    except json.JSONDecodeError:
-        return {"error": (out.stderr.strip().splitlines() or ["no output"])[-1], "wall": time.monotonic() - t0}
-    doc["wall"] = time.monotonic() - t0
-    return doc
 
 
 def cell(d: dict[str, Any]) -> tuple[str, str, str, str]:
@@ -78,9 +64,10 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, args in CONFIGS:
-        explore([*args, "--max-depth=1"], 60)  # compile once, outside the measurement
-        off = explore([*args, "--no-por"], opts.budget)
-        runs = [("off", off), ("on", explore(args, opts.budget)), ("kept on", explore([*args, "--keep-por"], opts.budget))]
+        explore([*args, "--engine=native", "--max-depth=1"], 60)  # compile once, outside the measurement
+        off = explore([*args, "--engine=native", "--no-por"], opts.budget)
+        runs = [("off", off), ("on", explore([*args, "--engine=native"], opts.budget)),
+                ("kept on", explore([*args, "--engine=native", "--keep-por"], opts.budget))]
         for label, d in runs:
             factor = ""
             complete = all("error" not in x and x["verdict"] != "incomplete" for x in (off, d))

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from explore_process import explore, warm
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -62,24 +62,6 @@ ENGINES: list[tuple[str, list[str]]] = [
     ("native ×1", ["--engine=native", "--workers=1"]),
     ("native ×2", ["--engine=native", "--workers=2"]),
 ]
-
-
-def explore(args: list[str], budget: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "pgcheck", "explore", *args, "--json", "-q", f"--time-limit={budget}"]
-    t0 = time.monotonic()
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.monotonic() - t0
-    if not out.stdout.strip().startswith("{"):
-        return {"verdict": "error: " + out.stderr.strip()[:120], "wall": wall}
-    doc: dict[str, Any] = json.loads(out.stdout)
-    doc["wall"] = wall
-    return doc
-
-
-def warm(args: list[str]) -> None:
-    """Compile the native engine for this configuration once, outside the timings."""
-    subprocess.run([sys.executable, "-m", "pgcheck", "explore", *args, "--engine=native", "--max-states=1", "-q"],
-                   capture_output=True, check=False)
 
 
 def fmt_row(name: str, sym: bool, engine: str, d: dict[str, Any]) -> str:
