@@ -236,7 +236,7 @@ def lock_ring(n: int) -> dict[str, Any]:
             "props": [prop, lead, ("eventually-always", None, None, ("null", ("gf", "tok")))], "check_deadlock": False}
 
 
-@settings(SETTINGS, max_examples=30)
+@settings(SETTINGS, max_examples=50)
 @given(symmetric_descriptions())
 @example(desc=lock_ring(3))
 @example(desc=lock_ring(2))
