@@ -45,3 +45,64 @@ def live_predicates(model: TracedModel, gen: cgen.Generated) -> tuple[str, dict[
         g.end_block()
     out += ["    (void)s;", "}"]
     return "\n".join(out) + "\n", bits
+
+
+def binding_permutations(model: TracedModel, groups: list[list[str]]) -> str:
+    """C tables for perm_binding() in live.c: the binding a permutation of the symmetry groups'
+    instances makes of each binding (the same action, its instance parameters renamed).
+
+    Per binding: its action's base in one flat table, and per parameter its position in its
+    domain, the stride of that parameter, and the group that renames it (-1: none). A
+    renamed binding the model does not have (statically disabled there while the original is
+    not) maps to -1: the model is then not symmetric, which live.c reports."""
+    group_of = {k: gi for gi, kinds in enumerate(groups) for k in kinds}
+    actions = {a.name: a for a in model.actions}
+    bases: dict[str, int] = {}
+    strides: dict[str, list[int]] = {}
+    domains: dict[str, list[list[object]]] = {}
+    size = 0
+    for a in model.actions:
+        doms = [_domain_values(model, a.params[p]) for p in a.params]
+        st, acc = [], 1
+        for d in reversed(doms):
+            st.append(acc)
+            acc *= max(len(d), 1)
+        strides[a.name], domains[a.name], bases[a.name] = list(reversed(st)), doms, size
+        size += acc
+    table = [-1] * max(size, 1)
+    maxp = max([len(a.params) for a in model.actions] + [1])
+    rows_group, rows_val, rows_stride, rows_base = [], [], [], []
+    for b in model.bindings:
+        a = actions[b.action]
+        pos = [domains[a.name][k].index(v) for k, v in enumerate(b.params.values())]
+        table[bases[a.name] + sum(p * s for p, s in zip(pos, strides[a.name], strict=True))] = b.index
+        kinds = [a.params[p] if isinstance(a.params[p], str) else None for p in a.params]
+        grp = [group_of.get(k, -1) if k is not None else -1 for k in kinds]
+        pad = maxp - len(pos)
+        rows_group.append(grp + [-1] * pad)
+        rows_val.append(pos + [0] * pad)
+        rows_stride.append(strides[a.name] + [0] * pad)
+        rows_base.append(bases[a.name])
+
+    def rows(name: str, ctype: str, data: list[list[int]]) -> str:
+        body = ", ".join("{" + ", ".join(str(x) for x in r) + "}" for r in data) or "{0}"
+        return f"static const {ctype} {name}[NBINDINGS > 0 ? NBINDINGS : 1][BP_MAXP] = {{{body}}};"
+
+    return "\n".join(
+        [
+            f"#define BP_MAXP {maxp}",
+            rows("BP_GROUP", "int8_t", rows_group),
+            rows("BP_VAL", "int32_t", rows_val),
+            rows("BP_STRIDE", "int32_t", rows_stride),
+            "static const int32_t BP_BASE[NBINDINGS > 0 ? NBINDINGS : 1] = {" + (", ".join(map(str, rows_base)) or "0") + "};",
+            "static const int32_t BP_TABLE[] = {" + ", ".join(map(str, table)) + "};",
+        ]
+    ) + "\n"
+
+
+def _domain_values(model: TracedModel, dom: object) -> list[object]:
+    """An action parameter's domain as checker/lang/spec.py enumerates it."""
+    if isinstance(dom, str):
+        return list(model.kinds[dom].instances)
+    values = getattr(dom, "values", None)
+    return list(values) if values is not None else list(dom)  # type: ignore[call-overload]

@@ -31,8 +31,9 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 from pgcheck.checker.liveness.graph import State, StateGraph
@@ -114,7 +115,7 @@ def find_lasso(g: StateGraph, fairness: Sequence[str | None], ob: Obligation) ->
     stem = _stem(g, via, entry)
     if chosen is None:
         return Lasso(stem, len(stem) - 1, None)
-    cycle = _cycle(g, fairness, chosen, entry, ob.must)
+    cycle = fair_cycle(g, fairness, chosen, entry, ob.must)
     path = stem + cycle[:-1]
     return Lasso(path, len(stem) - 1, cycle[-1][0])
 
@@ -192,15 +193,22 @@ def _binding(g: StateGraph, u: int, v: int) -> int:
     return min(b for b, w in g.succ[u] if w == v)
 
 
-def _cycle(
-    g: StateGraph,
+def fair_cycle(
+    g: Any,
     fairness: Sequence[str | None],
-    comp: frozenset[int],
-    entry: int,
-    must: Callable[[int], bool] | None,
-) -> list[tuple[int, int]]:
-    """A cycle from `entry` back to it inside `comp` that meets every fairness requirement."""
-    fair_here = {b for u in comp for b in g.enabled[u] if fairness[b] in FAIR}
+    comp: Container[Any],
+    entry: Any,
+    must: Callable[[Any], bool] | None,
+    fair_here: set[int] | None = None,
+) -> list[tuple[int, Any]]:
+    """A cycle from `entry` back to it inside `comp` that meets every fairness requirement.
+
+    g: a StateGraph, or anything with `succ[node]` and `enabled[node]` (the native checker
+    walks concrete states this way, checker/liveness/native.py). `fair_here`: the fair
+    bindings enabled somewhere in the component, when `comp` cannot be listed."""
+    if fair_here is None:
+        assert isinstance(comp, frozenset)
+        fair_here = {b for u in comp for b in g.enabled[u] if fairness[b] in FAIR}
     need_take = {b for b in fair_here if fairness[b] == "strong"}
     need_weak = {b for b in fair_here if fairness[b] == "weak"}  # taken, or disabled in a visited state
     need_must = must is not None
@@ -237,9 +245,7 @@ def _cycle(
     return cycle
 
 
-def _shortest(
-    g: StateGraph, comp: frozenset[int], src: int, goal: Callable[[int, int], bool]
-) -> list[tuple[int, int]]:
+def _shortest(g: Any, comp: Container[Any], src: Any, goal: Callable[[int, Any], bool]) -> list[tuple[int, Any]]:
     """Shortest non-empty path in `comp` from `src` whose last edge (binding, node) meets `goal`."""
     prev: dict[int, tuple[int, int]] = {}
     queue = deque([src])

@@ -6,7 +6,8 @@
  * struct worker, expand(), pack(), fingerprint(), first_violation(), witness_hits(),
  * is_quiescent().
  *
- * The graph: states numbered in breadth-first order (0 is the initial state), no symmetry,
+ * The graph: states numbered in breadth-first order (0 is the initial state), canonical
+ * representatives with symmetry (each edge then keeps its permutation, 2 bytes more),
  * no partial-order reduction. Per state: its first edge's position (4 bytes) and the
  * predicate bits (NPB bytes); per edge (binding, target): 6 bytes; the first state of each
  * level. Self-loops are not stored (a step that changes nothing is stuttering, as in
@@ -54,13 +55,19 @@ static struct {
     int64_t fired[NBINDINGS > 0 ? NBINDINGS : 1], fresh[NBINDINGS > 0 ? NBINDINGS : 1];
     int64_t wit_depth[NWIT > 0 ? NWIT : 1], wit_id[NWIT > 0 ? NWIT : 1];
     int64_t peak_bytes;
+    /* symmetry (sym): states are canonical representatives, of the pair (state, tracked
+     * instance) when track_g >= 0; each edge keeps the permutation that made its target
+     * canonical; the fingerprint table is kept for lifting lassos (pg_live_node_of). */
+    int sym, track_g, track_i, asym;
+    uint16_t *eperm;
+    const int64_t *cur_state;
 } lv;
 
 static void fc_free(void);
 
 static int64_t lv_bytes(void)
 {
-    return lv.cap * 12 + lv.ncap * (4 + NPB) + lv.ecap * 6 + lv.nblocks * 8 +
+    return lv.cap * 12 + lv.ncap * (4 + NPB) + lv.ecap * (lv.sym ? 8 : 6) + lv.nblocks * 8 +
            (lv.n - (lv.cur > 0 ? lv.cur : 0)) * PACKED_BYTES;
 }
 
@@ -130,6 +137,148 @@ static int64_t lv_lookup(uint64_t fp, int64_t fresh, int *is_new)
     lv.count++;
     *is_new = 1;
     return fresh;
+}
+
+/* ------------------------------------------------------------------ permutations
+ *
+ * A permutation of the symmetry groups' instances, as canon_tracked() returns it: pm
+ * entry [g * MAXN + i] is the new index of instance i of group g. Interned (16-bit ids, 0
+ * the identity) so an edge keeps its permutation in two bytes. */
+
+#define PM_W (NGROUPS > 0 ? NGROUPS * MAXN : 1)
+#define PM_MAX 65535
+
+static struct {
+    uint8_t *p;
+    int64_t n, cap;
+    uint32_t *slot; /* open addressing: id + 1, 0 empty */
+    int64_t scap;
+    int32_t *inv;   /* the inverse's id, -1 not yet known */
+} pm;
+
+static uint64_t pm_hash(const uint8_t *p)
+{
+    uint64_t h = UINT64_C(1469598103934665603);
+    for (int k = 0; k < PM_W; k++)
+        h = (h ^ p[k]) * UINT64_C(1099511628211);
+    return h;
+}
+
+static void pm_free(void)
+{
+    free(pm.p);
+    free(pm.slot);
+    free(pm.inv);
+    memset(&pm, 0, sizeof(pm));
+}
+
+/* The id of permutation p, added if new; -1 when the table is full or memory is out. */
+static int32_t pm_intern(const uint8_t *p)
+{
+    if ((pm.n + 1) * 2 >= pm.scap) {
+        int64_t cap = pm.scap ? pm.scap * 2 : 1024;
+        uint32_t *slot = calloc((size_t)cap, 4);
+        if (!slot)
+            return -1;
+        for (int64_t i = 0; i < pm.n; i++) {
+            uint64_t k = pm_hash(pm.p + i * PM_W) % (uint64_t)cap;
+            while (slot[k])
+                k = (k + 1) % (uint64_t)cap;
+            slot[k] = (uint32_t)i + 1;
+        }
+        free(pm.slot);
+        pm.slot = slot;
+        pm.scap = cap;
+    }
+    uint64_t k = pm_hash(p) % (uint64_t)pm.scap;
+    while (pm.slot[k]) {
+        if (!memcmp(pm.p + (int64_t)(pm.slot[k] - 1) * PM_W, p, PM_W))
+            return (int32_t)pm.slot[k] - 1;
+        k = (k + 1) % (uint64_t)pm.scap;
+    }
+    if (pm.n >= PM_MAX)
+        return -1;
+    if (pm.n + 1 > pm.cap) {
+        int64_t cap = pm.cap ? pm.cap * 2 : 256;
+        uint8_t *q = realloc(pm.p, (size_t)cap * PM_W);
+        int32_t *inv = realloc(pm.inv, (size_t)cap * 4);
+        if (q)
+            pm.p = q;
+        if (inv)
+            pm.inv = inv;
+        if (!q || !inv)
+            return -1;
+        pm.cap = cap;
+    }
+    memcpy(pm.p + pm.n * PM_W, p, PM_W);
+    pm.inv[pm.n] = -1;
+    pm.slot[k] = (uint32_t)pm.n + 1;
+    return (int32_t)pm.n++;
+}
+
+static int32_t pm_from(int P[][MAXN])
+{
+    uint8_t p[PM_W];
+    memset(p, 0, sizeof(p));
+#if NGROUPS > 0
+    for (int g = 0; g < NGROUPS; g++)
+        for (int i = 0; i < MAXN; i++)
+            p[g * MAXN + i] = (uint8_t)(i < G_N[g] ? P[g][i] : i);
+#else
+    (void)P;
+#endif
+    return pm_intern(p);
+}
+
+/* a after b: instance i goes to a(b(i)). */
+static int32_t pm_compose(int32_t a, int32_t b)
+{
+    if (a < 0 || b < 0)
+        return -1;
+    if (a == 0 || b == 0)
+        return a == 0 ? b : a;
+    uint8_t r[PM_W];
+    const uint8_t *pa = pm.p + (int64_t)a * PM_W, *pb = pm.p + (int64_t)b * PM_W;
+    for (int g = 0; g < NGROUPS; g++)
+        for (int i = 0; i < MAXN; i++)
+            r[g * MAXN + i] = pa[g * MAXN + pb[g * MAXN + i]];
+    return pm_intern(r);
+}
+
+static int32_t pm_inverse(int32_t a)
+{
+    if (a <= 0)
+        return a;
+    if (pm.inv[a] >= 0)
+        return pm.inv[a];
+    uint8_t r[PM_W];
+    const uint8_t *pa = pm.p + (int64_t)a * PM_W;
+    for (int g = 0; g < NGROUPS; g++)
+        for (int i = 0; i < MAXN; i++)
+            r[g * MAXN + pa[g * MAXN + i]] = (uint8_t)i;
+    int32_t id = pm_intern(r);
+    if (id >= 0) {
+        pm.inv[a] = id;
+        pm.inv[id] = a;
+    }
+    return id;
+}
+
+/* The binding permutation a makes of binding b (cgen_live.binding_permutations); -1 when
+ * the model has no such binding (it is not symmetric). */
+static int perm_binding(int32_t a, int b)
+{
+    if (a == 0)
+        return b;
+    const uint8_t *pa = pm.p + (int64_t)a * PM_W;
+    int64_t idx = BP_BASE[b];
+    for (int k = 0; k < BP_MAXP; k++) {
+        int v = BP_VAL[b][k];
+        if (BP_GROUP[b][k] >= 0)
+            v = pa[BP_GROUP[b][k] * MAXN + v];
+        idx += (int64_t)v * BP_STRIDE[b][k];
+    }
+    return BP_TABLE[idx];
 }
 
 static void lv_violation(int64_t verdict, int64_t id, int64_t detail)
@@ -210,6 +359,22 @@ static void lv_sink(struct worker *w, int binding, const int64_t *next)
     lv.fired[binding]++;
     uint8_t packed[PACKED_BYTES];
     memset(packed, 0, sizeof(packed));
+    int32_t perm = 0;
+    int64_t canonical[NSLOTS];
+    if (lv.sym) {
+        /* a step that changes nothing is stuttering; one that leads to another state of the
+         * same orbit is an edge (to this same representative, with its permutation) */
+        if (!memcmp(next, lv.cur_state, sizeof(int64_t) * NSLOTS))
+            return;
+        int P[NGROUPS > 0 ? NGROUPS : 1][MAXN];
+        canon_tracked(next, canonical, lv.track_g, 0, P);
+        perm = pm_from(P);
+        if (perm < 0) {
+            lv.failed = 1;
+            return;
+        }
+        next = canonical;
+    }
     pack(next, packed);
     int fresh;
     int64_t id = lv_lookup(fingerprint(packed), lv.n, &fresh);
@@ -220,7 +385,7 @@ static void lv_sink(struct worker *w, int binding, const int64_t *next)
         if (lv_add(next, packed, lv_depth_now + 1) < 0)
             return;
     }
-    if (id == lv.cur)
+    if (id == lv.cur && !lv.sym)
         return; /* stuttering: not an edge */
     if (lv.ne + 1 >= (int64_t)UINT32_MAX) { /* edge positions are 32-bit */
         lv.failed = 1;
@@ -229,12 +394,16 @@ static void lv_sink(struct worker *w, int binding, const int64_t *next)
     if (lv.ne + 1 > lv.ecap) {
         int64_t cap = lv.ecap;
         lv.etgt = lv_grow(lv.etgt, &(int64_t){cap}, lv.ne + 1, 4);
+        if (lv.sym)
+            lv.eperm = lv_grow(lv.eperm, &(int64_t){cap}, lv.ne + 1, 2);
         lv.ebind = lv_grow(lv.ebind, &lv.ecap, lv.ne + 1, 2);
         if (lv.failed)
             return;
     }
     lv.etgt[lv.ne] = (uint32_t)id;
     lv.ebind[lv.ne] = (uint16_t)binding;
+    if (lv.sym)
+        lv.eperm[lv.ne] = (uint16_t)perm;
     lv.ne++;
 }
 
@@ -246,20 +415,24 @@ static void lv_free_all(void)
     free(lv.preds);
     free(lv.etgt);
     free(lv.ebind);
+    free(lv.eperm);
     free(lv.level);
     for (int64_t b = 0; b < lv.nblocks; b++)
         free(lv.blocks[b]);
     free(lv.blocks);
     memset(&lv, 0, sizeof(lv));
+    pm_free();
 }
 
 static void lv_free_building(void)
 {
-    free(lv.fps);
-    free(lv.ids);
-    lv.fps = NULL;
-    lv.ids = NULL;
-    lv.cap = lv.count = 0;
+    if (!lv.sym) { /* with symmetry the table stays: lassos are lifted through it */
+        free(lv.fps);
+        free(lv.ids);
+        lv.fps = NULL;
+        lv.ids = NULL;
+        lv.cap = lv.count = 0;
+    }
     for (int64_t b = 0; b < lv.nblocks; b++) {
         free(lv.blocks[b]);
         lv.blocks[b] = NULL;
@@ -273,10 +446,22 @@ static void lv_free_building(void)
  * fired/fresh: NBINDINGS; wit_depth/wit_id: NWIT. Returns 0, -1 out of memory. */
 int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, int64_t max_depth,
                   pg_progress_fn progress, double every, int64_t *stats, int64_t *fired, int64_t *fresh,
-                  int64_t *wit_depth, int64_t *wit_id)
+                  int64_t *wit_depth, int64_t *wit_id, int sym, int track_g, int track_i)
 {
     fc_free();
     lv_free_all();
+    lv.sym = sym && NGROUPS > 0;
+    lv.track_g = lv.sym ? track_g : -1;
+    lv.track_i = track_i;
+    int64_t init_canon[NSLOTS];
+    if (lv.sym) {
+        uint8_t id[PM_W];
+        for (int k = 0; k < PM_W; k++)
+            id[k] = (uint8_t)(k % MAXN);
+        pm_intern(id); /* id 0: the identity */
+        canon_tracked(init, init_canon, lv.track_g, track_i, NULL);
+        init = init_canon;
+    }
     lv.verdict = LV_OK;
     lv.bad_id = -1;
     for (int i = 0; i < NWIT; i++)
@@ -314,6 +499,7 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
             lv_depth_now = lv.nlevels - 1;
             int64_t s[NSLOTS];
             unpack(lv.blocks[cur / LV_CHUNK] + (size_t)(cur % LV_CHUNK) * PACKED_BYTES, s);
+            lv.cur_state = s;
             lv.estart[cur] = (uint32_t)lv.ne;
             lv.succ = 0;
             pg_err_site = -1;
@@ -420,6 +606,19 @@ static struct {
     uint32_t *ln;
     int64_t llen, lcap, loop, closing;
     uint64_t *pending; /* bit per state: some instance of the current property is pending */
+    /* symmetry: per state of the component being judged, the permutation that lifts it
+     * (alpha); a queue; the component's generators (distinct gap permutations); the
+     * orbit of one binding; the strongly fair bindings that refute the component */
+    uint16_t *alpha;
+    uint32_t *bq;
+    int32_t *gens;
+    int64_t ngens, gcap;
+    uint32_t *gmark, gstamp;
+    int64_t gmark_cap;
+    int32_t orb[NBINDINGS > 0 ? NBINDINGS : 1];
+    uint32_t ostamp[NBINDINGS > 0 ? NBINDINGS : 1], ostamp_now;
+    uint8_t refuting[NBINDINGS > 0 ? NBINDINGS : 1];
+    int failed; /* out of memory or of permutation ids (-1), or the model is not symmetric (-2) */
 } fc;
 
 static inline int pbit(int64_t n, int k) { return k >= 0 && ((lv.preds[(size_t)n * NPB + k / 8] >> (k % 8)) & 1); }
@@ -449,6 +648,12 @@ static int fc_alloc(void)
     fc.cs_node = malloc(n * 4);
     fc.cs_pos = malloc(n * 4);
     fc.pending = calloc((n + 63) / 64, 8);
+    if (lv.sym) {
+        fc.alpha = malloc(n * 2);
+        fc.bq = malloc(n * 4);
+        if (!fc.alpha || !fc.bq)
+            return -1;
+    }
     return fc.dist && fc.via && fc.lab && fc.tidx && fc.low && fc.onstk && fc.active && fc.next_active && fc.tstack &&
                    fc.cs_node && fc.cs_pos && fc.pending
                ? 0
@@ -460,6 +665,7 @@ static void fc_free(void)
     free(fc.dist); free(fc.via); free(fc.lab); free(fc.tidx); free(fc.low); free(fc.onstk);
     free(fc.active); free(fc.next_active); free(fc.tstack); free(fc.cs_node); free(fc.cs_pos);
     free(fc.pending); free(fc.lb); free(fc.ln);
+    free(fc.alpha); free(fc.bq); free(fc.gens); free(fc.gmark);
     memset(&fc, 0, sizeof(fc));
 }
 
@@ -526,9 +732,243 @@ static void fc_offer(int64_t node, uint32_t label)
     }
 }
 
+/* ---- fair components of the quotient (symmetry)
+ *
+ * A component C of the quotient graph stands for the concrete states of its orbits. Lift
+ * C from its first state r along a spanning tree: alpha(x) maps representative x to the
+ * concrete state of r's concrete component S that the tree path reaches (an edge
+ * x -b-> y whose target was made canonical by tau lifts to alpha(y) = alpha(x) tau^-1).
+ * Every edge x -> y of C then lifts to an edge of S from alpha(x)(x) to
+ * g alpha(y)(y), g = alpha(x) tau^-1 alpha(y)^-1 (its gap), and S is exactly the images
+ * of the lifted states under the group K the gaps generate; the other concrete components
+ * over C are images of S under the symmetry, with the same verdict. So, with bindings
+ * renamed by alpha(x) at x: a binding is taken in S iff its K-orbit meets the lifted
+ * taken bindings, enabled in every state of S iff its whole orbit is enabled in every
+ * lifted state, and enabled somewhere iff its orbit meets the lifted enabled ones. Orbits
+ * are closures under the gaps (a finite group is generated by them). docs/liveness.md. */
+
+static int fc_gen_add(int32_t g)
+{
+    if (g == 0)
+        return 0;
+    if (g < 0)
+        return -1;
+    if (g >= fc.gmark_cap) {
+        int64_t cap = PM_MAX + 1;
+        uint32_t *m = calloc((size_t)cap, 4);
+        if (!m)
+            return -1;
+        free(fc.gmark);
+        fc.gmark = m;
+        fc.gmark_cap = cap;
+    }
+    if (fc.gmark[g] == fc.gstamp)
+        return 0;
+    fc.gmark[g] = fc.gstamp;
+    if (fc.ngens + 1 > fc.gcap) {
+        int64_t cap = fc.gcap ? fc.gcap * 2 : 64;
+        int32_t *q = realloc(fc.gens, (size_t)cap * 4);
+        if (!q)
+            return -1;
+        fc.gens = q;
+        fc.gcap = cap;
+    }
+    fc.gens[fc.ngens++] = g;
+    return 0;
+}
+
+/* alpha for every state of component c (comp[0] is the root), and its generators. */
+static int fc_lift(const uint32_t *comp, int64_t size, uint32_t c)
+{
+    for (int64_t k = 0; k < size; k++)
+        fc.alpha[comp[k]] = UINT16_MAX;
+    fc.ngens = 0;
+    if (++fc.gstamp == 0) {
+        if (fc.gmark)
+            memset(fc.gmark, 0, (size_t)fc.gmark_cap * 4);
+        fc.gstamp = 1;
+    }
+    int64_t head = 0, tail = 0;
+    fc.alpha[comp[0]] = 0;
+    fc.bq[tail++] = comp[0];
+    while (head < tail) {
+        uint32_t u = fc.bq[head++];
+        for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+            uint32_t v = lv.etgt[e];
+            if (fc.lab[v] != c || fc.alpha[v] != UINT16_MAX)
+                continue;
+            int32_t a = pm_compose(fc.alpha[u], pm_inverse(lv.eperm[e]));
+            if (a < 0 || a >= UINT16_MAX)
+                return -1;
+            fc.alpha[v] = (uint16_t)a;
+            fc.bq[tail++] = v;
+        }
+    }
+    for (int64_t k = 0; k < size; k++) {
+        uint32_t u = comp[k];
+        for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+            uint32_t v = lv.etgt[e];
+            if (fc.lab[v] != c)
+                continue;
+            int32_t g = pm_compose(pm_compose(fc.alpha[u], pm_inverse(lv.eperm[e])), pm_inverse(fc.alpha[v]));
+            if (fc_gen_add(g) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* The orbit of binding b under the component's generators, in fc.orb; its size, or -1
+ * when a renamed binding does not exist (the model is not symmetric). */
+static int64_t fc_orbit(int b)
+{
+    if (++fc.ostamp_now == 0) {
+        memset(fc.ostamp, 0, sizeof(fc.ostamp));
+        fc.ostamp_now = 1;
+    }
+    int64_t n = 0;
+    fc.orb[n++] = b;
+    fc.ostamp[b] = fc.ostamp_now;
+    for (int64_t k = 0; k < n; k++)
+        for (int64_t g = 0; g < fc.ngens; g++) {
+            int x = perm_binding(fc.gens[g], fc.orb[k]);
+            if (x < 0)
+                return -1;
+            if (fc.ostamp[x] != fc.ostamp_now) {
+                fc.ostamp[x] = fc.ostamp_now;
+                fc.orb[n++] = x;
+            }
+        }
+    return n;
+}
+
+/* Lifted counts: cnt[b] = lifted states where b is enabled, taken[b] = b lifted on an edge
+ * inside c; the fair bindings touched are listed. -1: not symmetric. */
+static int64_t fc_lifted(const uint32_t *comp, int64_t size, uint32_t c, int32_t *touched)
+{
+    int64_t touched_n = 0;
+    for (int64_t k = 0; k < size; k++) {
+        uint32_t u = comp[k];
+        for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+            if (fc.fair[lv.ebind[e]] == FAIR_NONE)
+                continue;
+            int b = perm_binding(fc.alpha[u], lv.ebind[e]);
+            if (b < 0)
+                return -1;
+            if (fc.cnt[b] == 0 && !fc.taken[b])
+                touched[touched_n++] = b;
+            fc.cnt[b]++;
+            if (fc.lab[lv.etgt[e]] == c)
+                fc.taken[b] = 1;
+        }
+    }
+    return touched_n;
+}
+
+/* Whether b's orbit meets the taken set; with every_of (the component's size), whether the
+ * whole orbit is enabled in every lifted state. -1: not symmetric. */
+static int fc_orbit_taken(int b, int64_t *every_of)
+{
+    int64_t n = fc_orbit(b);
+    if (n < 0)
+        return -1;
+    int taken = 0, every = 1;
+    for (int64_t k = 0; k < n; k++) {
+        taken |= fc.taken[fc.orb[k]];
+        every &= fc.cnt[fc.orb[k]] == *every_of;
+    }
+    *every_of = every;
+    return taken;
+}
+
+static void fc_offer_component(const uint32_t *comp, int64_t size, uint32_t c);
+
+static void fc_component_sym(const uint32_t *comp, int64_t size, uint32_t c, int64_t *nnext)
+{
+    int loop = size > 1;
+    for (uint32_t e = lv.estart[comp[0]]; e < lv.estart[comp[0] + 1] && !loop; e++)
+        loop = lv.etgt[e] == comp[0]; /* one representative: a cycle only through its own orbit */
+    if (!loop || fc.failed) {
+        for (int64_t k = 0; k < size; k++)
+            fc.lab[comp[k]] = 0;
+        return;
+    }
+    static int32_t touched[NBINDINGS > 0 ? NBINDINGS : 1];
+    int64_t touched_n = fc_lift(comp, size, c) < 0 ? -2 : fc_lifted(comp, size, c, touched);
+    int weak_refutes = 0, strong_refutes = 0;
+    for (int64_t t = 0; t < touched_n && !weak_refutes; t++) {
+        int b = touched[t];
+        if (fc.taken[b] || fc.fair[b] != FAIR_WEAK || fc.cnt[b] != size)
+            continue;
+        int64_t every = size;
+        int tk = fc_orbit_taken(b, &every);
+        if (tk < 0)
+            touched_n = -1;
+        else if (!tk && every)
+            weak_refutes = 1;
+    }
+    if (!weak_refutes)
+        for (int64_t t = 0; t < touched_n; t++) {
+            int b = touched[t];
+            if (fc.fair[b] != FAIR_STRONG || fc.taken[b] || fc.refuting[b])
+                continue;
+            int64_t every = size;
+            int tk = fc_orbit_taken(b, &every);
+            if (tk < 0) {
+                touched_n = -1;
+                break;
+            }
+            if (!tk) {
+                strong_refutes = 1;
+                int64_t n = fc_orbit(b);
+                for (int64_t k = 0; k < n; k++)
+                    fc.refuting[fc.orb[k]] = 1;
+            }
+        }
+    if (touched_n < 0) {
+        fc.failed = touched_n == -1 ? -2 : -1;
+        for (int64_t k = 0; k < size; k++)
+            fc.lab[comp[k]] = 0;
+        return;
+    }
+    if (weak_refutes) {
+        for (int64_t k = 0; k < size; k++)
+            fc.lab[comp[k]] = 0;
+    } else if (strong_refutes) {
+        uint32_t rest = ++fc.labels;
+        for (int64_t k = 0; k < size; k++) {
+            uint32_t u = comp[k];
+            int bad = 0;
+            for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1] && !bad; e++) {
+                int b = perm_binding(fc.alpha[u], lv.ebind[e]);
+                bad = b >= 0 && fc.refuting[b];
+            }
+            if (bad)
+                fc.lab[u] = 0;
+            else {
+                fc.lab[u] = rest;
+                BIT_SET(fc.next_active, u);
+                (*nnext)++;
+            }
+        }
+    } else
+        fc_offer_component(comp, size, c);
+    for (int64_t t = 0; t < touched_n; t++) {
+        fc.cnt[touched[t]] = 0;
+        fc.taken[touched[t]] = 0;
+        fc.refuting[touched[t]] = 0;
+    }
+    /* refuting marks whole orbits, some of them untouched here */
+    memset(fc.refuting, 0, sizeof(fc.refuting));
+}
+
 /* Judge one strongly connected component (its states carry label c). */
 static void fc_component(const uint32_t *comp, int64_t size, uint32_t c, int64_t *nnext)
 {
+    if (lv.sym) {
+        fc_component_sym(comp, size, c, nnext);
+        return;
+    }
     if (size == 1) {
         fc.lab[comp[0]] = 0; /* no self-loops are stored: one state has no cycle */
         return;
@@ -578,25 +1018,30 @@ static void fc_component(const uint32_t *comp, int64_t size, uint32_t c, int64_t
                 (*nnext)++;
             }
         }
-    } else {
-        int64_t entry = -1;
-        int has_must = 0;
-        for (int64_t k = 0; k < size; k++) {
-            uint32_t u = comp[k];
-            has_must |= fc_must(u);
-            if (entry < 0 || fc.dist[u] < fc.dist[entry] || (fc.dist[u] == fc.dist[entry] && u < entry))
-                entry = u;
-        }
-        if (has_must)
-            fc_offer(entry, c);
-        else
-            for (int64_t k = 0; k < size; k++)
-                fc.lab[comp[k]] = 0;
-    }
+    } else
+        fc_offer_component(comp, size, c);
     for (int64_t t = 0; t < touched_n; t++) {
         fc.cnt[touched[t]] = 0;
         fc.taken[touched[t]] = 0;
     }
+}
+
+/* A fair component: a candidate when its cycle can visit a `must` state. */
+static void fc_offer_component(const uint32_t *comp, int64_t size, uint32_t c)
+{
+    int64_t entry = -1;
+    int has_must = 0;
+    for (int64_t k = 0; k < size; k++) {
+        uint32_t u = comp[k];
+        has_must |= fc_must(u);
+        if (entry < 0 || fc.dist[u] < fc.dist[entry] || (fc.dist[u] == fc.dist[entry] && u < entry))
+            entry = u;
+    }
+    if (has_must)
+        fc_offer(entry, c);
+    else
+        for (int64_t k = 0; k < size; k++)
+            fc.lab[comp[k]] = 0;
 }
 
 /* One round of Tarjan's algorithm over the active states (each with its label); the rests
@@ -887,6 +1332,9 @@ static int fc_cycle(uint32_t c, uint32_t entry)
     return 0;
 }
 
+static int fc_sym_need(uint32_t c, uint32_t root);
+int64_t pg_live_node_of(const int64_t *s, int track_i);
+
 /* Search one obligation. fair: per binding 0 none, 1 weak, 2 strong. Returns 1 and keeps
  * the lasso (pg_live_lasso) when a fair violating behaviour exists, 0 when none, -1 when
  * out of memory. */
@@ -918,10 +1366,15 @@ int pg_live_find(int form, int p, int q, const int8_t *fair)
         if (fc_must(i) && fair_enabled_none(i)) /* stuttering where no fair binding is enabled */
             fc_offer(i, 0);
     }
-    while (n > 0)
+    fc.failed = 0;
+    while (n > 0 && !fc.failed)
         n = fc_tarjan_round();
+    if (fc.failed)
+        return fc.failed;
     if (best_n < 0)
         return 0;
+    if (lv.sym && best_lab != 0 && fc_sym_need(best_lab, (uint32_t)best_n) < 0)
+        return fc.failed ? fc.failed : -1;
     if (fc_stem((uint32_t)best_n) < 0)
         return -1;
     if (best_lab == 0) {
@@ -929,8 +1382,102 @@ int pg_live_find(int form, int p, int q, const int8_t *fair)
         fc.closing = -1;
         return 1;
     }
+    if (lv.sym) { /* the cycle is found among concrete states (checker/liveness/native.py) */
+        fc.loop = fc.llen - 1;
+        fc.closing = -2;
+        return 1;
+    }
     return fc_cycle(best_lab, (uint32_t)best_n) < 0 ? -1 : 1;
 }
+
+/* With symmetry: the open requirements of a concrete cycle through representative `root`
+ * itself (need[]): every fair binding enabled somewhere in its concrete component. */
+static int fc_sym_need(uint32_t c, uint32_t root)
+{
+    int64_t size = 0;
+    fc.tstack[size++] = root; /* the lift's root: alpha(root) is the identity */
+    for (int64_t u = 0; u < lv.n; u++)
+        if (fc.lab[u] == c && u != root)
+            fc.tstack[size++] = (uint32_t)u;
+    memset(need, 0, sizeof(need));
+    static int32_t touched[NBINDINGS > 0 ? NBINDINGS : 1];
+    if (fc_lift(fc.tstack, size, c) < 0)
+        return -1;
+    int64_t touched_n = fc_lifted(fc.tstack, size, c, touched);
+    if (touched_n < 0) {
+        fc.failed = -2;
+        return -1;
+    }
+    for (int64_t t = 0; t < touched_n; t++) {
+        int64_t n = fc_orbit(touched[t]);
+        if (n < 0) {
+            fc.failed = -2;
+            return -1;
+        }
+        for (int64_t k = 0; k < n; k++)
+            need[fc.orb[k]] = fc.fair[fc.orb[k]] == FAIR_STRONG ? 2 : 1;
+    }
+    for (int64_t t = 0; t < touched_n; t++) {
+        fc.cnt[touched[t]] = 0;
+        fc.taken[touched[t]] = 0;
+    }
+    return 0;
+}
+
+/* The open requirements (0 none, 1 weak, 2 strong) of a concrete cycle through concrete
+ * state s, whose representative is the entry of the last pg_live_find's component: the
+ * entry's, renamed by the permutation that takes the entry back to s. Returns the
+ * component's label (states keep theirs until the next search, pg_live_label); -1 when
+ * s is not of the entry's orbit, -2 when the model is not symmetric. */
+int64_t pg_live_need(const int64_t *s, int track_i, int8_t *out)
+{
+    int64_t c[NSLOTS];
+    int P[NGROUPS > 0 ? NGROUPS : 1][MAXN];
+    canon_tracked(s, c, lv.track_g, track_i, P);
+    if (pg_live_node_of(s, track_i) != best_n)
+        return -1;
+    int32_t back = pm_inverse(pm_from(P));
+    if (back < 0)
+        return -1;
+    for (int b = 0; b < NBINDINGS; b++)
+        out[b] = 0;
+    for (int b = 0; b < NBINDINGS; b++) {
+        if (!need[b])
+            continue;
+        int x = perm_binding(back, b);
+        if (x < 0)
+            return -2;
+        out[x] = (int8_t)need[b];
+    }
+    return best_lab;
+}
+
+int64_t pg_live_label(int64_t node) { return node >= 0 && node < lv.n && fc.lab ? fc.lab[node] : 0; }
+
+/* The number of the representative of concrete state s (tracked instance track_i, in
+ * the group of the graph's tracking), -1 when it is not in the graph. Symmetry only. */
+int64_t pg_live_node_of(const int64_t *s, int track_i)
+{
+    if (!lv.sym || !lv.fps)
+        return -1;
+    int64_t c[NSLOTS];
+    canon_tracked(s, c, lv.track_g, track_i, NULL);
+    uint8_t packed[PACKED_BYTES];
+    memset(packed, 0, sizeof(packed));
+    pack(c, packed);
+    uint64_t fp = fingerprint(packed);
+    uint64_t k = vt_home(fp, lv.cap);
+    while (lv.fps[k]) {
+        if (lv.fps[k] == fp)
+            return lv.ids[k];
+        if (++k == lv.cap)
+            k = 0;
+    }
+    return -1;
+}
+
+/* The canonical form of (s, instance i of group g), g -1 for the state alone. */
+void pg_canon_tracked(const int64_t *s, int g, int i, int64_t *out) { canon_tracked(s, out, NGROUPS > 0 ? g : -1, i, NULL); }
 
 /* The lasso of the last pg_live_find: its length; fills b/n when not NULL; info [0] loop
  * index, [1] closing binding (-1: stuttering). */
@@ -975,8 +1522,9 @@ int64_t pg_live_pending_take(void)
     return c;
 }
 
-/* The BFS-tree path to a state: bindings from the initial state, root first. */
-int64_t pg_live_path(int64_t id, int32_t *out, int64_t max)
+/* The BFS-tree path to a state: bindings from the initial state, root first (with nodes,
+ * the states after each binding instead). */
+int64_t pg_live_path(int64_t id, int32_t *out, int64_t max, int nodes_out)
 {
     if (id < 0 || id >= lv.n)
         return 0;
@@ -985,7 +1533,7 @@ int64_t pg_live_path(int64_t id, int32_t *out, int64_t max)
     int64_t len = nodes && binds ? lv_tree_path((uint32_t)id, nodes, binds) : -1;
     int64_t n = len > 0 ? len - 1 : 0;
     for (int64_t k = 0; k < n && k < max; k++)
-        out[k] = (int32_t)binds[k + 1];
+        out[k] = nodes_out ? (int32_t)nodes[k + 1] : (int32_t)binds[k + 1];
     free(nodes);
     free(binds);
     return n;

@@ -3,11 +3,19 @@
 The same semantics as check.py over graph.py and fair_cycles.py (the tests hold the two
 to the same verdicts): the generated library (checker/explicit/native's three parts, the
 temporal properties' predicates from cgen_live.py, and live.c) explores breadth first
-without symmetry or partial-order reduction and keeps, per state, its edges, its BFS-tree
-parent and the predicate bits; then, per obligation, it finds a fair lasso. Lassos come
-back as state numbers and bindings; the states are rebuilt here by replaying the bindings
-from the initial state, so traces, `show`, `view` and the explanations read them as they
-read the Python checker's.
+without partial-order reduction and keeps, per state, its edges and the predicate bits;
+then, per obligation, it finds a fair lasso. Lassos come back as state numbers and
+bindings; the states are rebuilt here by replaying the bindings from the initial state,
+so traces, `show`, `view` and the explanations read them as they read the Python checker's.
+
+With symmetry (docs/liveness.md) the graph is the quotient: one representative per orbit,
+each edge with the permutation that made its target canonical, and a component is judged
+on the concrete component it stands for. A property per instance of a symmetric kind is
+checked on the quotient of (state, instance) pairs, once per orbit of instances of the
+initial state (the tracked instance is instance 0 of every representative). Traces and
+lassos are lifted to concrete states here: each step is a concrete successor whose
+representative is the next state of the quotient path, and a cycle is searched among the
+concrete states of the chosen component.
 
 Unlike the Python path, the search does not stop at an invariant violation or a deadlock:
 it records the first one (at the least depth) and builds the whole graph, so `--liveness`
@@ -46,12 +54,14 @@ from pgcheck.checker.explicit.native.explorer import (  # the C engine's verdict
     V_STOPPED,
     python_error_message,
 )
+from pgcheck.checker.explicit.symmetry import Canonicalizer
 from pgcheck.checker.lang.compile import CompiledModel
 from pgcheck.checker.lang.spec import Temporal, TracedModel, TracedTemporal
 from pgcheck.checker.lang.types import Fifo
-from pgcheck.checker.liveness.cgen_live import FORMS, live_predicates
+from pgcheck.checker.liveness.cgen_live import FORMS, binding_permutations, live_predicates
 from pgcheck.checker.liveness.check import LassoNodes, LivenessReport, PropertyOutcome
-from pgcheck.checker.liveness.fair_cycles import Lasso
+from pgcheck.checker.liveness.fair_cycles import Lasso, fair_cycle
+from pgcheck.checker.liveness.graph import compile_predicates
 from pgcheck.checker.memory import human_bytes, peak_rss_bytes
 
 State = tuple[Any, ...]
@@ -63,6 +73,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     i64p = ctypes.POINTER(ctypes.c_int64)
     lib.pg_live_build.argtypes = [
         i64p, ctypes.c_int, ctypes.c_int64, ctypes.c_int64, PROGRESS_FN, ctypes.c_double, i64p, i64p, i64p, i64p, i64p,
+        ctypes.c_int, ctypes.c_int, ctypes.c_int,
     ]
     lib.pg_live_build.restype = ctypes.c_int
     lib.pg_live_find.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int8)]
@@ -73,20 +84,35 @@ def _declare(lib: ctypes.CDLL) -> None:
     lib.pg_live_pending_take.restype = ctypes.c_int64
     lib.pg_live_lasso.argtypes = [ctypes.POINTER(ctypes.c_int32), i64p, i64p]
     lib.pg_live_lasso.restype = ctypes.c_int64
-    lib.pg_live_path.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_int32), ctypes.c_int64]
+    lib.pg_live_path.argtypes = [ctypes.c_int64, ctypes.POINTER(ctypes.c_int32), ctypes.c_int64, ctypes.c_int]
     lib.pg_live_path.restype = ctypes.c_int64
     lib.pg_live_search_bytes.argtypes = []
     lib.pg_live_search_bytes.restype = ctypes.c_int64
     lib.pg_live_reset.argtypes = []
     lib.pg_live_reset.restype = None
+    lib.pg_live_need.argtypes = [i64p, ctypes.c_int, ctypes.POINTER(ctypes.c_int8)]
+    lib.pg_live_need.restype = ctypes.c_int64
+    lib.pg_live_label.argtypes = [ctypes.c_int64]
+    lib.pg_live_label.restype = ctypes.c_int64
+    lib.pg_live_node_of.argtypes = [i64p, ctypes.c_int]
+    lib.pg_live_node_of.restype = ctypes.c_int64
+    lib.pg_canon_tracked.argtypes = [i64p, ctypes.c_int, ctypes.c_int, i64p]
+    lib.pg_canon_tracked.restype = None
 
 
-def library_source(model: TracedModel, invariant_ids: list[str] | None) -> tuple[str, cgen.Generated, dict[str, int]]:
+def library_source(
+    model: TracedModel, invariant_ids: list[str] | None, symmetry: Canonicalizer | None = None
+) -> tuple[str, cgen.Generated, dict[str, int]]:
     """The whole C source of the liveness library, its model part, and each predicate's bit."""
-    gen = cgen.generate(model, invariant_ids, None)
+    gen = cgen.generate(model, invariant_ids, symmetry)
     preds, bits = live_predicates(model, gen)
+    perms = binding_permutations(model, symmetry.groups if symmetry is not None else [])
     live = (resources.files("pgcheck.checker.liveness") / "live.c").read_text()
-    return build.engine_source(gen.source + preds) + "\n" + live, gen, bits
+    return build.engine_source(gen.source + preds + perms) + "\n" + live, gen, bits
+
+
+class NotSymmetric(ModelError):
+    """A permutation of a symmetric kind's instances turns a binding into one the model lacks."""
 
 
 class NativeLiveness:
@@ -104,6 +130,7 @@ class NativeLiveness:
         on_progress: Callable[[Progress], None] | None = None,
         progress_every: float = 1.0,
         on_event: Callable[[str], None] | None = None,
+        symmetry: bool = False,
     ) -> None:
         self.cm = compiled
         model = compiled.model
@@ -112,10 +139,14 @@ class NativeLiveness:
         self.on_progress = on_progress
         self.progress_every = progress_every
         self.on_event = on_event
-        self.symmetry = False
+        cz = Canonicalizer(model) if symmetry else None
+        self.cz = cz if cz is not None and cz.active else None
+        self.symmetry = self.cz is not None
         self.workers = 1
+        self.track: tuple[int, int] = (-1, -1)  # (group, instance) the graph's pairs follow
+        self.next_node = -1  # lifted lasso states get numbers of their own, below zero
         t0 = time.monotonic()
-        source, self.gen, self.bits = library_source(model, compiled.invariant_ids)
+        source, self.gen, self.bits = library_source(model, compiled.invariant_ids, self.cz)
         self.lib = build.load(source, on_event)
         self.build_seconds = time.monotonic() - t0
         _declare(self.lib)
@@ -171,6 +202,7 @@ class NativeLiveness:
             -1 if bounds.max_states is None else bounds.max_states,
             -1 if bounds.max_depth is None else bounds.max_depth,
             callback, every, stats, fired, fresh, wit_depth, wit_id,
+            int(self.symmetry), *self.track,
         )
         if failure:
             raise failure[0]
@@ -184,7 +216,7 @@ class NativeLiveness:
             depth=depth,
             elapsed=self.graph_seconds,
             peak_rss_bytes=peak_rss_bytes(),
-            symmetry=False,
+            symmetry=self.symmetry,
             witnesses_reached={model.witnesses[i][0].id: wit_depth[i] for i in range(nw) if wit_depth[i] >= 0},
             witness_states={model.witnesses[i][0].id: wit_id[i] for i in range(nw) if wit_depth[i] >= 0},
             fired=list(fired[:nb]),
@@ -231,11 +263,30 @@ class NativeLiveness:
         return python_error_message(self.cm, state, self.gen.sites[site])
 
     # ---- traces
-    def binding_path(self, state_id: int) -> list[int]:
-        n = self.lib.pg_live_path(state_id, None, 0)
+    def binding_path(self, state_id: int, nodes: bool = False) -> list[int]:
+        n = self.lib.pg_live_path(state_id, None, 0, 0)
         buf = (ctypes.c_int32 * max(n, 1))()
-        self.lib.pg_live_path(state_id, buf, n)
+        self.lib.pg_live_path(state_id, buf, n, int(nodes))
         return list(buf[:n])
+
+    def node_of(self, s: State) -> int:
+        """The number of a concrete state's representative in the graph (symmetry only)."""
+        return int(self.lib.pg_live_node_of(self._cells(s), self.track[1]))
+
+    def lift(self, nodes: list[int]) -> list[Step]:
+        """Concrete steps from the initial state through the representatives `nodes` (the
+        first is the initial state's): at each, a successor whose representative is the next."""
+        cur = self.cm.model.init
+        if self.node_of(cur) != nodes[0]:
+            raise ModelError("internal: the initial state is not the quotient's first state")
+        steps = [Step(cur, None)]
+        for want in nodes[1:]:
+            nxt = next(((b, t) for b, t in self.cm.successors(cur) if t != cur and self.node_of(t) == want), None)
+            if nxt is None:
+                raise ModelError("internal: a step of the liveness quotient has no concrete counterpart")
+            steps.append(Step(nxt[1], nxt[0]))
+            cur = nxt[1]
+        return steps
 
     def replay(self, bindings: list[int | None]) -> list[State]:
         """The states along bindings from the initial state (no symmetry: one state each)."""
@@ -252,6 +303,8 @@ class NativeLiveness:
         return out
 
     def trace_to(self, state_id: int) -> list[Step]:
+        if self.symmetry:
+            return self.lift([0, *self.binding_path(state_id, nodes=True)])
         bindings = self.binding_path(state_id)
         states = self.replay(list(bindings))
         return [Step(states[0], None)] + [Step(s, b) for s, b in zip(states[1:], bindings, strict=True)]
@@ -272,37 +325,50 @@ class NativeLiveness:
         chosen = [o for o in model.temporal if o.prop in props]
         outcomes = {p.id: PropertyOutcome(p, "holds", 0) for p in props}
         nodes = LassoNodes({}, {})
+        self.largest = (self.graph_states, self.graph_edges)
+        plan = self._plan(chosen)
         if on_event is not None:
-            on_event(
-                f"liveness graph: {self.graph_states:,} states, {self.graph_edges:,} edges, "
-                f"{self.graph_bytes / max(self.graph_states, 1):.0f} bytes per state, built in {self.graph_seconds:.1f}s; "
-                f"now strongly connected components per obligation ({len(chosen)})"
+            searches = (
+                f"now fair components per obligation, one instance per orbit ({sum(len(g) for _, g in plan)})"
+                if self.symmetry
+                else f"now strongly connected components per obligation ({len(chosen)})"
             )
-        for k, o in enumerate(chosen):
-            form, pb, qb = self._operands(o)
-            if self.lib.pg_live_mark_pending(form, pb, qb) < 0:
-                raise MemoryError("out of memory for the liveness search")
-            out = outcomes[o.prop.id]
-            last_of_prop = all(x.prop.id != o.prop.id for x in chosen[k + 1 :])
-            if stop is not None and stop():
-                raise KeyboardInterrupt
-            if out.lasso is None:
-                if on_event is not None:
-                    on_event(
-                        f"liveness: fair cycles for {o.label} ({k + 1}/{len(chosen)}), "
-                        f"{time.monotonic() - t0:.1f}s, {human_bytes(peak_rss_bytes())} peak"
-                    )
-                found = self.lib.pg_live_find(form, pb, qb, fair)
-                if found < 0:
+            on_event(f"{self._graph_line()}; {searches}")
+        done = 0
+        for track, group in plan:
+            if track != self.track:
+                self._rebuild(track, on_event)
+            for k, (o, bits_of) in enumerate(group):
+                form, pb, qb = self._operands(bits_of)
+                if self.lib.pg_live_mark_pending(form, pb, qb) < 0:
                     raise MemoryError("out of memory for the liveness search")
-                if found == 1:
-                    out.verdict, out.violated_instance, out.lasso = "VIOLATED", o.label, self._lasso(nodes)
-            if last_of_prop:
-                out.pending_states = self.lib.pg_live_pending_take()
+                out = outcomes[o.prop.id]
+                last_of_prop = all(x.prop.id != o.prop.id for x, _ in group[k + 1 :])
+                done += 1
+                if stop is not None and stop():
+                    raise KeyboardInterrupt
+                if out.lasso is None:
+                    if on_event is not None:
+                        on_event(
+                            f"liveness: fair cycles for {o.label} ({done}/{sum(len(g) for _, g in plan)}), "
+                            f"{time.monotonic() - t0:.1f}s, {human_bytes(peak_rss_bytes())} peak"
+                        )
+                    found = self.lib.pg_live_find(form, pb, qb, fair)
+                    if found == -2:
+                        raise NotSymmetric(
+                            "the model is not symmetric: a permutation of its symmetric instances makes a binding "
+                            "it does not have (check its symmetric() declarations, or run with --no-symmetry)"
+                        )
+                    if found < 0:
+                        raise MemoryError("out of memory for the liveness search")
+                    if found == 1:
+                        out.verdict, out.violated_instance, out.lasso = "VIOLATED", o.label, self._lasso(nodes, o)
+                if last_of_prop:
+                    out.pending_states += self.lib.pg_live_pending_take()
         return LivenessReport(
             [outcomes[p.id] for p in props],
-            self.graph_states,
-            self.graph_edges,
+            self.largest[0],
+            self.largest[1],
             time.monotonic() - t0,  # the fair-cycle pass, as the Python report counts it (the search is in Result)
             peak_rss_bytes(),
             nodes,
@@ -313,14 +379,71 @@ class NativeLiveness:
         p = -1 if o.p is None else self.bits[f"{o.label}:p"]
         return FORMS.index(o.prop.form), p, self.bits[f"{o.label}:q"]
 
-    def _lasso(self, nodes: LassoNodes) -> Lasso:
+    def _plan(self, chosen: list[TracedTemporal]) -> list[tuple[tuple[int, int], list[tuple[TracedTemporal, TracedTemporal]]]]:
+        """Which graph checks which obligation, and with whose predicate bits.
+
+        Without symmetry, or for a property of the whole state or of a kind symmetry does not
+        permute: the graph of states. For a property per instance of a symmetric kind: the
+        graph of (state, instance) pairs, one per orbit of the initial state's instances
+        (the other instances of an orbit have the same verdict), where the instance is
+        instance 0 of every representative: its obligation is read off instance 0's bits."""
+        plain = [(o, o) for o in chosen]
+        if self.cz is None:
+            return [((-1, -1), plain)]
+        model = self.cm.model
+        group_of = {k: g for g, kinds in enumerate(self.cz.groups) for k in kinds}
+        whole = [(o, o) for o in chosen if o.prop.each is None or o.prop.each not in group_of]
+        plan: list[tuple[tuple[int, int], list[tuple[TracedTemporal, TracedTemporal]]]] = [((-1, -1), whole)]
+        per = [o for o in chosen if o.prop.each is not None and o.prop.each in group_of]
+        by_kind: dict[str, list[TracedTemporal]] = {}
+        for o in per:
+            by_kind.setdefault(o.prop.each or "", []).append(o)
+        for kind, obs in by_kind.items():
+            g = group_of[kind]
+            seen: set[tuple[int, ...]] = set()
+            for i in model.kinds[kind].instances:
+                out = self.cell_array()
+                self.lib.pg_canon_tracked(self._cells(model.init), g, i, out)
+                key = tuple(out)
+                if key in seen:
+                    continue  # the same orbit as an instance checked already
+                seen.add(key)
+                zero = {o.prop.id: o for o in obs if o.index == 0}
+                plan.append(((g, i), [(o, zero[o.prop.id]) for o in obs if o.index == i]))
+        return [(track, group) for track, group in plan if group]
+
+    def _rebuild(self, track: tuple[int, int], on_event: Callable[[str], None] | None) -> None:
+        """The graph again, of (state, instance) pairs for the tracked instance."""
+        self.track = track
+        kind = next(k for k in self.cz.groups[track[0]]) if self.cz is not None and track[0] >= 0 else ""
+        if on_event is not None:
+            on_event(f"liveness graph of the states paired with {kind} {track[1]} (its properties per {kind})")
+        self.run()
+        if not self.graph_complete:
+            if self.stop_reason is not None and self.stop_reason != "out of memory for the liveness graph":
+                raise KeyboardInterrupt
+            raise MemoryError("out of memory for the liveness graph")
+        self.largest = max(self.largest, (self.graph_states, self.graph_edges))
+        if on_event is not None:
+            on_event(self._graph_line())
+
+    def _graph_line(self) -> str:
+        states = "representatives of states" if self.symmetry else "states"
+        return (
+            f"liveness graph: {self.graph_states:,} {states}, {self.graph_edges:,} edges, "
+            f"{self.graph_bytes / max(self.graph_states, 1):.0f} bytes per state, built in {self.graph_seconds:.1f}s"
+        )
+
+    def _lasso(self, nodes: LassoNodes, o: TracedTemporal) -> Lasso:
         n = self.lib.pg_live_lasso(None, None, None)
         bs = (ctypes.c_int32 * max(n, 1))()
         ns = (ctypes.c_int64 * max(n, 1))()
         info = (ctypes.c_int64 * 2)()
         self.lib.pg_live_lasso(bs, ns, info)
-        path: list[tuple[int | None, int]] = [(None if k == 0 else bs[k], ns[k]) for k in range(n)]
         loop, closing = int(info[0]), int(info[1])
+        if self.symmetry:
+            return self._lifted_lasso(nodes, o, self.lift([ns[k] for k in range(n)]), closing)
+        path: list[tuple[int | None, int]] = [(None if k == 0 else bs[k], ns[k]) for k in range(n)]
         states = self.replay([b for b, _ in path])
         for (_, node), s in zip(path, states, strict=True):
             nodes.states[node] = s
@@ -329,5 +452,67 @@ class NativeLiveness:
             raise ModelError("internal: the native lasso's closing step does not return to its loop state")
         return Lasso(path, loop, None if closing < 0 else closing)
 
+    def _lifted_lasso(self, nodes: LassoNodes, o: TracedTemporal, stem: list[Step], closing: int) -> Lasso:
+        """A concrete lasso: the lifted stem, then (closing -2) a fair cycle searched among the
+        concrete states of the chosen component of the quotient, as fair_cycles builds one."""
+        model = self.cm.model
+        steps: list[tuple[int | None, State]] = [(st.binding, st.state) for st in stem]
+        loop, close = len(steps) - 1, None
+        if closing == -2:
+            need = (ctypes.c_int8 * max(len(model.bindings), 1))()
+            label = self.lib.pg_live_need(self._cells(steps[-1][1]), self.track[1], need)
+            if label < 0:
+                raise ModelError("internal: the lifted stem does not end in the orbit of the quotient's entry state")
+            fair_here = {b for b in range(len(model.bindings)) if need[b]}
+            must = None
+            if o.prop.form == "eventually-always":
+                q = compile_predicates(model, [o.q])[0]
+                must = lambda s: not q(s)  # noqa: E731
+            graph = _ConcreteGraph(self.cm)
+            comp = _Component(self, label)
+            cycle = fair_cycle(graph, [b.fairness for b in model.bindings], comp, steps[-1][1], must, fair_here)
+            steps += [(b, s) for b, s in cycle[:-1]]
+            close = cycle[-1][0]
+        ids: dict[State, int] = {}
+        path: list[tuple[int | None, int]] = []
+        for b, s in steps:
+            if s not in ids:
+                ids[s] = self.next_node
+                self.next_node -= 1
+                nodes.states[ids[s]] = s
+                nodes.enabled[ids[s]] = frozenset(x for x, t in self.cm.successors(s) if t != s)
+            path.append((b, ids[s]))
+        return Lasso(path, loop, close)
+
     def close(self) -> None:
         self.lib.pg_live_reset()
+
+
+class _ConcreteGraph:
+    """The concrete state graph, expanded on demand, as fair_cycles reads a StateGraph."""
+
+    def __init__(self, cm: CompiledModel) -> None:
+        self.cm = cm
+        self.succ = _Lazy(lambda s: [(b, t) for b, t in cm.successors(s) if t != s])
+        self.enabled = _Lazy(lambda s: frozenset(b for b, _ in self.succ[s]))
+
+
+class _Lazy(dict[Any, Any]):
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.fn(key)
+        return value
+
+
+class _Component:
+    """The concrete states whose representative carries a component's label."""
+
+    def __init__(self, live: NativeLiveness, label: int) -> None:
+        self.live, self.label = live, label
+
+    def __contains__(self, s: object) -> bool:
+        node = self.live.node_of(s)  # type: ignore[arg-type]
+        return node >= 0 and self.live.lib.pg_live_label(node) == self.label

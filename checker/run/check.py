@@ -137,8 +137,7 @@ def run_check(
     chosen_props = select(model, properties, skipped) if liveness else []
     note = ""
     if liveness:
-        note = SYMMETRY_OFF if symmetry else ""
-        symmetry, keep_graph = False, True
+        keep_graph = True
     por_note = ""
     if por and liveness:
         por, por_note = False, POR_LIVENESS
@@ -149,6 +148,9 @@ def run_check(
         raise UsageError("--checkpoint and --resume do not apply to --liveness (drop them)")
     chosen = choose_engine(engine, model, keep_graph and not liveness, workers)
     native_liveness = liveness and chosen == "native"
+    if liveness and not native_liveness:
+        # The Python checker judges components of the concrete graph only (docs/liveness.md).
+        note, symmetry = SYMMETRY_OFF if symmetry else "", False
     if native_liveness:
         workers = 1  # the liveness graph is numbered in discovery order by one thread (checker/liveness/live.c)
     if por and chosen != "native":
@@ -164,7 +166,8 @@ def run_check(
         t0 = time.monotonic()
         try:
             explorer = NativeLiveness(
-                compiled, bounds=bounds, check_deadlock=check_deadlock, on_progress=on_progress, on_event=on_event
+                compiled, bounds=bounds, check_deadlock=check_deadlock, on_progress=on_progress, on_event=on_event,
+                symmetry=symmetry,
             )
         except RuntimeError as e:  # the compiler failed on generated code: a bug here, said in one line
             raise ModelError(str(e)) from None

@@ -60,9 +60,20 @@ static int next_permutation(int *a, int n)
  * instances by their permutation-invariant signatures, trying every order inside a tie
  * run except runs of identical unreferenced instances (every order gives one state).
  * Exact: two states of one orbit get the same candidate set, so the same result. */
-static void canon(const int64_t *s, int64_t *out)
+static inline void canon_tracked(const int64_t *s, int64_t *out, int track_g, int track_i, int Pout[][MAXN]);
+
+static void canon(const int64_t *s, int64_t *out) { canon_tracked(s, out, -1, -1, NULL); }
+
+/* The same, for the pair (state, instance track_i of group track_g) when track_g >= 0: that
+ * instance sorts before every other of its group, so it is instance 0 in the result, and
+ * the rest are ordered as above (permutations fixing it: the liveness search's quotient,
+ * checker/liveness/live.c). Pout, when given, receives the permutation applied. */
+static inline void canon_tracked(const int64_t *s, int64_t *out, int track_g, int track_i, int Pout[][MAXN])
 {
 #if NGROUPS == 0
+    (void)track_g;
+    (void)track_i;
+    (void)Pout;
     memcpy(out, s, sizeof(int64_t) * NSLOTS);
 #else
     int order[NGROUPS][MAXN];
@@ -74,7 +85,9 @@ static void canon(const int64_t *s, int64_t *out)
         G_SIG[g](s, sig);
         for (int i = 0; i < n; i++) { /* insertion sort, stable by instance index */
             int j = i;
-            while (j > 0 && sig_cmp(sig + order[g][j - 1] * f, sig + i * f, f) > 0) {
+            while (j > 0 && (g == track_g ? (order[g][j - 1] == track_i ? 0 : i == track_i ? 1
+                                                         : sig_cmp(sig + order[g][j - 1] * f, sig + i * f, f) > 0)
+                                          : sig_cmp(sig + order[g][j - 1] * f, sig + i * f, f) > 0)) {
                 order[g][j] = order[g][j - 1];
                 j--;
             }
@@ -82,7 +95,8 @@ static void canon(const int64_t *s, int64_t *out)
         }
         for (int a = 0; a < n;) {
             int b = a + 1;
-            while (b < n && sig_cmp(sig + order[g][a] * f, sig + order[g][b] * f, f) == 0)
+            while (b < n && !(g == track_g && (order[g][a] == track_i || order[g][b] == track_i)) &&
+                   sig_cmp(sig + order[g][a] * f, sig + order[g][b] * f, f) == 0)
                 b++;
             if (b - a > 1) {
                 int collapse = !G_REFD[g](s, order[g][a]);
@@ -113,14 +127,19 @@ static void canon(const int64_t *s, int64_t *out)
                 I[g][k] = order[g][k];
                 P[g][order[g][k]] = k;
             }
+        int better = first;
         if (first) {
             permute(s, out, P, I);
             first = 0;
         } else {
             permute(s, tmp, P, I);
-            if (memcmp(tmp, out, sizeof(tmp)) < 0)
+            if (memcmp(tmp, out, sizeof(tmp)) < 0) {
                 memcpy(out, tmp, sizeof(tmp));
+                better = 1;
+            }
         }
+        if (better && Pout)
+            memcpy(Pout, P, sizeof(P));
         int w = 0;
         while (w < nwheels && !next_permutation(&order[wheel_group[w]][wheel_start[w]], wheel_len[w]))
             w++;
