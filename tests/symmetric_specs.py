@@ -2,7 +2,8 @@
 
 A description is plain nested tuples (a failing example prints readably): a symmetric
 entity kind `p` with 2-3 instances, optionally a second symmetric kind `c` (carriers)
-with 1-2 instances, and a singleton `g` with shared state (a token reference, a FIFO of
+with 1-2 instances (its own group) or one per instance of p (`joint`: permuted together
+with p, each p reaching its own carrier), and a singleton `g` with shared state (a token reference, a FIFO of
 references, a counter, a lock bit) so that instances interact. Every action is one body
 for every binding of its parameters (p, a pair p != q, or a carrier and a p), and no
 expression names an instance by a constant: instances enter only as the action's
@@ -17,7 +18,7 @@ obligations of instance 0 and of the others are then not interchangeable, so a c
 that looks at one instance per orbit under the whole group would be wrong.
 
     types:  ("enum",) ("int",) ("bool",) ("ref",) ("fifo",)    (one type per field name)
-    inst:   ("self",) ("other",) ("prop",) instances of p; ("car",) ("propc",) of c
+    inst:   ("self",) ("other",) ("prop",) instances of p; ("car",) ("propc",) ("own",) of c
     value:  ("pf", inst, field) ("cf", inst, field) ("gf", field) ("const", v) ("when", cond, a, b)
             and per-type operators (inc, dec, count, inst, push, pop, remove, cond)
 """
@@ -184,11 +185,14 @@ def symmetric_descriptions(draw: Any, min_n: int = 2) -> dict[str, Any]:
     n = draw(st.integers(min_n, 3))
     extra = draw(st.lists(st.sampled_from(["cnt", "flag", "peer"]), max_size=1, unique=True))
     pfields = ["pc", *extra]
-    carriers = draw(st.sampled_from([0, 0, 1, 2]))
+    carriers = draw(st.sampled_from([0, 0, 1, 2, "joint"]))
+    joint = carriers == "joint"  # one carrier per instance of p, permuted with it (one group)
+    carriers = n if joint else carriers
     cfields = draw(st.lists(st.sampled_from(list(C_FIELDS)), min_size=1, max_size=2, unique=True)) if carriers else []
     protocol = draw(st.sampled_from(list(PROTOCOLS)))
     gfields = [NEEDS[protocol], *draw(st.lists(st.sampled_from([f for f in G_FIELDS if f != NEEDS[protocol]]), max_size=1))]
-    desc: dict[str, Any] = {"protocol": protocol, "n": n, "pfields": pfields, "carriers": carriers, "cfields": cfields, "gfields": gfields}
+    desc: dict[str, Any] = {"protocol": protocol, "n": n, "pfields": pfields, "carriers": carriers, "joint": joint,
+                            "cfields": cfields, "gfields": gfields}
     # a symmetric initial state: the same for every instance, references null
     init: list[tuple[str, str, Any]] = []
     if draw(st.integers(0, 3)) == 3:
@@ -215,7 +219,7 @@ def symmetric_descriptions(draw: Any, min_n: int = 2) -> dict[str, Any]:
     actions = []
     for k, (params, move, use) in enumerate(steps):
         pin, cin = PARAMS[params]
-        ctx = Ctx(desc, pin, cin)
+        ctx = Ctx(desc, pin, cin + (["own"] if joint else []))
         random_step = k >= 3
         guard = draw_cond(draw, ctx, 1) if draw(st.integers(0, 3 if random_step else 5)) == 3 else None
         updates = []
@@ -233,7 +237,10 @@ def symmetric_descriptions(draw: Any, min_n: int = 2) -> dict[str, Any]:
     for _ in range(draw(st.integers(1, 3))):
         form = draw(st.sampled_from(FORMS))
         each = draw(st.sampled_from(["p", "p", None] + (["c"] if carriers else [])))
-        ctx = Ctx(desc, ["prop"] if each == "p" else [], ["propc"] if each == "c" else [])
+        if joint and each is not None:  # instance i of p and carrier i go together
+            ctx = Ctx(desc, ["prop"], ["propc"])
+        else:
+            ctx = Ctx(desc, ["prop"] if each == "p" else [], ["propc"] if each == "c" else [])
         pc = draw_cond(draw, ctx, 2) if form == "leads-to" else None
         props.append((form, each, pc, draw_cond(draw, ctx, 2)))
     desc["props"] = props
@@ -248,9 +255,12 @@ def build_symmetric(desc: dict[str, Any]) -> Spec:
     if desc["carriers"]:
         spec.entity("c", desc["carriers"], {f: field_type(C_FIELDS[f], n) for f in desc["cfields"]})
     spec.singleton("g", {f: field_type(G_FIELDS[f], n) for f in desc["gfields"]})
-    spec.symmetric("p")
-    if desc["carriers"]:
-        spec.symmetric("c")
+    if desc.get("joint"):
+        spec.symmetric("p", "c")
+    else:
+        spec.symmetric("p")
+        if desc["carriers"]:
+            spec.symmetric("c")
 
     def types(cls: str) -> FieldType:
         return field_type(cls, n)
@@ -352,7 +362,7 @@ def build_symmetric(desc: dict[str, Any]) -> Spec:
     for k, a in enumerate(desc["actions"]):
 
         def body(s: Any, a: dict[str, Any] = a, **params: int) -> None:
-            env = {"self": params["p"], "other": params.get("q"), "car": params.get("c")}
+            env = {"self": params["p"], "other": params.get("q"), "car": params.get("c"), "own": params["p"]}
             if a["params"] == "pq":
                 require(params["p"] != params["q"])  # statically false on the diagonal: no binding
             me = params["p"]
@@ -404,15 +414,14 @@ def build_symmetric(desc: dict[str, Any]) -> Spec:
     if desc["invariant"] is not None:
         spec.invariant("R1", "random symmetric invariant")(lambda s: cond(s, {}, desc["invariant"]))
     for k, (form, each, p, q) in enumerate(desc["props"]):
-        key = "prop" if each == "p" else "propc"
 
-        def qf(s: Any, i: int | None = None, q: Any = q, key: str = key) -> Any:
-            return cond(s, {key: i}, q)
+        def qf(s: Any, i: int | None = None, q: Any = q) -> Any:
+            return cond(s, {"prop": i, "propc": i}, q)
 
         if form == "leads-to":
 
-            def pq(s: Any, i: int | None = None, p: Any = p, q: Any = q, key: str = key) -> Any:
-                return (cond(s, {key: i}, p), cond(s, {key: i}, q))
+            def pq(s: Any, i: int | None = None, p: Any = p, q: Any = q) -> Any:
+                return (cond(s, {"prop": i, "propc": i}, p), cond(s, {"prop": i, "propc": i}, q))
 
             spec.leads_to(f"T{k}", "random", "", each=each)(pq)
         elif form == "always-eventually":

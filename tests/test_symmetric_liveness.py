@@ -287,8 +287,9 @@ def test_every_liveness_mutation_gets_the_same_verdict_with_symmetry(mutation: A
     assert off.liveness is not None and on.liveness is not None
     assert [(o.prop.id, o.verdict) for o in on.liveness.outcomes] == [(mutation.expected, "VIOLATED")]
     assert [(o.prop.id, o.verdict) for o in off.liveness.outcomes] == [(mutation.expected, "VIOLATED")]
-    if cfg.sessions > 1:  # the search really ran on the quotient
-        assert on.result.symmetry and on.result.distinct < off.result.distinct
+    if cfg.sessions > 1:  # the search really ran on the quotient: one state per orbit
+        orbits, states = orbits_and_states(on.model)
+        assert on.result.symmetry and (on.result.distinct, off.result.distinct) == (orbits, states)
     v = on.result.violation
     assert v is not None and v.kind == "liveness" and v.property_id == mutation.expected and v.loop_index is not None
     (out,) = on.liveness.outcomes
@@ -459,12 +460,13 @@ def test_a_fair_cycle_that_exists_only_through_permuted_states(n: int, symmetric
         model = passing_pair(n, enter, symmetric_start).trace()
         got = compare_symmetry(compile_model(model), check_deadlock=False)
         assert got is not None
-        (_, rep_off, n_off), (_, rep_on, n_on) = got
+        (res_off, rep_off, n_off), (res_on, rep_on, n_on) = got
         for rep in (rep_off, rep_on):
             out = {o.prop.id: o for o in rep.outcomes}
             assert out["ENTER"].verdict == out["ANY"].verdict == expected[enter], enter
             assert out["MOVES"].verdict == "holds"  # a strongly fair hand-over: every holder gives it up
-        assert n_on < n_off
+        assert (res_on.distinct, res_off.distinct) == orbits_and_states(model)
+        assert res_on.distinct < res_off.distinct and n_on <= n_off
         if enter == "weak":  # the lasso's cycle passes the token through every instance, entering never
             out = next(o for o in rep_on.outcomes if o.prop.id == "ANY")
             steps = assert_symmetric_lasso(compile_model(model), rep_on, out)
