@@ -181,8 +181,8 @@ PARAMS = {"p": (["self"], []), "pq": (["self", "other"], []), "cp": (["self"], [
 
 
 @st.composite
-def symmetric_descriptions(draw: Any, min_n: int = 2) -> dict[str, Any]:
-    n = draw(st.integers(min_n, 3))
+def symmetric_descriptions(draw: Any, min_n: int = 2, max_n: int = 3) -> dict[str, Any]:
+    n = draw(st.integers(min_n, max_n))
     extra = draw(st.lists(st.sampled_from(["cnt", "flag", "peer"]), max_size=1, unique=True))
     pfields = ["pc", *extra]
     carriers = draw(st.sampled_from([0, 0, 1, 2, "joint"]))
