@@ -26,7 +26,14 @@ from pgcheck.checker.lang import expr as X
 from pgcheck.checker.lang.compile import CompiledModel, compile_model
 from pgcheck.checker.lang.spec import Spec, TracedModel, require
 from pgcheck.checker.lang.types import Bool, Enum, Ref
-from pgcheck.checker.liveness.check import LivenessReport, PropertyOutcome, lasso_steps, select
+from pgcheck.checker.liveness.check import (
+    LivenessReport,
+    PropertyOutcome,
+    instance_of,
+    lasso_meta,
+    lasso_steps,
+    select,
+)
 from pgcheck.checker.liveness.graph import compile_predicates
 from pgcheck.checker.liveness.native import NativeLiveness
 from pgcheck.checker.run.check import run_check
@@ -86,6 +93,11 @@ def assert_symmetric_lasso(cm: CompiledModel, report: LivenessReport, out: Prope
         assert loop == len(steps) - 1  # a stutter in the last state
     assert_lasso_violates(cm.model, out.violated_instance or "", steps, loop)
     assert [s.state for s in lasso_steps(report.graph, out.lasso)] == [s.state for s in steps]
+    # the explanation reads the same nodes: why the cycle is fair, and whose obligation fails
+    ob = instance_of(cm.model, out.violated_instance or "")
+    assert ob is not None
+    meta = lasso_meta(cm.model, report.graph, ob, out.lasso)
+    assert meta["fair_under"] and meta["property"]["instance"] == out.violated_instance and meta["loop"] == loop
     return steps
 
 
