@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from explore_process import explore
+from explore_process import explore, peak_bytes
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -59,7 +59,7 @@ def row(name: str, engine: str, d: dict[str, Any]) -> str:
     if d["verdict"] == "incomplete":
         return (
             f"| {name} | {engine} | > {d['distinct_states']:,} (depth {d['depth']}) | — | "
-            f"{d.get('bytes_per_state') or 0:.0f} | {d['wall']:.1f} s | — | {d['peak_rss_bytes'] / 2**20:,.0f} MiB | "
+            f"{d.get('bytes_per_state') or 0:.0f} | {d['wall']:.1f} s | — | {peak_bytes(d) / 2**20:,.0f} MiB | "
             f"incomplete: {d.get('stop_reason')} |"
         )
     live = d.get("liveness") or {}
@@ -68,9 +68,9 @@ def row(name: str, engine: str, d: dict[str, Any]) -> str:
     per = d.get("bytes_per_state") if engine != "python" else None
     return (
         f"| {name} | {engine} | {states:,} | {edges:,} | {'—' if per is None else f'{per:.0f}'} | "
-        f"{d['wall']:.1f} s | {live.get('seconds', 0):.1f} s | {d['peak_rss_bytes'] / 2**20:,.0f} MiB | {verdicts(d)} |"
+        f"{d['wall']:.1f} s | {live.get('seconds', 0):.1f} s | {peak_bytes(d) / 2**20:,.0f} MiB | {verdicts(d)} |"
         if edges is not None
-        else f"| {name} | {engine} | {states:,} | — | — | {d['wall']:.1f} s | — | {d['peak_rss_bytes'] / 2**20:,.0f} MiB | {verdicts(d)} |"
+        else f"| {name} | {engine} | {states:,} | — | — | {d['wall']:.1f} s | — | {peak_bytes(d) / 2**20:,.0f} MiB | {verdicts(d)} |"
     )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from explore_process import explore, warm
+from explore_process import explore, peak_bytes, warm
 
 MAIN = ["--carriers=3", "--sessions=5"]
 FIX = ["--option", "fix_poller_ownership=true"]
@@ -33,7 +33,7 @@ MAIN_ROWS: list[tuple[str, list[str]]] = [
 ]
 
 def _mib(d: dict[str, Any]) -> str:
-    rss = d.get("peak_rss_bytes")
+    rss = peak_bytes(d)
     return f"{rss / 2**20:,.0f}" if rss else "—"
 
 
