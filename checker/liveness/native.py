@@ -114,6 +114,10 @@ def library_source(
     return build.engine_source(gen.source + preds + perms) + "\n" + live, gen, bits
 
 
+class LivenessIncomplete(Exception):
+    """A graph of (state, instance) pairs stopped early: its properties are not checked."""
+
+
 class NotSymmetric(ModelError):
     """A permutation of a symmetric kind's instances turns a binding into one the model lacks."""
 
@@ -148,6 +152,7 @@ class NativeLiveness:
         self.workers = 1
         self.track: tuple[int, int] = (-1, -1)  # (group, instance) the graph's pairs follow
         self.next_node = -1  # lifted lasso states get numbers of their own, below zero
+        self.began: float | None = None  # when the first graph's search began
         t0 = time.monotonic()
         source, self.gen, self.bits = library_source(model, compiled.invariant_ids, self.cz)
         self.lib = build.load(source, on_event)
@@ -173,6 +178,7 @@ class NativeLiveness:
         wit_id = (ctypes.c_int64 * max(nw, 1))()
         stats = (ctypes.c_int64 * 10)()
         start = time.monotonic()
+        began = self.began = self.began if self.began is not None else start  # --time-limit spans every graph
         stop: list[str] = []
         failure: list[BaseException] = []
 
@@ -181,7 +187,7 @@ class NativeLiveness:
                 now = time.monotonic()
                 if self.on_progress is not None:
                     self.on_progress(Progress(distinct, edges, depth, queue, now - start, peak_rss_bytes(), edges))
-                if bounds.time_limit is not None and now - start > bounds.time_limit:
+                if bounds.time_limit is not None and now - began > bounds.time_limit:
                     stop.append(f"--time-limit {bounds.time_limit:g}s reached")
                     return 1
             except StopRequested as e:
@@ -407,14 +413,17 @@ class NativeLiveness:
     def _rebuild(self, track: tuple[int, int], on_event: Callable[[str], None] | None) -> None:
         """The graph again, of (state, instance) pairs for the tracked instance."""
         self.track = track
-        kind = next(k for k in self.cz.groups[track[0]]) if self.cz is not None and track[0] >= 0 else ""
+        kinds = "/".join(self.cz.groups[track[0]]) if self.cz is not None else ""
         if on_event is not None:
-            on_event(f"liveness graph of the states paired with {kind} {track[1]} (its properties per {kind})")
+            on_event(f"liveness graph of the states paired with {kinds} {track[1]} (for its properties per instance)")
         self.run()
         if not self.graph_complete:
-            if self.stop_reason is not None and self.stop_reason != "out of memory for the liveness graph":
+            if self.stop_reason == "interrupted":
                 raise KeyboardInterrupt
-            raise MemoryError("out of memory for the liveness graph")
+            raise LivenessIncomplete(
+                f"the graph of states paired with {kinds} {track[1]} was not finished: "
+                f"{self.stop_reason or 'out of memory for the liveness graph'}"
+            )
         self.largest = max(self.largest, (self.graph_states, self.graph_edges))
         if on_event is not None:
             on_event(self._graph_line())
