@@ -38,3 +38,9 @@ def warm(args: list[str]) -> None:
     """Compile the native engine for this configuration once, outside the timings."""
     subprocess.run([sys.executable, "-m", "pgcheck", "explore", *args, "--engine=native", "--max-states=1", "-q"],
                    capture_output=True, check=False)
+
+
+def peak_bytes(d: dict[str, Any]) -> int:
+    """A run's peak RSS: with --liveness the fair-cycle pass's own peak is the later, larger one."""
+    live = d.get("liveness") or {}
+    return max(int(d.get("peak_rss_bytes") or 0), int(live.get("peak_rss_bytes") or 0))

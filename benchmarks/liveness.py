@@ -5,7 +5,7 @@
 Each run is `pgcheck explore ... --liveness --json -q` as its own process, so peak memory
 is the run's own. Side by side (native, then python) at sizes where the Python checker
 finishes; the native checker alone at 3 carriers × 5 sessions (design model; code model with
-and without the C2a fix). Reports graph states and edges, bytes per state of the native
+and without the C2a fix), with symmetry (the native default) and without. Reports graph states and edges, bytes per state of the native
 graph, time of the whole run and of the liveness part, peak RSS and the verdicts. Writes
 the table between its markers in benchmarks/RESULTS.md. Benchmarks are not tests: nothing
 here asserts a time.
@@ -17,7 +17,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from explore_process import explore
+from explore_process import explore, peak_bytes
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
@@ -31,14 +31,15 @@ SIDE_BY_SIDE: list[tuple[str, list[str]]] = [
     ("design 3×3, defaults", ["--model", "design", "--carriers=3", "--sessions=3"]),
     ("code 3×3, fix_poller_ownership", ["--carriers=3", "--sessions=3", "--option", "fix_poller_ownership=true"]),
 ]
-# (name, args, exploration budget in seconds or None for --budget): the code model at 3×5
-# has far more states than fit in a few GiB; a short budget measures how far it gets.
+# (name, args, exploration budget in seconds or None for --budget)
 NATIVE_ONLY: list[tuple[str, list[str], float | None]] = [
     ("design 3×4, defaults", ["--model", "design", "--carriers=3", "--sessions=4"], None),
     ("design 3×5, defaults", ["--model", "design", "--carriers=3", "--sessions=5"], None),
-    ("code 3×5, fix_poller_ownership", ["--carriers=3", "--sessions=5", "--option", "fix_poller_ownership=true"], 120.0),
-    ("code 3×5, defaults (a safety violation; liveness beside it once the graph is whole)", ["--carriers=3", "--sessions=5"], 120.0),
+    ("code 3×5, fix_poller_ownership", ["--carriers=3", "--sessions=5", "--option", "fix_poller_ownership=true"], None),
+    ("code 3×5, defaults (a safety violation; liveness beside it once the graph is whole)", ["--carriers=3", "--sessions=5"], None),
 ]
+NATIVE, NATIVE_PLAIN = "native", "native, --no-symmetry"
+PLAIN_BUDGET = 120.0  # without symmetry the code model's 3×5 graph does not fit in a few GiB: how far it gets
 
 
 def verdicts(d: dict[str, Any]) -> str:
@@ -58,18 +59,18 @@ def row(name: str, engine: str, d: dict[str, Any]) -> str:
     if d["verdict"] == "incomplete":
         return (
             f"| {name} | {engine} | > {d['distinct_states']:,} (depth {d['depth']}) | — | "
-            f"{d.get('bytes_per_state') or 0:.0f} | {d['wall']:.1f} s | — | {d['peak_rss_bytes'] / 2**20:,.0f} MiB | "
+            f"{d.get('bytes_per_state') or 0:.0f} | {d['wall']:.1f} s | — | {peak_bytes(d) / 2**20:,.0f} MiB | "
             f"incomplete: {d.get('stop_reason')} |"
         )
     live = d.get("liveness") or {}
     states = live.get("graph_states", d["distinct_states"])
     edges = live.get("graph_edges")
-    per = d.get("bytes_per_state") if engine == "native" else None
+    per = d.get("bytes_per_state") if engine != "python" else None
     return (
         f"| {name} | {engine} | {states:,} | {edges:,} | {'—' if per is None else f'{per:.0f}'} | "
-        f"{d['wall']:.1f} s | {live.get('seconds', 0):.1f} s | {d['peak_rss_bytes'] / 2**20:,.0f} MiB | {verdicts(d)} |"
+        f"{d['wall']:.1f} s | {live.get('seconds', 0):.1f} s | {peak_bytes(d) / 2**20:,.0f} MiB | {verdicts(d)} |"
         if edges is not None
-        else f"| {name} | {engine} | {states:,} | — | — | {d['wall']:.1f} s | — | {d['peak_rss_bytes'] / 2**20:,.0f} MiB | {verdicts(d)} |"
+        else f"| {name} | {engine} | {states:,} | — | — | {d['wall']:.1f} s | — | {peak_bytes(d) / 2**20:,.0f} MiB | {verdicts(d)} |"
     )
 
 
@@ -83,14 +84,21 @@ def main() -> None:
         "| configuration | checker | graph states | edges | native bytes/state | whole run (wall) | liveness part | peak RSS | verdicts |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    # (name, arguments, checker label, budget): the native checker with symmetry (its default),
+    # and without it, which is the graph the Python checker builds (like for like)
     plan: list[tuple[str, list[str], str, float]] = []
     if not opts.native_only:
-        plan += [(n, a, e, opts.budget) for n, a in SIDE_BY_SIDE for e in ("native", "python")]
-    plan += [(n, a, "native", b or opts.budget) for n, a, b in NATIVE_ONLY]
+        for n, a in SIDE_BY_SIDE:
+            plan += [(n, [*a, "--engine=native"], NATIVE, opts.budget),
+                     (n, [*a, "--engine=native", "--no-symmetry"], NATIVE_PLAIN, opts.budget),
+                     (n, [*a, "--engine=python"], "python", opts.budget)]
+    plan += [(n, [*a, "--engine=native"], NATIVE, b or opts.budget) for n, a, b in NATIVE_ONLY]
+    plan += [(n, [*a, "--engine=native", "--no-symmetry"], NATIVE_PLAIN, min(b or opts.budget, PLAIN_BUDGET))
+             for n, a, b in NATIVE_ONLY]
     for name, args, engine, budget in plan:
-        if engine == "native":
-            explore([*args, "--liveness", "--engine=native", "--max-depth=1"], 120, hard_limit=360)  # compile once, outside the measurement
-        d = explore([*args, "--liveness", f"--engine={engine}"], budget, hard_limit=budget * 3)
+        if engine != "python":
+            explore([*args, "--liveness", "--max-depth=1"], 120, hard_limit=360)  # compile once, outside the measurement
+        d = explore([*args, "--liveness"], budget, hard_limit=budget * 3)
         rows.append(row(name, engine, d))
         print(rows[-1], flush=True)
     table = "\n".join(rows)

@@ -314,3 +314,23 @@ def test_a_bound_after_a_safety_violation_leaves_liveness_unchecked() -> None:
             assert run.liveness is not None and run.liveness.outcomes[0].verdict == "VIOLATED"
         else:  # the state with f0 = 2 is not expanded: nothing may be said of liveness
             assert run.liveness is None and "--max-states 3 reached" in run.liveness_note
+
+
+def test_a_bound_in_a_graph_of_pairs_leaves_its_properties_unchecked() -> None:
+    """With symmetry, per-session properties are checked on a second graph, of (state,
+    session) pairs (docs/liveness.md); a bound met there ends the run as incomplete, with
+    liveness not checked, as a bound in the first graph does."""
+    _skip_without_compiler()
+    from pgcheck.model import load, make_config
+
+    def spec() -> Spec:
+        return load(make_config("pooled", 1, 2, {}, model="design"))
+
+    whole = run_check(spec(), engine="native", liveness=True, default_trace_dir=None)
+    assert whole.liveness is not None and whole.result.verdict == "ok"
+    states = whole.result.distinct
+    assert whole.liveness.graph_states > states  # the graph of pairs is larger than the quotient
+    cut = run_check(spec(), engine="native", liveness=True, default_trace_dir=None,
+                    bounds=Bounds(max_states=states + 1))
+    assert cut.result.verdict == "incomplete" and cut.liveness is None
+    assert "paired with session" in cut.liveness_note and "--max-states" in cut.liveness_note

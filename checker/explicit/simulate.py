@@ -22,6 +22,9 @@ every state it visits. This is the engine of `pgcheck simulate` (docs/simulate.m
   action otherwise, so steering never invents a deadlock. A weighted swarm (--swarm=weights)
   draws a weight per action instead (WEIGHTS) and picks among the enabled steps in
   proportion to it: rare actions fire late in a walk or not at all.
+
+Why one module of this size: the Python stepper, its swarm and weight strategies and the
+walk loop share one walk's state; the native stepper is checker/explicit/native/walk.c.
 """
 
 from __future__ import annotations

@@ -27,6 +27,9 @@ instances its parameters name (the others are picked from the values left): unde
 model's symmetry those rules fire exactly its bindings, and Rumur's symmetry reduction
 can permute the instances (docs/rumur.md gives the argument and the counts). Without,
 instance indices are constants and there is nothing for Rumur to permute.
+
+Why one module of this size: the declarations, rulesets and properties of one Murphi file
+share its naming of types and instances; expressions are murphi_expr.py.
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ semantics of `checker/lang/compile.py`; only the target syntax and typing differ
   statement through `error "..."`. A negative array index (a null reference used as an
   index) is Rumur's own "index out of range" error. `&`, `|` and `?:` are lazy, as in
   Python, so an error is raised exactly where the compiled explorer raises it.
+
+Why one module of this size: one translation per IR operator, kept beside each other so
+that each can be read against checker/explicit/native/cgen.py's.
 """
 
 from __future__ import annotations

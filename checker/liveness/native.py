@@ -21,6 +21,9 @@ Unlike the Python path, the search does not stop at an invariant violation or a 
 it records the first one (at the least depth) and builds the whole graph, so `--liveness`
 reports liveness verdicts also on a model whose safety fails. A model error (an action
 property, or an evaluation failure) stops it: the graph past it is not defined.
+
+Why one module of this size: the one class that drives live.c, whose calls (build, search,
+lasso, the graphs of pairs) share its state; lifting to concrete states is lift.py.
 """
 
 from __future__ import annotations
@@ -60,8 +63,8 @@ from pgcheck.checker.lang.spec import Temporal, TracedModel, TracedTemporal
 from pgcheck.checker.lang.types import Fifo
 from pgcheck.checker.liveness.cgen_live import FORMS, binding_permutations, live_predicates
 from pgcheck.checker.liveness.check import LassoNodes, LivenessReport, PropertyOutcome
-from pgcheck.checker.liveness.fair_cycles import Lasso, fair_cycle
-from pgcheck.checker.liveness.graph import compile_predicates
+from pgcheck.checker.liveness.fair_cycles import Lasso
+from pgcheck.checker.liveness.lift import Component, lift_path, lifted_lasso
 from pgcheck.checker.memory import human_bytes, peak_rss_bytes
 
 State = tuple[Any, ...]
@@ -111,6 +114,10 @@ def library_source(
     return build.engine_source(gen.source + preds + perms) + "\n" + live, gen, bits
 
 
+class LivenessIncomplete(Exception):
+    """A graph of (state, instance) pairs stopped early: its properties are not checked."""
+
+
 class NotSymmetric(ModelError):
     """A permutation of a symmetric kind's instances turns a binding into one the model lacks."""
 
@@ -145,6 +152,7 @@ class NativeLiveness:
         self.workers = 1
         self.track: tuple[int, int] = (-1, -1)  # (group, instance) the graph's pairs follow
         self.next_node = -1  # lifted lasso states get numbers of their own, below zero
+        self.began: float | None = None  # when the first graph's search began
         t0 = time.monotonic()
         source, self.gen, self.bits = library_source(model, compiled.invariant_ids, self.cz)
         self.lib = build.load(source, on_event)
@@ -170,6 +178,7 @@ class NativeLiveness:
         wit_id = (ctypes.c_int64 * max(nw, 1))()
         stats = (ctypes.c_int64 * 10)()
         start = time.monotonic()
+        began = self.began = self.began if self.began is not None else start  # --time-limit spans every graph
         stop: list[str] = []
         failure: list[BaseException] = []
 
@@ -178,7 +187,7 @@ class NativeLiveness:
                 now = time.monotonic()
                 if self.on_progress is not None:
                     self.on_progress(Progress(distinct, edges, depth, queue, now - start, peak_rss_bytes(), edges))
-                if bounds.time_limit is not None and now - start > bounds.time_limit:
+                if bounds.time_limit is not None and now - began > bounds.time_limit:
                     stop.append(f"--time-limit {bounds.time_limit:g}s reached")
                     return 1
             except StopRequested as e:
@@ -274,19 +283,8 @@ class NativeLiveness:
         return int(self.lib.pg_live_node_of(self._cells(s), self.track[1]))
 
     def lift(self, nodes: list[int]) -> list[Step]:
-        """Concrete steps from the initial state through the representatives `nodes` (the
-        first is the initial state's): at each, a successor whose representative is the next."""
-        cur = self.cm.model.init
-        if self.node_of(cur) != nodes[0]:
-            raise ModelError("internal: the initial state is not the quotient's first state")
-        steps = [Step(cur, None)]
-        for want in nodes[1:]:
-            nxt = next(((b, t) for b, t in self.cm.successors(cur) if t != cur and self.node_of(t) == want), None)
-            if nxt is None:
-                raise ModelError("internal: a step of the liveness quotient has no concrete counterpart")
-            steps.append(Step(nxt[1], nxt[0]))
-            cur = nxt[1]
-        return steps
+        """Concrete steps from the initial state through the representatives `nodes`."""
+        return lift_path(self.cm, self.node_of, nodes)
 
     def replay(self, bindings: list[int | None]) -> list[State]:
         """The states along bindings from the initial state (no symmetry: one state each)."""
@@ -415,14 +413,17 @@ class NativeLiveness:
     def _rebuild(self, track: tuple[int, int], on_event: Callable[[str], None] | None) -> None:
         """The graph again, of (state, instance) pairs for the tracked instance."""
         self.track = track
-        kind = next(k for k in self.cz.groups[track[0]]) if self.cz is not None and track[0] >= 0 else ""
+        kinds = "/".join(self.cz.groups[track[0]]) if self.cz is not None else ""
         if on_event is not None:
-            on_event(f"liveness graph of the states paired with {kind} {track[1]} (its properties per {kind})")
+            on_event(f"liveness graph of the states paired with {kinds} {track[1]} (for its properties per instance)")
         self.run()
         if not self.graph_complete:
-            if self.stop_reason is not None and self.stop_reason != "out of memory for the liveness graph":
+            if self.stop_reason == "interrupted":
                 raise KeyboardInterrupt
-            raise MemoryError("out of memory for the liveness graph")
+            raise LivenessIncomplete(
+                f"the graph of states paired with {kinds} {track[1]} was not finished: "
+                f"{self.stop_reason or 'out of memory for the liveness graph'}"
+            )
         self.largest = max(self.largest, (self.graph_states, self.graph_edges))
         if on_event is not None:
             on_event(self._graph_line())
@@ -453,66 +454,20 @@ class NativeLiveness:
         return Lasso(path, loop, None if closing < 0 else closing)
 
     def _lifted_lasso(self, nodes: LassoNodes, o: TracedTemporal, stem: list[Step], closing: int) -> Lasso:
-        """A concrete lasso: the lifted stem, then (closing -2) a fair cycle searched among the
-        concrete states of the chosen component of the quotient, as fair_cycles builds one."""
+        """A concrete lasso: the lifted stem, then (closing -2) a fair cycle among the concrete
+        states of the chosen component, with the requirements of the one the stem entered."""
         model = self.cm.model
-        steps: list[tuple[int | None, State]] = [(st.binding, st.state) for st in stem]
-        loop, close = len(steps) - 1, None
+        cycle: Component | None = None
         if closing == -2:
             need = (ctypes.c_int8 * max(len(model.bindings), 1))()
-            label = self.lib.pg_live_need(self._cells(steps[-1][1]), self.track[1], need)
+            label = self.lib.pg_live_need(self._cells(stem[-1].state), self.track[1], need)
             if label < 0:
                 raise ModelError("internal: the lifted stem does not end in the orbit of the quotient's entry state")
             fair_here = {b for b in range(len(model.bindings)) if need[b]}
-            must = None
-            if o.prop.form == "eventually-always":
-                q = compile_predicates(model, [o.q])[0]
-                must = lambda s: not q(s)  # noqa: E731
-            graph = _ConcreteGraph(self.cm)
-            comp = _Component(self, label)
-            cycle = fair_cycle(graph, [b.fairness for b in model.bindings], comp, steps[-1][1], must, fair_here)
-            steps += [(b, s) for b, s in cycle[:-1]]
-            close = cycle[-1][0]
-        ids: dict[State, int] = {}
-        path: list[tuple[int | None, int]] = []
-        for b, s in steps:
-            if s not in ids:
-                ids[s] = self.next_node
-                self.next_node -= 1
-                nodes.states[ids[s]] = s
-                nodes.enabled[ids[s]] = frozenset(x for x, t in self.cm.successors(s) if t != s)
-            path.append((b, ids[s]))
-        return Lasso(path, loop, close)
+            cycle = Component(lambda s: self.lib.pg_live_label(self.node_of(s)) == label, fair_here)
+        lasso, self.next_node = lifted_lasso(self.cm, o, stem, cycle, nodes, self.next_node)
+        return lasso
 
     def close(self) -> None:
         self.lib.pg_live_reset()
 
-
-class _ConcreteGraph:
-    """The concrete state graph, expanded on demand, as fair_cycles reads a StateGraph."""
-
-    def __init__(self, cm: CompiledModel) -> None:
-        self.cm = cm
-        self.succ = _Lazy(lambda s: [(b, t) for b, t in cm.successors(s) if t != s])
-        self.enabled = _Lazy(lambda s: frozenset(b for b, _ in self.succ[s]))
-
-
-class _Lazy(dict[Any, Any]):
-    def __init__(self, fn: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def __missing__(self, key: Any) -> Any:
-        value = self[key] = self.fn(key)
-        return value
-
-
-class _Component:
-    """The concrete states whose representative carries a component's label."""
-
-    def __init__(self, live: NativeLiveness, label: int) -> None:
-        self.live, self.label = live, label
-
-    def __contains__(self, s: object) -> bool:
-        node = self.live.node_of(s)  # type: ignore[arg-type]
-        return node >= 0 and self.live.lib.pg_live_label(node) == self.label

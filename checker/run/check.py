@@ -26,7 +26,7 @@ from pgcheck.checker.liveness.check import (
     lasso_itf_meta,
     select,
 )
-from pgcheck.checker.liveness.native import NativeLiveness
+from pgcheck.checker.liveness.native import LivenessIncomplete, NativeLiveness
 from pgcheck.checker.traces.itf import trace_to_itf, write_trace
 from pgcheck.checker.traces.why import culprit_instances, explanation_meta, step_explanation_meta
 
@@ -206,8 +206,13 @@ def run_check(
         # The native search goes on past an invariant violation or a deadlock: liveness is
         # checked over the whole graph and reported beside the safety violation.
         # Ctrl-C during the search for fair cycles: the progress printer knows (explore.py).
-        report = explorer.check(chosen_props, skipped, on_event, lambda: bool(getattr(on_progress, "interrupted", False)))
-        lv = first_violation(report)
+        try:
+            report = explorer.check(chosen_props, skipped, on_event, lambda: bool(getattr(on_progress, "interrupted", False)))
+        except LivenessIncomplete as e:
+            report, note = None, f"liveness not checked: {e}"
+            if result.verdict == "ok":
+                result.verdict, result.stop_reason = "incomplete", str(e)
+        lv = first_violation(report) if report is not None else None
         if result.violation is None and lv is not None:
             result.verdict, result.violation = "violation", lv
         elif result.violation is not None:

@@ -10,6 +10,9 @@ Besides loading, a `Trace` flattens each state into dotted field paths
 (`session[1].q`, `sched.parked`) and formats values for people: references as `s1`/`c0`,
 sets as `{a, b}`, FIFOs as `[s1, s0]` (head first). Both renderers use these, so the
 terminal and the page always say the same thing.
+
+Why one module of this size: reading, validating (one line per defect of a hostile file)
+and naming go together, so every reader of a trace file sees the same checks.
 """
 
 from __future__ import annotations
