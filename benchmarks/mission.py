@@ -91,7 +91,7 @@ def liveness(budget: float) -> list[str]:
         live = d.get("liveness") or {}
         outcomes = live.get("properties", [])
         bad = [o.get("id") for o in outcomes if o.get("verdict") == "VIOLATED"]
-        verdict = _verdict(d) + ("" if outcomes else f"; liveness not checked: the {budget:.0f} s bound came first")
+        verdict = _verdict(d) + ("" if outcomes else f"; liveness not checked: the {limit:.0f} s bound came first")
         rows.append(f"| {label} | {live.get('engine', d.get('engine'))} | {verdict} | "
                     f"{live.get('graph_states', d.get('distinct_states', 0)):,} | {d.get('wall', 0):.1f} | {_mib(d)} | "
                     f"{', '.join(str(b) for b in bad) or '—'} |")

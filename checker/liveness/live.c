@@ -883,6 +883,46 @@ static int fc_orbit_taken(int b, int64_t *every_of)
 
 static void fc_offer_component(const uint32_t *comp, int64_t size, uint32_t c);
 
+/* Whether a strongly fair binding the component never takes is enabled in state u (with
+ * symmetry: in its lifted state, among the refuting orbits). */
+static int fc_refuted_at(uint32_t u)
+{
+    for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1]; e++) {
+        int b = lv.ebind[e];
+        if (lv.sym) {
+            b = perm_binding(fc.alpha[u], b);
+            if (b >= 0 && fc.refuting[b])
+                return 1;
+        } else if (fc.fair[b] == FAIR_STRONG && !fc.taken[b])
+            return 1;
+    }
+    return 0;
+}
+
+/* The verdict on a component: dropped (weak fairness refutes it), split (the states where a
+ * refuting strongly fair binding is enabled leave, the rest is searched again next round),
+ * or offered as a fair component. */
+static void fc_judge(const uint32_t *comp, int64_t size, uint32_t c, int weak_refutes, int strong_refutes, int64_t *nnext)
+{
+    if (weak_refutes) {
+        for (int64_t k = 0; k < size; k++)
+            fc.lab[comp[k]] = 0;
+    } else if (strong_refutes) {
+        uint32_t rest = ++fc.labels;
+        for (int64_t k = 0; k < size; k++) {
+            uint32_t u = comp[k];
+            if (fc_refuted_at(u))
+                fc.lab[u] = 0;
+            else {
+                fc.lab[u] = rest;
+                BIT_SET(fc.next_active, u);
+                (*nnext)++;
+            }
+        }
+    } else
+        fc_offer_component(comp, size, c);
+}
+
 static void fc_component_sym(const uint32_t *comp, int64_t size, uint32_t c, int64_t *nnext)
 {
     int loop = size > 1;
@@ -931,32 +971,10 @@ static void fc_component_sym(const uint32_t *comp, int64_t size, uint32_t c, int
             fc.lab[comp[k]] = 0;
         return;
     }
-    if (weak_refutes) {
-        for (int64_t k = 0; k < size; k++)
-            fc.lab[comp[k]] = 0;
-    } else if (strong_refutes) {
-        uint32_t rest = ++fc.labels;
-        for (int64_t k = 0; k < size; k++) {
-            uint32_t u = comp[k];
-            int bad = 0;
-            for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1] && !bad; e++) {
-                int b = perm_binding(fc.alpha[u], lv.ebind[e]);
-                bad = b >= 0 && fc.refuting[b];
-            }
-            if (bad)
-                fc.lab[u] = 0;
-            else {
-                fc.lab[u] = rest;
-                BIT_SET(fc.next_active, u);
-                (*nnext)++;
-            }
-        }
-    } else
-        fc_offer_component(comp, size, c);
+    fc_judge(comp, size, c, weak_refutes, strong_refutes, nnext);
     for (int64_t t = 0; t < touched_n; t++) {
         fc.cnt[touched[t]] = 0;
         fc.taken[touched[t]] = 0;
-        fc.refuting[touched[t]] = 0;
     }
     /* refuting marks whole orbits, some of them untouched here */
     memset(fc.refuting, 0, sizeof(fc.refuting));
@@ -998,28 +1016,7 @@ static void fc_component(const uint32_t *comp, int64_t size, uint32_t c, int64_t
         if (fc.fair[b] == FAIR_STRONG)
             strong_refutes = 1;
     }
-    if (weak_refutes) {
-        for (int64_t k = 0; k < size; k++)
-            fc.lab[comp[k]] = 0;
-    } else if (strong_refutes) {
-        uint32_t rest = ++fc.labels;
-        for (int64_t k = 0; k < size; k++) {
-            uint32_t u = comp[k];
-            int bad = 0;
-            for (uint32_t e = lv.estart[u]; e < lv.estart[u + 1] && !bad; e++) {
-                int b = lv.ebind[e];
-                bad = fc.fair[b] == FAIR_STRONG && !fc.taken[b];
-            }
-            if (bad)
-                fc.lab[u] = 0;
-            else {
-                fc.lab[u] = rest;
-                BIT_SET(fc.next_active, u);
-                (*nnext)++;
-            }
-        }
-    } else
-        fc_offer_component(comp, size, c);
+    fc_judge(comp, size, c, weak_refutes, strong_refutes, nnext);
     for (int64_t t = 0; t < touched_n; t++) {
         fc.cnt[touched[t]] = 0;
         fc.taken[touched[t]] = 0;
