@@ -90,7 +90,14 @@ class IRWalk(ABC, Generic[V, S]):
         if op in ("and", "or", "if"):
             return self._lazy(e, env)
         if op == "deref":
-            return self._stmt_deref(e, env)
+            pre, idx = self.stmt(a[2], env)
+            index = self._checked_index(pre, a[2], idx)
+            cands: list[V] = []
+            for c in a[3]:
+                st, v = self.stmt(c, env)
+                pre += st
+                cands.append(self._settled(pre, v))
+            return pre, self._deref(e, index, cands)
         if op == "fifo_filter":
             return self._filter(a[0], env, str(a[1].args[0]), a[2], None)
         if op == "fifo_remove":
@@ -117,7 +124,14 @@ class IRWalk(ABC, Generic[V, S]):
     def _deref(self, e: Expr, idx: V, cands: list[V]) -> V: ...
 
     @abstractmethod
-    def _stmt_deref(self, e: Expr, env: dict[str, Any]) -> tuple[list[str], V]: ...
+    def _checked_index(self, out: list[str], idx_e: Expr, idx: V) -> V:
+        """A reference's index held in a scratch variable, with statements (appended to `out`)
+        that raise the model's error when it is null."""
+
+    @abstractmethod
+    def _settled(self, out: list[str], v: V) -> V:
+        """A deref candidate as a value the choice among candidates can use (a FIFO computed
+        into a scratch variable, statements appended to `out`)."""
 
     @abstractmethod
     def _stmt_fifo(self, op: str, vals: list[V], out: list[str]) -> V:

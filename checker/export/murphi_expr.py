@@ -545,23 +545,18 @@ class Translator(IRWalk[Value, Seq]):
 
     # ---------------------------------------------------------------- rule-body statements
 
-    def _stmt_deref(self, e: Expr, env: dict[str, Value]) -> tuple[list[str], Value]:
-        a = e.args
-        pre, idx = self.stmt(a[2], env)
-        t: Value
+    def _checked_index(self, out: list[str], idx_e: Expr, idx: Value) -> Value:
         if isinstance(idx, RefV):
-            t = self.hold(pre, a[2], idx)
+            t = self.hold(out, idx_e, idx)
             assert isinstance(t, RefV)
-            pre.append(when(t.none, [error_stmt("a read through a null reference")]))
-        else:
-            t = self.scalar_temp()
-            pre += [f"{t} := {self._scalar(idx)}", when(f"{t} < 0", [error_stmt("a read through a null reference")])]
-        cands: list[Value] = []
-        for c in a[3]:
-            st, v = self.stmt(c, env)
-            pre += st
-            cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
-        return pre, self._deref(e, t, cands)
+            out.append(when(t.none, [error_stmt("a read through a null reference")]))
+            return t
+        s = self.scalar_temp()
+        out += [f"{s} := {self._scalar(idx)}", when(f"{s} < 0", [error_stmt("a read through a null reference")])]
+        return s
+
+    def _settled(self, out: list[str], v: Value) -> Value:
+        return self.materialize(out, v) if isinstance(v, Seq) else v
 
     def _stmt_fifo(self, op: str, vals: list[Value], out: list[str]) -> Value:
         if op == "fifo_push":

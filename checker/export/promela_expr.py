@@ -300,17 +300,13 @@ class Translator(IRWalk[Value, Seq]):
 
     # ---------------------------------------------------------------- d_step statements
 
-    def _stmt_deref(self, e: Expr, env: dict[str, Value]) -> tuple[list[str], Value]:
-        a = e.args
-        pre, idx = self.stmt(a[2], env)
+    def _checked_index(self, out: list[str], idx_e: Expr, idx: Value) -> Value:
         t = self.scalar_temp()
-        pre += [f"{t} = {self._scalar(idx)}", f"if :: {t} < 0 -> {ERROR_STMT} :: else -> skip fi"]
-        cands: list[Value] = []
-        for c in a[3]:
-            st, v = self.stmt(c, env)
-            pre += st
-            cands.append(self.materialize(pre, v) if isinstance(v, Seq) else v)
-        return pre, self._deref(e, t, cands)
+        out += [f"{t} = {self._scalar(idx)}", f"if :: {t} < 0 -> {ERROR_STMT} :: else -> skip fi"]
+        return t
+
+    def _settled(self, out: list[str], v: Value) -> Value:
+        return self.materialize(out, v) if isinstance(v, Seq) else v
 
     def _stmt_fifo(self, op: str, vals: list[Value], out: list[str]) -> Value:
         if op == "fifo_push":
