@@ -351,12 +351,7 @@ class Plan:
             return 0, self.depth, None, 0, seed
         if self.weights:
             return self._draw_weighted(walk, arms, seed)
-        x = walk_seed(self.seed, walk, salt=1)
-        x, r = splitmix64(x)
-        arm = r % len(arms)
-        x, r = splitmix64(x)
-        low = max(1, self.depth // 4)
-        depth = low + r % (self.depth - low + 1)
+        x, arm, depth = self._arm_and_depth(walk_seed(self.seed, walk, salt=1), arms)
         names = arms[arm].actions()
         keep: set[str] = set()
         for name in names:
@@ -367,25 +362,30 @@ class Plan:
             x, r = splitmix64(x)
             keep.add(names[r % len(names)])
         allowed = bytes(1 if b.action in keep else 0 for b in arms[arm].cm.model.bindings)
-        x, r = splitmix64(x)
-        return arm, depth, allowed, STICKS[r % len(STICKS)], seed
+        return arm, depth, allowed, self._stickiness(x), seed
 
-
-    def _draw_weighted(self, walk: int, arms: list[Arm], seed: int) -> tuple[int, int, bytes | None, int, int]:
-        # Its own stream (salt 2), so the halving swarm's walks stay as they were recorded.
-        x = walk_seed(self.seed, walk, salt=2)
+    def _arm_and_depth(self, x: int, arms: list[Arm]) -> tuple[int, int, int]:
+        """(generator state, arm, depth): the arm, then a depth between a quarter of the bound and the bound."""
         x, r = splitmix64(x)
         arm = r % len(arms)
         x, r = splitmix64(x)
         low = max(1, self.depth // 4)
-        depth = low + r % (self.depth - low + 1)
+        return x, arm, low + r % (self.depth - low + 1)
+
+    @staticmethod
+    def _stickiness(x: int) -> int:
+        """The walk's stickiness, the last draw of its stream."""
+        return STICKS[splitmix64(x)[1] % len(STICKS)]
+
+    def _draw_weighted(self, walk: int, arms: list[Arm], seed: int) -> tuple[int, int, bytes | None, int, int]:
+        # Its own stream (salt 2), so the halving swarm's walks stay as they were recorded.
+        x, arm, depth = self._arm_and_depth(walk_seed(self.seed, walk, salt=2), arms)
         weight: dict[str, int] = {}
         for name in arms[arm].actions():
             x, r = splitmix64(x)
             weight[name] = WEIGHTS[r % len(WEIGHTS)]
         allowed = bytes(weight[b.action] for b in arms[arm].cm.model.bindings)
-        x, r = splitmix64(x)
-        return arm, depth, allowed, STICKS[r % len(STICKS)], seed
+        return arm, depth, allowed, self._stickiness(x), seed
 
 
 def run_walk(walk: int, plan: Plan, arms: list[Arm]) -> Walk:
