@@ -50,7 +50,6 @@ class LivenessReport:
     peak_rss_bytes: int
     graph: StateGraph | LassoNodes  # the whole graph (Python) or the lassos' states (native)
     skipped: dict[str, str] = field(default_factory=dict)  # id -> why it does not apply here
-    symmetry_note: str = SYMMETRY_OFF
 
     def violated(self) -> list[PropertyOutcome]:
         return [o for o in self.outcomes if o.lasso is not None]
