@@ -168,9 +168,12 @@ class NativeLiveness:
         self.graph_seconds = 0.0
 
     # ---- the breadth-first part
-    def run(self) -> Result:
-        cm, bounds = self.cm, self.bounds
-        model = cm.model
+    def _build(self) -> tuple[list[int], Any, Any, Any, Any]:
+        """The graph in C, of states or of pairs with the tracked instance: (stats, fired,
+        fresh, witness depths, witness states) of pg_live_build; sets the graph's figures,
+        stop_reason and graph_complete."""
+        bounds = self.bounds
+        model = self.cm.model
         nb, nw = len(model.bindings), len(model.witnesses)
         fired = (ctypes.c_int64 * max(nb, 1))()
         fresh = (ctypes.c_int64 * max(nb, 1))()
@@ -216,8 +219,24 @@ class NativeLiveness:
         if failure:
             raise failure[0]
         self.graph_seconds = time.monotonic() - start
-        verdict, distinct, edges, depth, bad_id, detail, quiescent, generated, table_bytes, stopped = list(stats)
+        verdict, distinct, edges, _, _, _, _, _, table_bytes, stopped = list(stats)
         self.graph_states, self.graph_edges, self.graph_bytes = distinct, edges, table_bytes
+        self.stop_reason = {
+            V_MAX_STATES: f"--max-states {bounds.max_states} reached",
+            V_MAX_DEPTH: f"--max-depth {bounds.max_depth} reached",
+            V_STOPPED: stop[0] if stop else "stopped",
+        }.get(stopped)
+        self.graph_complete = verdict in (V_OK, V_INVARIANT, V_DEADLOCK) and stopped == V_OK and rc == 0
+        if rc != 0:
+            stats[0] = V_NO_MEMORY
+        return list(stats), fired, fresh, wit_depth, wit_id
+
+    def run(self) -> Result:
+        cm = self.cm
+        model = cm.model
+        nb, nw = len(model.bindings), len(model.witnesses)
+        stats, fired, fresh, wit_depth, wit_id = self._build()
+        verdict, distinct, _, depth, bad_id, detail, quiescent, generated, table_bytes, _ = stats
         out = Result(
             verdict="ok",
             distinct=distinct,
@@ -236,7 +255,7 @@ class NativeLiveness:
             bytes_per_state=table_bytes / max(distinct, 1),
             bytes_per_state_of="the liveness graph at its largest (edges, predicate bits, fingerprint table, frontier)",
         )
-        if rc != 0 or verdict == V_NO_MEMORY:
+        if verdict == V_NO_MEMORY:
             out.verdict, out.stop_reason = "incomplete", "out of memory for the liveness graph"
         elif verdict == V_INVARIANT:
             out.verdict = "violation"
@@ -254,15 +273,8 @@ class NativeLiveness:
             out.violation = Violation("model-error", "model-error", trace, self._error_message(trace[-1].state, detail))
         # A bound or an interrupt: incomplete, unless a safety violation was found before it
         # (then that is the verdict); either way the graph is partial and liveness unchecked.
-        reason = {
-            V_MAX_STATES: f"--max-states {bounds.max_states} reached",
-            V_MAX_DEPTH: f"--max-depth {bounds.max_depth} reached",
-            V_STOPPED: stop[0] if stop else "stopped",
-        }.get(stopped)
-        if reason is not None and out.verdict == "ok":
-            out.verdict, out.stop_reason = "incomplete", reason
-        self.stop_reason = reason
-        self.graph_complete = verdict in (V_OK, V_INVARIANT, V_DEADLOCK) and stopped == V_OK and rc == 0
+        if self.stop_reason is not None and out.verdict == "ok":
+            out.verdict, out.stop_reason = "incomplete", self.stop_reason
         return out
 
     def _cells(self, s: State) -> Any:
@@ -416,7 +428,7 @@ class NativeLiveness:
         kinds = "/".join(self.cz.groups[track[0]]) if self.cz is not None else ""
         if on_event is not None:
             on_event(f"liveness graph of the states paired with {kinds} {track[1]} (for its properties per instance)")
-        self.run()
+        self._build()  # the safety verdict is the first graph's: the same model, no trace again
         if not self.graph_complete:
             if self.stop_reason == "interrupted":
                 raise KeyboardInterrupt
