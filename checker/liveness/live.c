@@ -1330,7 +1330,7 @@ static int fc_cycle(uint32_t c, uint32_t entry)
 }
 
 static int fc_sym_need(uint32_t c, uint32_t root);
-int64_t pg_live_node_of(const int64_t *s, int track_i);
+static int64_t lv_find(const int64_t *c);
 
 /* Search one obligation. fair: per binding 0 none, 1 weak, 2 strong. Returns 1 and keeps
  * the lasso (pg_live_lasso) when a fair violating behaviour exists, 0 when none, -1 when
@@ -1431,7 +1431,7 @@ int64_t pg_live_need(const int64_t *s, int track_i, int8_t *out)
     int64_t c[NSLOTS];
     int P[NGROUPS > 0 ? NGROUPS : 1][MAXN];
     canon_tracked(s, c, lv.track_g, track_i, P);
-    if (pg_live_node_of(s, track_i) != best_n)
+    if (lv_find(c) != best_n)
         return -1;
     int32_t back = pm_inverse(pm_from(P));
     if (back < 0)
@@ -1459,6 +1459,14 @@ int64_t pg_live_node_of(const int64_t *s, int track_i)
         return -1;
     int64_t c[NSLOTS];
     canon_tracked(s, c, lv.track_g, track_i, NULL);
+    return lv_find(c);
+}
+
+/* The number of a representative in the kept fingerprint table, -1 when it is not there. */
+static int64_t lv_find(const int64_t *c)
+{
+    if (!lv.fps)
+        return -1;
     uint8_t packed[PACKED_BYTES];
     memset(packed, 0, sizeof(packed));
     pack(c, packed);
