@@ -16,9 +16,8 @@
  * either: a path is found again level by level (lv_tree_path). The fingerprint -> number
  * table and the frontier's packed states are freed once the graph is built.
  *
- * Built by one thread: state numbers are given in discovery order, which a parallel level
- * would have to renumber and then rewrite every edge into; the breadth-first part is not
- * where liveness spends its time at the sizes it can store.
+ * Built in batches, expanded by one or more threads and merged in order by the caller
+ * (below, "building, in batches"): the graph is the same for any number of threads.
  */
 
 #define LV_CHUNK 65536 /* packed frontier states per block, freed once expanded */
@@ -46,7 +45,6 @@ static struct {
     int64_t nblocks;
     /* while expanding one state */
     int64_t cur;
-    int64_t succ;
     int failed;
     /* the first safety violation found (the search goes on after an invariant or a deadlock) */
     int64_t verdict, bad_id, detail;
@@ -60,14 +58,15 @@ static struct {
      * canonical; the fingerprint table is kept for lifting lassos (pg_live_node_of). */
     int sym, track_g, track_i, asym;
     uint16_t *eperm;
-    const int64_t *cur_state;
+    int check_deadlock;
 } lv;
 
 static void fc_free(void);
+static int64_t lv_records_bytes(void);
 
 static int64_t lv_bytes(void)
 {
-    return lv.cap * 12 + lv.ncap * (4 + NPB) + lv.ecap * (lv.sym ? 8 : 6) + lv.nblocks * 8 +
+    return lv_records_bytes() + lv.cap * 12 + lv.ncap * (4 + NPB) + lv.ecap * (lv.sym ? 8 : 6) + lv.nblocks * 8 +
            (lv.n - (lv.cur > 0 ? lv.cur : 0)) * PACKED_BYTES;
 }
 
@@ -216,10 +215,10 @@ static int32_t pm_intern(const uint8_t *p)
     return (int32_t)pm.n++;
 }
 
-static int32_t pm_from(int P[][MAXN])
+/* The bytes of the permutation canon_tracked() returned in P. */
+static void pm_bytes(int P[][MAXN], uint8_t *p)
 {
-    uint8_t p[PM_W];
-    memset(p, 0, sizeof(p));
+    memset(p, 0, PM_W);
 #if NGROUPS > 0
     for (int g = 0; g < NGROUPS; g++)
         for (int i = 0; i < MAXN; i++)
@@ -227,6 +226,12 @@ static int32_t pm_from(int P[][MAXN])
 #else
     (void)P;
 #endif
+}
+
+static int32_t pm_from(int P[][MAXN])
+{
+    uint8_t p[PM_W];
+    pm_bytes(P, p);
     return pm_intern(p);
 }
 
@@ -349,44 +354,246 @@ static int lv_add(const int64_t *s, const uint8_t *packed, int64_t depth)
 
 static int64_t lv_depth_now;
 
+/* ------------------------------------------------------------------ building, in batches
+ *
+ * The frontier is expanded in batches of up to LV_BATCH states of one level, by `workers`
+ * threads (the caller is one of them) taking LV_PIECE states at a time: each successor is
+ * made canonical, packed and fingerprinted by the thread that expands its state, into that
+ * thread's records. The caller then merges the batch in state order, as one thread would
+ * have: it numbers new states, stores the edges and checks the new states. So the graph,
+ * its numbering, the verdicts and the lassos are the same for any number of workers; what
+ * runs in parallel is the expansion and the canonical form, where the search spends most of
+ * its time with symmetry. */
+
+#define LV_BATCH 8192
+#define LV_PIECE 64
+
+enum { LVK_STEPS, LVK_QUIESCENT, LVK_STUCK, LVK_ERROR };
+
+struct lv_rec {
+    uint64_t fp;
+    uint16_t binding;
+    uint8_t stutter; /* a step that changes nothing: counted as fired, not an edge */
+    uint8_t perm[PM_W];
+    uint8_t packed[PACKED_BYTES];
+};
+
+struct lv_thread {
+    struct worker w; /* first: the sink is handed &w */
+    struct lv_rec *rec;
+    int64_t nrec, rcap;
+    const int64_t *cur_state;
+    int succ, failed;
+    pthread_t thread;
+};
+
+static struct {
+    int workers;
+    struct lv_thread *t[MAX_WORKERS];
+    pthread_mutex_t m;
+    pthread_cond_t go, done;
+    int64_t batch; /* batches handed out so far */
+    int busy, quit; /* threads besides the caller still expanding the batch */
+    int64_t lo, hi; /* the batch: states [lo, hi) */
+    _Atomic int64_t next_piece;
+    uint8_t owner[LV_BATCH / LV_PIECE];
+    int64_t piece_start[LV_BATCH / LV_PIECE];
+    int64_t end_of[LV_BATCH]; /* per state: one past its last record, in its owner's records */
+    int8_t kind[LV_BATCH];
+    int32_t site[LV_BATCH];
+} lb;
+
 static void lv_sink(struct worker *w, int binding, const int64_t *next)
 {
-    (void)w;
-    if (lv.failed)
+    struct lv_thread *t = (struct lv_thread *)w;
+    if (t->failed)
         return;
-    lv.succ++;
-    lv.generated++;
-    lv.fired[binding]++;
-    uint8_t packed[PACKED_BYTES];
-    memset(packed, 0, sizeof(packed));
-    int32_t perm = 0;
-    int64_t canonical[NSLOTS];
-    if (lv.sym) {
-        /* a step that changes nothing is stuttering; one that leads to another state of the
-         * same orbit is an edge (to this same representative, with its permutation) */
-        if (!memcmp(next, lv.cur_state, sizeof(int64_t) * NSLOTS))
-            return;
-        int P[NGROUPS > 0 ? NGROUPS : 1][MAXN];
-        canon_tracked(next, canonical, lv.track_g, 0, P);
-        perm = pm_from(P);
-        if (perm < 0) {
-            lv.failed = 1;
+    t->succ++;
+    if (t->nrec + 1 > t->rcap) {
+        int64_t cap = t->rcap ? t->rcap * 2 : 4096;
+        struct lv_rec *r = realloc(t->rec, (size_t)cap * sizeof(struct lv_rec));
+        if (!r) {
+            t->failed = 1;
             return;
         }
+        t->rec = r;
+        t->rcap = cap;
+    }
+    struct lv_rec *r = &t->rec[t->nrec++];
+    r->binding = (uint16_t)binding;
+    /* a step that changes nothing is stuttering; one that leads to another state of the
+     * same orbit is an edge (to this same representative, with its permutation) */
+    r->stutter = !memcmp(next, t->cur_state, sizeof(int64_t) * NSLOTS);
+    if (r->stutter)
+        return;
+    int64_t canonical[NSLOTS];
+    if (lv.sym) {
+        int P[NGROUPS > 0 ? NGROUPS : 1][MAXN];
+        canon_tracked(next, canonical, lv.track_g, 0, P);
+        pm_bytes(P, r->perm);
         next = canonical;
     }
-    pack(next, packed);
+    memset(r->packed, 0, PACKED_BYTES);
+    pack(next, r->packed);
+    r->fp = fingerprint(r->packed);
+}
+
+/* One thread's part of the batch: pieces of LV_PIECE states until none is left. */
+static void lv_expand_batch(struct lv_thread *t)
+{
+    t->nrec = 0;
+    for (;;) {
+        int64_t piece = atomic_fetch_add(&lb.next_piece, 1);
+        int64_t a = lb.lo + piece * LV_PIECE;
+        if (a >= lb.hi)
+            return;
+        int64_t b = a + LV_PIECE < lb.hi ? a + LV_PIECE : lb.hi;
+        lb.owner[piece] = (uint8_t)t->w.index;
+        lb.piece_start[piece] = t->nrec;
+        for (int64_t id = a; id < b; id++) {
+            int64_t k = id - lb.lo, s[NSLOTS];
+            unpack(lv.blocks[id / LV_CHUNK] + (size_t)(id % LV_CHUNK) * PACKED_BYTES, s);
+            t->cur_state = s;
+            t->succ = 0;
+            pg_err_site = -1;
+            if (expand(s, &t->w) < 0 || pg_err_site >= 0) {
+                lb.kind[k] = LVK_ERROR;
+                lb.site[k] = pg_err_site;
+            } else if (t->succ == 0) {
+                lb.kind[k] = is_quiescent(s) ? LVK_QUIESCENT : LVK_STUCK;
+            } else {
+                lb.kind[k] = LVK_STEPS;
+            }
+            lb.end_of[k] = t->nrec;
+        }
+    }
+}
+
+static void *lv_thread_main(void *arg)
+{
+    struct lv_thread *t = arg;
+    int64_t seen = 0;
+    pthread_mutex_lock(&lb.m);
+    for (;;) {
+        while (lb.batch == seen && !lb.quit)
+            pthread_cond_wait(&lb.go, &lb.m);
+        if (lb.quit)
+            break;
+        seen = lb.batch;
+        pthread_mutex_unlock(&lb.m);
+        lv_expand_batch(t);
+        pthread_mutex_lock(&lb.m);
+        if (--lb.busy == 0)
+            pthread_cond_signal(&lb.done);
+    }
+    pthread_mutex_unlock(&lb.m);
+    return NULL;
+}
+
+static void lv_run_batch(int64_t lo, int64_t hi)
+{
+    lb.lo = lo;
+    lb.hi = hi;
+    atomic_store(&lb.next_piece, 0);
+    if (lb.workers > 1) {
+        pthread_mutex_lock(&lb.m);
+        lb.batch++;
+        lb.busy = lb.workers - 1;
+        pthread_cond_broadcast(&lb.go);
+        pthread_mutex_unlock(&lb.m);
+    }
+    lv_expand_batch(lb.t[0]);
+    if (lb.workers > 1) {
+        pthread_mutex_lock(&lb.m);
+        while (lb.busy > 0)
+            pthread_cond_wait(&lb.done, &lb.m);
+        pthread_mutex_unlock(&lb.m);
+    }
+}
+
+/* The caller's thread and up to workers - 1 more (those that can be started). */
+static int lv_threads_start(int workers)
+{
+    if (workers < 1)
+        workers = 1;
+    if (workers > MAX_WORKERS)
+        workers = MAX_WORKERS;
+    lb.quit = 0;
+    lb.batch = 0;
+    lb.workers = 0;
+    pthread_mutex_init(&lb.m, NULL);
+    pthread_cond_init(&lb.go, NULL);
+    pthread_cond_init(&lb.done, NULL);
+    for (int k = 0; k < workers; k++) {
+        struct lv_thread *t = calloc(1, sizeof(struct lv_thread));
+        if (!t)
+            break;
+        t->w.index = k;
+        t->w.capture = -1;
+        t->w.sink = lv_sink;
+        if (k > 0 && pthread_create(&t->thread, NULL, lv_thread_main, t) != 0) {
+            free(t);
+            break;
+        }
+        lb.t[k] = t;
+        lb.workers = k + 1;
+    }
+    return lb.workers > 0 ? 0 : -1;
+}
+
+static void lv_threads_stop(void)
+{
+    pthread_mutex_lock(&lb.m);
+    lb.quit = 1;
+    pthread_cond_broadcast(&lb.go);
+    pthread_mutex_unlock(&lb.m);
+    for (int k = 0; k < lb.workers; k++) {
+        if (k > 0)
+            pthread_join(lb.t[k]->thread, NULL);
+        free(lb.t[k]->rec);
+        free(lb.t[k]);
+        lb.t[k] = NULL;
+    }
+    lb.workers = 0;
+    pthread_mutex_destroy(&lb.m);
+    pthread_cond_destroy(&lb.go);
+    pthread_cond_destroy(&lb.done);
+}
+
+static int64_t lv_records_bytes(void)
+{
+    int64_t b = 0;
+    for (int k = 0; k < lb.workers; k++)
+        b += lb.t[k]->rcap * (int64_t)sizeof(struct lv_rec);
+    return b;
+}
+
+/* One successor of state lv.cur, in the order one thread would have found it. */
+static void lv_merge_step(const struct lv_rec *r)
+{
+    int binding = r->binding;
+    lv.generated++;
+    lv.fired[binding]++;
+    if (r->stutter)
+        return;
+    int32_t perm = 0;
+    if (lv.sym && (perm = pm_intern(r->perm)) < 0) {
+        lv.failed = 1;
+        return;
+    }
     int fresh;
-    int64_t id = lv_lookup(fingerprint(packed), lv.n, &fresh);
+    int64_t id = lv_lookup(r->fp, lv.n, &fresh);
     if (id < 0)
         return;
     if (fresh) {
         lv.fresh[binding]++;
-        if (lv_add(next, packed, lv_depth_now + 1) < 0)
+        int64_t s[NSLOTS];
+        unpack(r->packed, s);
+        if (lv_add(s, r->packed, lv_depth_now + 1) < 0)
             return;
     }
     if (id == lv.cur && !lv.sym)
-        return; /* stuttering: not an edge */
+        return; /* stuttering (a fingerprint equal to the state's own): not an edge */
     if (lv.ne + 1 >= (int64_t)UINT32_MAX) { /* edge positions are 32-bit */
         lv.failed = 1;
         return;
@@ -405,6 +612,30 @@ static void lv_sink(struct worker *w, int binding, const int64_t *next)
     if (lv.sym)
         lv.eperm[lv.ne] = (uint16_t)perm;
     lv.ne++;
+}
+
+/* Merge state lv.cur (its place k in the batch); 0 go on, -1 stop here (a model error). */
+static int lv_merge_state(int64_t k)
+{
+    int64_t cur = lv.cur;
+    struct lv_thread *t = lb.t[lb.owner[k / LV_PIECE]];
+    if (t->failed) {
+        lv.failed = 1;
+        return -1;
+    }
+    lv.estart[cur] = (uint32_t)lv.ne;
+    int64_t from = k % LV_PIECE ? lb.end_of[k - 1] : lb.piece_start[k / LV_PIECE];
+    for (int64_t r = from; r < lb.end_of[k] && !lv.failed; r++)
+        lv_merge_step(&t->rec[r]);
+    if (lb.kind[k] == LVK_ERROR || lv.verdict == LV_MODEL_ERROR) {
+        lv_violation(LV_MODEL_ERROR, cur, lb.site[k]);
+        return -1;
+    }
+    if (lb.kind[k] == LVK_QUIESCENT)
+        lv.quiescent++;
+    else if (lb.kind[k] == LVK_STUCK && lv.check_deadlock)
+        lv_violation(LV_DEADLOCK, cur, 0);
+    return 0;
 }
 
 static void lv_free_all(void)
@@ -446,13 +677,14 @@ static void lv_free_building(void)
  * fired/fresh: NBINDINGS; wit_depth/wit_id: NWIT. Returns 0, -1 out of memory. */
 int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, int64_t max_depth,
                   pg_progress_fn progress, double every, int64_t *stats, int64_t *fired, int64_t *fresh,
-                  int64_t *wit_depth, int64_t *wit_id, int sym, int track_g, int track_i)
+                  int64_t *wit_depth, int64_t *wit_id, int sym, int track_g, int track_i, int workers)
 {
     fc_free();
     lv_free_all();
     lv.sym = sym && NGROUPS > 0;
     lv.track_g = lv.sym ? track_g : -1;
     lv.track_i = track_i;
+    lv.check_deadlock = check_deadlock;
     int64_t init_canon[NSLOTS];
     if (lv.sym) {
         uint8_t id[PM_W];
@@ -466,11 +698,10 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
     lv.bad_id = -1;
     for (int i = 0; i < NWIT; i++)
         lv.wit_depth[i] = -1;
-    struct worker *w = calloc(1, sizeof(struct worker));
-    if (!w)
+    if (lv_threads_start(workers) < 0) {
+        lv_threads_stop();
         return -1;
-    w->capture = -1;
-    w->sink = lv_sink;
+    }
     uint8_t packed[PACKED_BYTES];
     memset(packed, 0, sizeof(packed));
     pack(init, packed);
@@ -483,9 +714,9 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
         lv.nlevels = 1; /* level[d]: the first state of depth d */
         int64_t level_end = 1;
         double last = now_seconds();
-        for (lv.cur = 0; lv.cur < lv.n && !lv.failed; lv.cur++) {
-            int64_t cur = lv.cur;
-            if (cur == level_end) {
+        int done = 0;
+        for (lv.cur = 0; lv.cur < lv.n && !lv.failed && !done;) {
+            if (lv.cur == level_end) {
                 if (max_depth >= 0 && lv.nlevels - 1 >= max_depth) {
                     lv.stop = LV_MAX_DEPTH;
                     break;
@@ -493,56 +724,51 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
                 lv.level = lv_grow(lv.level, &lv.lcap, lv.nlevels + 2, 8);
                 if (lv.failed)
                     break;
-                lv.level[lv.nlevels++] = cur;
+                lv.level[lv.nlevels++] = lv.cur;
                 level_end = lv.n;
             }
             lv_depth_now = lv.nlevels - 1;
-            int64_t s[NSLOTS];
-            unpack(lv.blocks[cur / LV_CHUNK] + (size_t)(cur % LV_CHUNK) * PACKED_BYTES, s);
-            lv.cur_state = s;
-            lv.estart[cur] = (uint32_t)lv.ne;
-            lv.succ = 0;
-            pg_err_site = -1;
-            if (expand(s, w) < 0 || lv.verdict == LV_MODEL_ERROR) {
-                lv_violation(LV_MODEL_ERROR, cur, pg_err_site);
-                lv.cur++;
-                break;
-            }
-            if (lv.succ == 0) {
-                if (is_quiescent(s))
-                    lv.quiescent++;
-                else if (check_deadlock)
-                    lv_violation(LV_DEADLOCK, cur, 0);
-            }
-            if ((cur + 1) % LV_CHUNK == 0) { /* the frontier block this state closes */
-                free(lv.blocks[cur / LV_CHUNK]);
-                lv.blocks[cur / LV_CHUNK] = NULL;
-            }
-            if (max_states >= 0 && lv.n >= max_states && lv.cur + 1 < lv.n) {
-                lv.stop = LV_MAX_STATES;
-                lv.cur++;
-                break;
-            }
-            if ((cur & 1023) == 0) {
-                int64_t b = lv_bytes();
-                if (b > lv.peak_bytes)
-                    lv.peak_bytes = b;
-                double t = now_seconds();
-                if (t - last >= every) {
-                    last = t;
-                    if (progress && progress(lv.n, lv.ne, lv_depth_now, lv.n - cur - 1)) {
-                        lv.stop = LV_STOPPED;
-                        lv.cur++;
-                        break;
+            int64_t lo = lv.cur, hi = lo + LV_BATCH < level_end ? lo + LV_BATCH : level_end;
+            lv_run_batch(lo, hi);
+            for (; lv.cur < hi && !lv.failed; lv.cur++) {
+                int64_t cur = lv.cur;
+                if (lv_merge_state(cur - lo) < 0) {
+                    lv.cur++;
+                    done = 1;
+                    break;
+                }
+                if ((cur + 1) % LV_CHUNK == 0) { /* the frontier block this state closes */
+                    free(lv.blocks[cur / LV_CHUNK]);
+                    lv.blocks[cur / LV_CHUNK] = NULL;
+                }
+                if (max_states >= 0 && lv.n >= max_states && lv.cur + 1 < lv.n) {
+                    lv.stop = LV_MAX_STATES;
+                    lv.cur++;
+                    done = 1;
+                    break;
+                }
+                if ((cur & 1023) == 0) {
+                    int64_t b = lv_bytes();
+                    if (b > lv.peak_bytes)
+                        lv.peak_bytes = b;
+                    double t = now_seconds();
+                    if (t - last >= every) {
+                        last = t;
+                        if (progress && progress(lv.n, lv.ne, lv_depth_now, lv.n - cur - 1)) {
+                            lv.stop = LV_STOPPED;
+                            lv.cur++;
+                            done = 1;
+                            break;
+                        }
                     }
                 }
             }
         }
     }
-    free(w);
     int64_t b = lv_bytes();
     if (b > lv.peak_bytes)
         lv.peak_bytes = b;
+    lv_threads_stop();
     if (!lv.failed) /* states left unexpanded by a bound have no edges */
         for (int64_t k = lv.cur; k <= lv.n; k++)
             lv.estart[k] = (uint32_t)lv.ne;

@@ -76,7 +76,7 @@ def _declare(lib: ctypes.CDLL) -> None:
     i64p = ctypes.POINTER(ctypes.c_int64)
     lib.pg_live_build.argtypes = [
         i64p, ctypes.c_int, ctypes.c_int64, ctypes.c_int64, PROGRESS_FN, ctypes.c_double, i64p, i64p, i64p, i64p, i64p,
-        ctypes.c_int, ctypes.c_int, ctypes.c_int,
+        ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
     ]
     lib.pg_live_build.restype = ctypes.c_int
     lib.pg_live_find.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int8)]
@@ -138,6 +138,7 @@ class NativeLiveness:
         progress_every: float = 1.0,
         on_event: Callable[[str], None] | None = None,
         symmetry: bool = False,
+        workers: int = 1,
     ) -> None:
         self.cm = compiled
         model = compiled.model
@@ -149,7 +150,7 @@ class NativeLiveness:
         cz = Canonicalizer(model) if symmetry else None
         self.cz = cz if cz is not None and cz.active else None
         self.symmetry = self.cz is not None
-        self.workers = 1
+        self.workers = workers  # threads expanding each batch; the graph is the same for any number
         self.track: tuple[int, int] = (-1, -1)  # (group, instance) the graph's pairs follow
         self.next_node = -1  # lifted lasso states get numbers of their own, below zero
         self.began: float | None = None  # when the first graph's search began
@@ -214,7 +215,7 @@ class NativeLiveness:
             -1 if bounds.max_states is None else bounds.max_states,
             -1 if bounds.max_depth is None else bounds.max_depth,
             callback, every, stats, fired, fresh, wit_depth, wit_id,
-            int(self.symmetry), *self.track,
+            int(self.symmetry), *self.track, self.workers,
         )
         if failure:
             raise failure[0]
@@ -251,7 +252,7 @@ class NativeLiveness:
             new_states=list(fresh[:nb]),
             quiescent_states=quiescent,
             engine="native",
-            workers=1,
+            workers=self.workers,
             bytes_per_state=table_bytes / max(distinct, 1),
             bytes_per_state_of="the liveness graph at its largest (edges, predicate bits, fingerprint table, frontier)",
         )

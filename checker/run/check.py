@@ -151,8 +151,6 @@ def run_check(
     if liveness and not native_liveness:
         # The Python checker judges components of the concrete graph only (docs/liveness.md).
         note, symmetry = SYMMETRY_OFF if symmetry else "", False
-    if native_liveness:
-        workers = 1  # the liveness graph is numbered in discovery order by one thread (checker/liveness/live.c)
     if por and chosen != "native":
         por, por_note = False, f"partial-order reduction off: the {chosen} engine does not implement it"
     if checkpoint is not None and chosen != "native":
@@ -167,7 +165,7 @@ def run_check(
         try:
             explorer = NativeLiveness(
                 compiled, bounds=bounds, check_deadlock=check_deadlock, on_progress=on_progress, on_event=on_event,
-                symmetry=symmetry,
+                symmetry=symmetry, workers=workers,
             )
         except RuntimeError as e:  # the compiler failed on generated code: a bug here, said in one line
             raise ModelError(str(e)) from None
