@@ -12,7 +12,8 @@ from typing import Any
 
 from pgcheck.checker.lang import expr as X
 from pgcheck.checker.lang.expr import all_of, implies
-from pgcheck.checker.lang.spec import Spec
+from pgcheck.checker.lang.spec import KindDecl, Spec
+from pgcheck.checker.lang.types import Fifo, Ref, Set
 from pgcheck.model.code.vocabulary import CODE_POLL_LOCS
 from pgcheck.model.config import ModelConfig
 
@@ -26,8 +27,42 @@ REPLACED = {
 }
 
 
+def untouched(s: Any, kinds: dict[str, KindDecl], kind: str, i: int) -> X.Expr:
+    """Instance i of kind as no step has touched it: every field at its type's default, and no
+    field of any kind names it (reference, FIFO item or set member)."""
+    own = getattr(s, kind)[i]
+    parts: list[object] = []
+    for name, ty in kinds[kind].fields.items():
+        v = getattr(own, name)
+        parts.append(X.fifo_len(v) == 0 if isinstance(ty, Fifo) else X.is_empty(v) if isinstance(ty, Set) else v == X.const(ty.default(), ty))
+    for k in kinds.values():
+        for name, ty in k.fields.items():
+            views = [getattr(s, k.name)] if k.count is None else [getattr(s, k.name)[j] for j in k.instances]
+            for view in views:
+                v = getattr(view, name)
+                if isinstance(ty, Ref) and ty.kind == kind:
+                    parts.append(v != i)
+                elif isinstance(ty, Fifo) and ty.kind == kind:
+                    parts.append(~X.fifo_has(v, i))
+                elif isinstance(ty, Set) and ty.of == kind:
+                    parts.append(~X.set_has(v, i))
+    return X.and_(*parts)
+
+
 def add_code_safety(spec: Spec, cfg: ModelConfig) -> None:
     spec.properties = [p for p in spec.properties if p.id not in REPLACED]
+
+    if cfg.mode == "pooled":
+
+        @spec.invariant(
+            "K2",
+            "a carrier not yet started is untouched: its fields hold their initial values and nothing names it "
+            "(so which of the unstarted carriers a connection starts does not matter: carrier symmetry)",
+            "backend_pooled_protocol_start_one_carrier, pg_thread_create",
+            "carrier",
+        )
+        def k2(s: Any) -> object:
+            return all_of(s.carrier.ids(), lambda c: implies(s.carrier[c].loc == "off", untouched(s, spec.kinds, "carrier", c)))
 
     @spec.invariant(
         "K1",

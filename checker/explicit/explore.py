@@ -16,6 +16,7 @@ from typing import Any
 
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.explicit.symmetry import Canonicalizer
+from pgcheck.checker.explicit.symmetry_check import check_symmetric
 from pgcheck.checker.lang.compile import CompiledModel
 from pgcheck.checker.memory import peak_rss_bytes
 
@@ -111,6 +112,8 @@ class Explorer:
         self.cm = compiled
         self.canon = Canonicalizer(compiled.model)
         self.symmetry = symmetry and self.canon.active
+        if self.symmetry:
+            check_symmetric(compiled.model)
         self._canonical = self.canon.compiled() if self.symmetry else None
         self.bounds = bounds or Bounds()
         self.check_deadlock = check_deadlock

@@ -55,6 +55,9 @@ class ActionDecl:
     fairness: str | None
     cite: str
     doc: str
+    # (kind, invariant id): the action picks instances of a symmetric kind in index order
+    # among instances the named invariant keeps alike (checker/explicit/symmetry_check.py).
+    alike: tuple[str, str] | None = None
 
 
 @dataclass
@@ -560,8 +563,14 @@ class Spec:
         *,
         fairness: str | None = None,
         cite: str = "",
+        alike: tuple[str, str] | None = None,
         **params: Any,
     ) -> Callable[[Callable[..., None]], Callable[..., None]]:
+        """Declare an action over the given parameters. `alike=(kind, invariant id)`: the
+        action chooses instances of a symmetric kind by index among instances that the
+        invariant keeps indistinguishable (fields at their defaults, named by nothing), so
+        which of them it takes does not matter; the symmetry check then does not compare
+        its bindings under renaming of that kind."""
         if fairness not in FAIRNESS:
             raise ModelError(f"fairness must be one of {FAIRNESS}, got {fairness!r}")
 
@@ -570,7 +579,7 @@ class Spec:
             if any(a.name == aname for a in self.actions):
                 raise ModelError(f"action {aname} is declared twice")
             doc = (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
-            self.actions.append(ActionDecl(aname, dict(params), fn, fairness, cite, doc))
+            self.actions.append(ActionDecl(aname, dict(params), fn, fairness, cite, doc, alike))
             return fn
 
         return register
@@ -586,6 +595,7 @@ class Spec:
                     changes.get("fairness", a.fairness),
                     a.cite,
                     a.doc,
+                    a.alike,
                 )
                 return
         raise ModelError(f"no action named {name} to replace")

@@ -58,6 +58,7 @@ from pgcheck.checker.explicit.native.explorer import (  # the C engine's verdict
     python_error_message,
 )
 from pgcheck.checker.explicit.symmetry import Canonicalizer
+from pgcheck.checker.explicit.symmetry_check import check_symmetric
 from pgcheck.checker.lang.compile import CompiledModel
 from pgcheck.checker.lang.spec import Temporal, TracedModel, TracedTemporal
 from pgcheck.checker.lang.types import Fifo
@@ -150,6 +151,8 @@ class NativeLiveness:
         cz = Canonicalizer(model) if symmetry else None
         self.cz = cz if cz is not None and cz.active else None
         self.symmetry = self.cz is not None
+        if self.symmetry:
+            check_symmetric(model)
         self.workers = workers  # threads expanding each batch; the graph is the same for any number
         self.track: tuple[int, int] = (-1, -1)  # (group, instance) the graph's pairs follow
         self.next_node = -1  # lifted lasso states get numbers of their own, below zero

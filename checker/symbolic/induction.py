@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import z3
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.explicit.explore import Step
+from pgcheck.checker.explicit.symmetry_check import check_symmetric
 from pgcheck.checker.lang.expr import Expr, lift_bool
 from pgcheck.checker.lang.interpret import evaluate
 from pgcheck.checker.lang.spec import Binding, Property, TracedModel
@@ -144,6 +145,8 @@ def prove(
 
     posts: dict[int, State] = {}
     orbits = Orbits(model) if symmetric and model.symmetry else None
+    if orbits is not None:
+        check_symmetric(model)
     wf = [WF] if enc.order else []
 
     def post_state(b: Binding) -> State:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pgcheck.checker.explicit.symmetry_check import check_symmetric
 from pgcheck.checker.lang.expr import Expr
 from pgcheck.checker.lang.spec import Binding, TracedModel
 
@@ -41,6 +42,7 @@ def representatives(model: TracedModel, symmetric: bool) -> list[Binding]:
     """Every binding, or (symmetric) the first binding of each orbit."""
     if not symmetric or not model.symmetry:
         return list(model.bindings)
+    check_symmetric(model)
     out: dict[tuple[Any, ...], Binding] = {}
     for b in model.bindings:
         out.setdefault(orbit_key(model, b), b)

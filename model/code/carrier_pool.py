@@ -37,8 +37,10 @@ def started_count(s: Any, cfg: ModelConfig) -> X.Expr:
 
 def start_carriers(s: Any, k: X.Expr) -> None:
     """backend_pooled_protocol_start_one_carrier, k (0..2) times: pg_thread_create of carriers not
-    yet started. Which idle slots become the carriers does not matter (carrier symmetry), so the
-    first k in index order are taken."""
+    yet started. The first k in index order are taken: which does not matter, since a carrier not
+    yet started is untouched (invariant K2: its fields at their defaults, nothing names it), so
+    swapping two of them leaves the state as it is. ConnectionArrives declares this
+    (alike=("carrier", "K2")) for the symmetry check, checker/explicit/symmetry_check.py."""
     chosen = []
     for c in s.carrier.ids():
         off_before = X.count_of(range(c), lambda d: s.carrier[d].loc == "off")
@@ -51,7 +53,8 @@ def add_code_carrier_pool(spec: Spec, cfg: ModelConfig) -> None:
     limit = cfg.carriers
     messages = cfg.get("messages")
 
-    @spec.action(b="session", fairness="weak", cite="postmaster_pooled_protocol_launch, start_pool, maybe_start_carrier_for_work")
+    @spec.action(b="session", fairness="weak", cite="postmaster_pooled_protocol_launch, start_pool, maybe_start_carrier_for_work",
+                 alike=("carrier", "K2"))
     def ConnectionArrives(s: Any, b: int) -> None:
         """A client connects: its logical start is queued, and the carrier start is decided now
         from the carrier count, the queue length and the idle carriers."""

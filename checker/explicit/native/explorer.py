@@ -31,6 +31,7 @@ from pgcheck.checker.explicit.explore import (
 from pgcheck.checker.explicit.native import build, cgen
 from pgcheck.checker.explicit.native.resume import checkpoint_lock, save_run
 from pgcheck.checker.explicit.symmetry import Canonicalizer
+from pgcheck.checker.explicit.symmetry_check import check_symmetric
 from pgcheck.checker.lang.compile import CompiledModel
 from pgcheck.checker.lang.types import Fifo
 from pgcheck.checker.memory import peak_rss_bytes
@@ -105,6 +106,8 @@ class NativeModel:
         self.cm = compiled
         canon = Canonicalizer(model)
         self.symmetry = symmetry and canon.active
+        if self.symmetry:
+            check_symmetric(model)
         t0 = time.monotonic()
         self.gen = cgen.generate(model, compiled.invariant_ids, canon if self.symmetry else None)
         source = build.engine_source(self.gen.source)
