@@ -21,6 +21,7 @@
  */
 
 #define LV_CHUNK 65536 /* packed frontier states per block, freed once expanded */
+#define LV_MAX_BLOCKS ((int64_t)UINT32_MAX / LV_CHUNK + 1) /* state numbers are 32-bit */
 
 enum { LV_OK, LV_INVARIANT, LV_DEADLOCK, LV_MODEL_ERROR, LV_MAX_STATES, LV_MAX_DEPTH, LV_STOPPED, LV_NO_MEMORY };
 
@@ -66,7 +67,7 @@ static int64_t lv_records_bytes(void);
 
 static int64_t lv_bytes(void)
 {
-    return lv_records_bytes() + lv.cap * 12 + lv.ncap * (4 + NPB) + lv.ecap * (lv.sym ? 8 : 6) + lv.nblocks * 8 +
+    return lv_records_bytes() + lv.cap * 12 + lv.ncap * (4 + NPB) + lv.ecap * (lv.sym ? 8 : 6) + (lv.blocks ? LV_MAX_BLOCKS * 8 : 0) +
            (lv.n - (lv.cur > 0 ? lv.cur : 0)) * PACKED_BYTES;
 }
 
@@ -312,12 +313,12 @@ static int lv_add(const int64_t *s, const uint8_t *packed, int64_t depth)
     }
     int64_t blk = id / LV_CHUNK;
     if (blk >= lv.nblocks) {
-        uint8_t **b = realloc(lv.blocks, (size_t)(blk + 1) * sizeof(uint8_t *));
-        if (!b) {
+        /* The block table is allocated once, whole: threads expanding the next batch read
+         * it while this one adds states (building, in batches). */
+        if (!lv.blocks && !(lv.blocks = calloc(LV_MAX_BLOCKS, sizeof(uint8_t *)))) {
             lv.failed = 1;
             return -1;
         }
-        lv.blocks = b;
         lv.blocks[blk] = malloc((size_t)LV_CHUNK * PACKED_BYTES);
         lv.nblocks = blk + 1;
         if (!lv.blocks[blk]) {
@@ -356,16 +357,19 @@ static int64_t lv_depth_now;
 
 /* ------------------------------------------------------------------ building, in batches
  *
- * The frontier is expanded in batches of up to LV_BATCH states of one level, by `workers`
+ * The frontier is expanded in batches of 256 to LV_BATCH states of one level, by `workers`
  * threads (the caller is one of them) taking LV_PIECE states at a time: each successor is
  * made canonical, packed and fingerprinted by the thread that expands its state, into that
  * thread's records. The caller then merges the batch in state order, as one thread would
  * have: it numbers new states, stores the edges and checks the new states. So the graph,
  * its numbering, the verdicts and the lassos are the same for any number of workers; what
  * runs in parallel is the expansion and the canonical form, where the search spends most of
- * its time with symmetry. */
+ * its time with symmetry. While the caller merges a batch, the other threads already
+ * expand the next batch of the same level (its states are all numbered: the level is), in
+ * the second of two slots; the caller joins them once its merge is done. */
 
-#define LV_BATCH 8192
+#define LV_BATCH 8192   /* states a batch holds at most */
+#define LV_MIN_BATCH 256 /* and at least, unless the level is smaller */
 #define LV_PIECE 64
 
 enum { LVK_STEPS, LVK_QUIESCENT, LVK_STUCK, LVK_ERROR };
@@ -380,11 +384,24 @@ struct lv_rec {
 
 struct lv_thread {
     struct worker w; /* first: the sink is handed &w */
-    struct lv_rec *rec;
-    int64_t nrec, rcap;
+    struct lv_rec *rec[2]; /* per slot */
+    int64_t nrec[2], rcap[2];
+    int slot;              /* the slot being expanded */
     const int64_t *cur_state;
     int succ, failed;
     pthread_t thread;
+};
+
+/* A batch being expanded or merged: two, so the next batch of a level is expanded by the
+ * other threads while the caller merges this one. */
+struct lv_slot {
+    int64_t lo, hi; /* states [lo, hi) */
+    _Atomic int64_t next_piece;
+    uint8_t owner[LV_BATCH / LV_PIECE];
+    int64_t piece_start[LV_BATCH / LV_PIECE];
+    int64_t end_of[LV_BATCH]; /* per state: one past its last record, in its owner's records */
+    int8_t kind[LV_BATCH];
+    int32_t site[LV_BATCH];
 };
 
 static struct {
@@ -393,14 +410,9 @@ static struct {
     pthread_mutex_t m;
     pthread_cond_t go, done;
     int64_t batch; /* batches handed out so far */
-    int busy, quit; /* threads besides the caller still expanding the batch */
-    int64_t lo, hi; /* the batch: states [lo, hi) */
-    _Atomic int64_t next_piece;
-    uint8_t owner[LV_BATCH / LV_PIECE];
-    int64_t piece_start[LV_BATCH / LV_PIECE];
-    int64_t end_of[LV_BATCH]; /* per state: one past its last record, in its owner's records */
-    int8_t kind[LV_BATCH];
-    int32_t site[LV_BATCH];
+    int hand;      /* the slot of the last one */
+    int busy, quit; /* threads besides the caller still expanding it */
+    struct lv_slot slot[2];
 } lb;
 
 static void lv_sink(struct worker *w, int binding, const int64_t *next)
@@ -409,17 +421,18 @@ static void lv_sink(struct worker *w, int binding, const int64_t *next)
     if (t->failed)
         return;
     t->succ++;
-    if (t->nrec + 1 > t->rcap) {
-        int64_t cap = t->rcap ? t->rcap * 2 : 4096;
-        struct lv_rec *r = realloc(t->rec, (size_t)cap * sizeof(struct lv_rec));
+    int sl = t->slot;
+    if (t->nrec[sl] + 1 > t->rcap[sl]) {
+        int64_t cap = t->rcap[sl] ? t->rcap[sl] * 2 : 4096;
+        struct lv_rec *r = realloc(t->rec[sl], (size_t)cap * sizeof(struct lv_rec));
         if (!r) {
             t->failed = 1;
             return;
         }
-        t->rec = r;
-        t->rcap = cap;
+        t->rec[sl] = r;
+        t->rcap[sl] = cap;
     }
-    struct lv_rec *r = &t->rec[t->nrec++];
+    struct lv_rec *r = &t->rec[sl][t->nrec[sl]++];
     r->binding = (uint16_t)binding;
     /* a step that changes nothing is stuttering; one that leads to another state of the
      * same orbit is an edge (to this same representative, with its permutation) */
@@ -438,33 +451,35 @@ static void lv_sink(struct worker *w, int binding, const int64_t *next)
     r->fp = fingerprint(r->packed);
 }
 
-/* One thread's part of the batch: pieces of LV_PIECE states until none is left. */
-static void lv_expand_batch(struct lv_thread *t)
+/* One thread's part of the batch in slot sl: pieces of LV_PIECE states until none is left. */
+static void lv_expand_batch(struct lv_thread *t, int sl)
 {
-    t->nrec = 0;
+    struct lv_slot *q = &lb.slot[sl];
+    t->slot = sl;
+    t->nrec[sl] = 0;
     for (;;) {
-        int64_t piece = atomic_fetch_add(&lb.next_piece, 1);
-        int64_t a = lb.lo + piece * LV_PIECE;
-        if (a >= lb.hi)
+        int64_t piece = atomic_fetch_add(&q->next_piece, 1);
+        int64_t a = q->lo + piece * LV_PIECE;
+        if (a >= q->hi)
             return;
-        int64_t b = a + LV_PIECE < lb.hi ? a + LV_PIECE : lb.hi;
-        lb.owner[piece] = (uint8_t)t->w.index;
-        lb.piece_start[piece] = t->nrec;
+        int64_t b = a + LV_PIECE < q->hi ? a + LV_PIECE : q->hi;
+        q->owner[piece] = (uint8_t)t->w.index;
+        q->piece_start[piece] = t->nrec[sl];
         for (int64_t id = a; id < b; id++) {
-            int64_t k = id - lb.lo, s[NSLOTS];
+            int64_t k = id - q->lo, s[NSLOTS];
             unpack(lv.blocks[id / LV_CHUNK] + (size_t)(id % LV_CHUNK) * PACKED_BYTES, s);
             t->cur_state = s;
             t->succ = 0;
             pg_err_site = -1;
             if (expand(s, &t->w) < 0 || pg_err_site >= 0) {
-                lb.kind[k] = LVK_ERROR;
-                lb.site[k] = pg_err_site;
+                q->kind[k] = LVK_ERROR;
+                q->site[k] = pg_err_site;
             } else if (t->succ == 0) {
-                lb.kind[k] = is_quiescent(s) ? LVK_QUIESCENT : LVK_STUCK;
+                q->kind[k] = is_quiescent(s) ? LVK_QUIESCENT : LVK_STUCK;
             } else {
-                lb.kind[k] = LVK_STEPS;
+                q->kind[k] = LVK_STEPS;
             }
-            lb.end_of[k] = t->nrec;
+            q->end_of[k] = t->nrec[sl];
         }
     }
 }
@@ -480,8 +495,9 @@ static void *lv_thread_main(void *arg)
         if (lb.quit)
             break;
         seen = lb.batch;
+        int sl = lb.hand;
         pthread_mutex_unlock(&lb.m);
-        lv_expand_batch(t);
+        lv_expand_batch(t, sl);
         pthread_mutex_lock(&lb.m);
         if (--lb.busy == 0)
             pthread_cond_signal(&lb.done);
@@ -490,25 +506,39 @@ static void *lv_thread_main(void *arg)
     return NULL;
 }
 
-static void lv_run_batch(int64_t lo, int64_t hi)
+/* Hand states [lo, hi) to the other threads, in slot sl (the previous batch is finished). */
+static void lv_hand(int sl, int64_t lo, int64_t hi)
 {
-    lb.lo = lo;
-    lb.hi = hi;
-    atomic_store(&lb.next_piece, 0);
+    struct lv_slot *q = &lb.slot[sl];
+    q->lo = lo;
+    q->hi = hi;
+    atomic_store(&q->next_piece, 0);
     if (lb.workers > 1) {
         pthread_mutex_lock(&lb.m);
         lb.batch++;
+        lb.hand = sl;
         lb.busy = lb.workers - 1;
         pthread_cond_broadcast(&lb.go);
         pthread_mutex_unlock(&lb.m);
     }
-    lv_expand_batch(lb.t[0]);
+}
+
+/* Until the other threads are done with the batch handed last. */
+static void lv_wait(void)
+{
     if (lb.workers > 1) {
         pthread_mutex_lock(&lb.m);
         while (lb.busy > 0)
             pthread_cond_wait(&lb.done, &lb.m);
         pthread_mutex_unlock(&lb.m);
     }
+}
+
+/* The caller takes the pieces of slot sl that are left, then waits for the others. */
+static void lv_finish(int sl)
+{
+    lv_expand_batch(lb.t[0], sl);
+    lv_wait();
 }
 
 /* The caller's thread and up to workers - 1 more (those that can be started). */
@@ -550,7 +580,8 @@ static void lv_threads_stop(void)
     for (int k = 0; k < lb.workers; k++) {
         if (k > 0)
             pthread_join(lb.t[k]->thread, NULL);
-        free(lb.t[k]->rec);
+        free(lb.t[k]->rec[0]);
+        free(lb.t[k]->rec[1]);
         free(lb.t[k]);
         lb.t[k] = NULL;
     }
@@ -564,7 +595,7 @@ static int64_t lv_records_bytes(void)
 {
     int64_t b = 0;
     for (int k = 0; k < lb.workers; k++)
-        b += lb.t[k]->rcap * (int64_t)sizeof(struct lv_rec);
+        b += (lb.t[k]->rcap[0] + lb.t[k]->rcap[1]) * (int64_t)sizeof(struct lv_rec);
     return b;
 }
 
@@ -614,26 +645,28 @@ static void lv_merge_step(const struct lv_rec *r)
     lv.ne++;
 }
 
-/* Merge state lv.cur (its place k in the batch); 0 go on, -1 stop here (a model error). */
-static int lv_merge_state(int64_t k)
+/* Merge state lv.cur (its place k in the batch of slot sl); 0 go on, -1 stop here (a model
+ * error, or out of memory). */
+static int lv_merge_state(int sl, int64_t k)
 {
+    struct lv_slot *q = &lb.slot[sl];
     int64_t cur = lv.cur;
-    struct lv_thread *t = lb.t[lb.owner[k / LV_PIECE]];
+    struct lv_thread *t = lb.t[q->owner[k / LV_PIECE]];
     if (t->failed) {
         lv.failed = 1;
         return -1;
     }
     lv.estart[cur] = (uint32_t)lv.ne;
-    int64_t from = k % LV_PIECE ? lb.end_of[k - 1] : lb.piece_start[k / LV_PIECE];
-    for (int64_t r = from; r < lb.end_of[k] && !lv.failed; r++)
-        lv_merge_step(&t->rec[r]);
-    if (lb.kind[k] == LVK_ERROR || lv.verdict == LV_MODEL_ERROR) {
-        lv_violation(LV_MODEL_ERROR, cur, lb.site[k]);
+    int64_t from = k % LV_PIECE ? q->end_of[k - 1] : q->piece_start[k / LV_PIECE];
+    for (int64_t r = from; r < q->end_of[k] && !lv.failed; r++)
+        lv_merge_step(&t->rec[sl][r]);
+    if (q->kind[k] == LVK_ERROR || lv.verdict == LV_MODEL_ERROR) {
+        lv_violation(LV_MODEL_ERROR, cur, q->site[k]);
         return -1;
     }
-    if (lb.kind[k] == LVK_QUIESCENT)
+    if (q->kind[k] == LVK_QUIESCENT)
         lv.quiescent++;
-    else if (lb.kind[k] == LVK_STUCK && lv.check_deadlock)
+    else if (q->kind[k] == LVK_STUCK && lv.check_deadlock)
         lv_violation(LV_DEADLOCK, cur, 0);
     return 0;
 }
@@ -715,24 +748,41 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
         int64_t level_end = 1;
         double last = now_seconds();
         int done = 0;
+        /* Slot sl holds the batch [lo, hi): handed out when `pending`, else handed here. */
+        int sl = 0, pending = 0;
+        int64_t lo = 0, hi = 0, batch = LV_MIN_BATCH;
         for (lv.cur = 0; lv.cur < lv.n && !lv.failed && !done;) {
-            if (lv.cur == level_end) {
-                if (max_depth >= 0 && lv.nlevels - 1 >= max_depth) {
-                    lv.stop = LV_MAX_DEPTH;
-                    break;
+            if (!pending) {
+                if (lv.cur == level_end) {
+                    if (max_depth >= 0 && lv.nlevels - 1 >= max_depth) {
+                        lv.stop = LV_MAX_DEPTH;
+                        break;
+                    }
+                    lv.level = lv_grow(lv.level, &lv.lcap, lv.nlevels + 2, 8);
+                    if (lv.failed)
+                        break;
+                    lv.level[lv.nlevels++] = lv.cur;
+                    level_end = lv.n;
+                    /* about eight batches a level, so the next one is there to expand while
+                     * this one is merged, also on small levels */
+                    batch = (level_end - lv.cur) / 8;
+                    batch = batch < LV_MIN_BATCH ? LV_MIN_BATCH : batch > LV_BATCH ? LV_BATCH : batch;
                 }
-                lv.level = lv_grow(lv.level, &lv.lcap, lv.nlevels + 2, 8);
-                if (lv.failed)
-                    break;
-                lv.level[lv.nlevels++] = lv.cur;
-                level_end = lv.n;
+                lv_depth_now = lv.nlevels - 1;
+                lo = lv.cur;
+                hi = lo + batch < level_end ? lo + batch : level_end;
+                lv_hand(sl, lo, hi);
             }
-            lv_depth_now = lv.nlevels - 1;
-            int64_t lo = lv.cur, hi = lo + LV_BATCH < level_end ? lo + LV_BATCH : level_end;
-            lv_run_batch(lo, hi);
+            lv_finish(sl);
+            /* the next batch of this level, expanded by the other threads while this one is merged */
+            int next = 1 - sl;
+            int64_t next_hi = hi + batch < level_end ? hi + batch : level_end;
+            pending = lb.workers > 1 && hi < level_end;
+            if (pending)
+                lv_hand(next, hi, next_hi);
             for (; lv.cur < hi && !lv.failed; lv.cur++) {
                 int64_t cur = lv.cur;
-                if (lv_merge_state(cur - lo) < 0) {
+                if (lv_merge_state(sl, cur - lo) < 0) {
                     lv.cur++;
                     done = 1;
                     break;
@@ -763,7 +813,12 @@ int pg_live_build(const int64_t *init, int check_deadlock, int64_t max_states, i
                     }
                 }
             }
+            sl = next;
+            lo = hi;
+            hi = next_hi;
         }
+        if (pending)
+            lv_wait();
     }
     int64_t b = lv_bytes();
     if (b > lv.peak_bytes)
