@@ -37,6 +37,7 @@ from pgcheck.checker.errors import ModelError
 from pgcheck.checker.explicit.symmetry import Canonicalizer
 from pgcheck.checker.lang import expr as X
 from pgcheck.checker.lang.expr import Expr
+from pgcheck.checker.lang.ghosts import slots_read
 from pgcheck.checker.lang.interpret import evaluate
 from pgcheck.checker.lang.spec import Binding, TracedModel
 from pgcheck.checker.lang.types import NULL_REF, Bool, Enum, FieldType, Fifo, Int, Ref, Set
@@ -230,7 +231,7 @@ class _Check:
     def _same_values(self, e: Expr, other: Expr) -> bool | None:
         """Whether π(e(s)) = other(π(s)) for every assignment of the slots either reads (the
         others do not matter); None when there are more than ENUMERATE assignments."""
-        slots = sorted(_reads(e) | {self.back[j] for j in _reads(other)})
+        slots = sorted(slots_read(e) | {self.back[j] for j in slots_read(other)})
         domains = [_values(self.model, j) for j in slots]
         if prod(len(d) for d in domains) > ENUMERATE:
             return None
@@ -325,22 +326,6 @@ def _flat(op: str, e: Expr) -> Iterator[Expr]:
             yield from _flat(op, x)
         else:
             yield x
-
-
-def _reads(e: Expr) -> set[int]:
-    out: set[int] = set()
-    todo = [e]
-    while todo:
-        x = todo.pop()
-        if x.op == "slot":
-            out.add(x.args[0])
-            continue
-        for a in x.args:
-            if isinstance(a, Expr):
-                todo.append(a)
-            elif isinstance(a, tuple):
-                todo.extend(y for y in a if isinstance(y, Expr))
-    return out
 
 
 def _values(model: TracedModel, j: int) -> list[Any]:
