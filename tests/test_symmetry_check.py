@@ -19,6 +19,7 @@ import pytest
 from pgcheck.checker.errors import ModelError
 from pgcheck.checker.explicit.explore import Explorer
 from pgcheck.checker.explicit.symmetry_check import NotSymmetric, _Renamer, check_symmetric
+from pgcheck.checker.export.murphi import spec_to_murphi
 from pgcheck.checker.lang import expr as X
 from pgcheck.checker.lang.compile import compile_model
 from pgcheck.checker.lang.spec import Spec, require
@@ -250,3 +251,12 @@ def test_a_pair_written_one_way_round_is_shown_symmetric_by_its_values() -> None
 def test_values_refuse_a_pair_that_is_not_symmetric() -> None:
     with pytest.raises(NotSymmetric, match="invariant P1"):
         check_symmetric(pair_spec("one way").trace())
+
+
+def test_the_murphi_export_refuses_scalarsets_for_an_asymmetric_model() -> None:
+    """Rumur reduces over the scalarsets the export declares: for a model that is not
+    symmetric it would be wrong in the same way, so the export refuses and names its flag."""
+    with pytest.raises(NotSymmetric, match="export with --no-scalarsets"):
+        spec_to_murphi(flag_pair())
+    assert "boom" in spec_to_murphi(flag_pair(), scalarsets=False)
+    assert "scalarset" in spec_to_murphi(workers())

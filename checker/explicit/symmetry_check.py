@@ -169,9 +169,10 @@ def generators(n: int) -> list[tuple[int, ...]]:
     return [swap] if n == 2 else [swap, cycle]
 
 
-def check_symmetric(model: TracedModel, groups: list[list[str]] | None = None) -> None:
+def check_symmetric(model: TracedModel, groups: list[list[str]] | None = None, remedy: str = "run with --no-symmetry") -> None:
     """Raise NotSymmetric, naming the first part of the model that a permutation of a
-    symmetric kind's instances does not map onto its image. Once per model and groups."""
+    symmetric kind's instances does not map onto its image (and `remedy`, the way to go
+    without the reduction). Once per model and groups."""
     groups = model.symmetry if groups is None else groups
     done = model.meta.setdefault("_symmetry_checked", [])
     if groups in done:
@@ -190,7 +191,7 @@ def check_symmetric(model: TracedModel, groups: list[list[str]] | None = None) -
             except NotSymmetric as e:
                 raise NotSymmetric(
                     f"the model is declared symmetric in {'/'.join(kinds)} but is not: {e} "
-                    f"(renaming instances {_show(gen)}); fix its symmetric() declaration, or run with --no-symmetry"
+                    f"(renaming instances {_show(gen)}); fix its symmetric() declaration, or {remedy}"
                 ) from None
     done.append(groups)
 

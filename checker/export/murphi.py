@@ -38,6 +38,7 @@ import re
 from dataclasses import dataclass
 
 from pgcheck.checker.errors import UsageError, check_names
+from pgcheck.checker.explicit.symmetry_check import check_symmetric
 from pgcheck.checker.export.murphi_expr import (
     ERROR_BOOL,
     ERROR_INT,
@@ -468,6 +469,8 @@ def to_murphi(
     known = [p.id for p, _ in model.invariants]
     steps = [a.id for a in model.action_properties]
     check_names("invariant", invariants or [], known + steps, model.meta.get("invariants_not_applicable"))
+    if scalarsets and model.symmetry:  # Rumur reduces over the scalarsets: only sound for a symmetric model
+        check_symmetric(model, remedy="export with --no-scalarsets")
     layout = _Layout(model, scalarsets=scalarsets)
     em = _Emitter(model, layout)
     chosen_steps = {a for a in steps if invariants is None or a in invariants}
