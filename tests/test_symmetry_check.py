@@ -13,6 +13,7 @@ on every assignment of the slots read decide; where the meaning differs, it refu
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -188,7 +189,7 @@ def test_the_code_models_index_order_carrier_start_needs_its_declaration(monkeyp
     check_symmetric(spec.trace())
     plain = [a for a in spec.actions if a.name == "ConnectionArrives"]
     assert plain and plain[0].alike == ("carrier", "K2")
-    spec.actions = [a if a.name != "ConnectionArrives" else type(a)(**{**a.__dict__, "alike": None}) for a in spec.actions]
+    spec.actions = [a if a.name != "ConnectionArrives" else dataclasses.replace(a, alike=None) for a in spec.actions]
     with pytest.raises(NotSymmetric, match="ConnectionArrives"):
         check_symmetric(spec.trace())
     without_k2 = load(cfg)

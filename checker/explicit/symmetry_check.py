@@ -42,6 +42,7 @@ from pgcheck.checker.lang.interpret import evaluate
 from pgcheck.checker.lang.spec import Binding, TracedModel
 from pgcheck.checker.lang.types import NULL_REF, Bool, Enum, FieldType, Fifo, Int, Ref, Set
 
+ENUMERATE = 200_000  # assignments tried before a difference in syntax counts as a difference
 UNORDERED = ("and", "or")  # compared as sets of operands; "add" (of ints) as a multiset
 PAIRS = ("eq", "ne")
 SET_ELEMENT = ("set_has", "set_add", "set_del")
@@ -121,9 +122,7 @@ class _Renamer:
             if op == "fifo_filter":
                 self.depth -= 1
             if op in UNORDERED or op == "add":
-                flat: list[int] = []
-                for x, kx in zip(a, keys, strict=True):
-                    flat.extend(self._operands(op, x) if isinstance(x, Expr) and x.op == op else [kx])
+                flat = [self.key(x) for x in _flat(op, e)]
                 keys = sorted(set(flat)) if op in UNORDERED else sorted(flat)  # a sum keeps repeats
             elif op in PAIRS:
                 keys = sorted(keys)
@@ -151,13 +150,6 @@ class _Renamer:
         if op == "if":
             return [None, ty, ty]
         return [None] * len(a)
-
-    def _operands(self, op: str, e: Expr) -> Iterator[int]:
-        for x in e.args:
-            if isinstance(x, Expr) and x.op == op:
-                yield from self._operands(op, x)
-            else:
-                yield self.key(x)
 
 
 def generators(n: int) -> list[tuple[int, ...]]:
@@ -210,6 +202,10 @@ class _Check:
         self.back = [0] * len(moved.slot_to)  # the slot that renaming moves onto slot j
         for j, k in enumerate(moved.slot_to):
             self.back[k] = j
+        self.params_of = {a.name: a.params for a in model.actions}
+        self.checks: dict[int, dict[str, Expr]] = {}  # binding -> action property -> its condition
+        for c in model.action_checks:
+            self.checks.setdefault(c.binding, {})[c.prop.id] = c.cond
         self._canon: Canonicalizer | None = None
 
     def equal(self, e: Expr, other: Expr) -> bool:
@@ -233,8 +229,9 @@ class _Check:
         """Whether π(e(s)) = other(π(s)) for every assignment of the slots either reads (the
         others do not matter); None when there are more than ENUMERATE assignments."""
         slots = sorted(slots_read(e) | {self.back[j] for j in slots_read(other)})
-        domains = [_values(self.model, j) for j in slots]
-        if prod(len(d) for d in domains) > ENUMERATE:
+        found = [_values(self.model, j) for j in slots]
+        domains = [d for d in found if d is not None]
+        if len(domains) < len(found) or prod(len(d) for d in domains) > ENUMERATE:
             return None
         if self._canon is None:
             self._canon = Canonicalizer(self.model, [list(k) for k in self.model.symmetry])
@@ -259,10 +256,11 @@ class _Check:
                                    "and the model has no such invariant")
         where = {(b.action, tuple(b.params.items())): b for b in model.bindings}
         for b in model.bindings:
-            other = where.get((b.action, self._image(b)))
+            image = self._image(b)
+            other = where.get((b.action, image))
             if other is None:
-                image = ", ".join(f"{p}={v}" for p, v in self._image(b))
-                raise NotSymmetric(f"{b.label} has no image: the model has no binding {b.action}({image})")
+                shown = ", ".join(f"{p}={v}" for p, v in image)
+                raise NotSymmetric(f"{b.label} has no image: the model has no binding {b.action}({shown})")
             chooser = alike[b.action]
             if chooser is not None and chooser[0] in self.kinds:
                 continue  # it picks among instances kept alike (its declaration names the invariant that keeps them)
@@ -276,7 +274,7 @@ class _Check:
         self._temporal()
 
     def _image(self, b: Binding) -> tuple[tuple[str, Any], ...]:
-        decl = next(a for a in self.model.actions if a.name == b.action).params
+        decl = self.params_of[b.action]
         return tuple(
             (p, self.perms[self.group_of[decl[p]]][v] if isinstance(decl[p], str) and decl[p] in self.group_of else v)
             for p, v in b.params.items()
@@ -287,15 +285,14 @@ class _Check:
         if not self.equal(b.guard, other.guard):
             raise NotSymmetric(f"the guard of {other.label} is not that of {b.label} renamed")
         to = self.moved.slot_to
-        slots = set(b.updates) | {j for j in range(len(to)) if to[j] in other.updates}
+        slots = set(b.updates) | {self.back[k] for k in other.updates}
         for j in sorted(slots):
             mine, theirs = b.updates.get(j, self._read(j)), other.updates.get(to[j], self._read(to[j]))
             if not self.equal(mine, theirs):
                 raise NotSymmetric(f"{other.label} does not write {model.slots[to[j]].label} as {b.label} writes {model.slots[j].label}")
         if not self.equal(X.and_(*(x for x, _ in b.asserts)), X.and_(*(x for x, _ in other.asserts))):
             raise NotSymmetric(f"the run-time checks of {other.label} are not those of {b.label} renamed")
-        mine_checks = {c.prop.id: c.cond for c in model.action_checks if c.binding == b.index}
-        their_checks = {c.prop.id: c.cond for c in model.action_checks if c.binding == other.index}
+        mine_checks, their_checks = self.checks.get(b.index, {}), self.checks.get(other.index, {})
         if set(mine_checks) != set(their_checks) or not all(self.equal(mine_checks[p], their_checks[p]) for p in mine_checks):
             raise NotSymmetric(f"the action properties checked on {other.label} are not those of {b.label} renamed")
 
@@ -318,9 +315,6 @@ class _Check:
                     raise NotSymmetric(f"{target.label} is not {o.label} renamed")
 
 
-ENUMERATE = 200_000  # assignments tried before a difference in syntax counts as a difference
-
-
 def _flat(op: str, e: Expr) -> Iterator[Expr]:
     for x in e.args:
         if isinstance(x, Expr) and x.op == op:
@@ -329,28 +323,27 @@ def _flat(op: str, e: Expr) -> Iterator[Expr]:
             yield x
 
 
-def _values(model: TracedModel, j: int) -> list[Any]:
+def _values(model: TracedModel, j: int) -> list[Any] | None:
     """Every value slot j can hold (FIFOs: sequences of distinct instances up to capacity);
-    more than ENUMERATE stand for "too many to try"."""
+    None when they are too many to try."""
     ty = model.slots[j].ty
-    many = [None] * (ENUMERATE + 1)
     if isinstance(ty, Bool):
         return [0, 1]
     if isinstance(ty, Enum):
         return list(range(len(ty.values)))
     if isinstance(ty, Int):
-        return list(range(ty.lo, ty.hi + 1)) if ty.hi - ty.lo < ENUMERATE else many
+        return list(range(ty.lo, ty.hi + 1)) if ty.hi - ty.lo < ENUMERATE else None
     if isinstance(ty, Ref):
         return [NULL_REF, *range(model.kinds[ty.kind].count or 1)]
     if isinstance(ty, Set):
         size = len(ty.of.values) if isinstance(ty.of, Enum) else model.kinds[ty.of].count or 1
-        return list(range(1 << size)) if size < 18 else many
+        return list(range(1 << size)) if size < 18 else None
     if isinstance(ty, Fifo):
         n = model.kinds[ty.kind].count or 1
         if n > 8:
-            return many
+            return None
         return [p for k in range(min(ty.capacity, n) + 1) for p in itertools.permutations(range(n), k)]
-    return many
+    return None
 
 
 def _outcome(e: Expr, state: tuple[Any, ...], rename: Callable[[Any], Any]) -> tuple[str, Any]:
